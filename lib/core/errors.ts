@@ -1,0 +1,114 @@
+/**
+ * Every error Streambed raises on purpose is a {@link StreambedError}: it has a stable `code`
+ * (safe to match on, never reworded), an HTTP-ish `status` the front door maps to, and a
+ * `retryable` flag telling the caller whether the same request may succeed later.
+ *
+ * @example
+ * try { await log.produce(req); }
+ * catch (e) { if (e instanceof StreambedError && e.retryable) retryLater(); else throw e; }
+ */
+export abstract class StreambedError extends Error {
+  abstract readonly code: string;
+  abstract readonly status: number;
+  readonly retryable: boolean = false;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A request field is missing, has the wrong type or is out of range. The message names the field. */
+export class InvalidArgumentError extends StreambedError {
+  readonly code = 'InvalidArgument';
+  readonly status = 400;
+}
+
+export class TopicAlreadyExistsError extends StreambedError {
+  readonly code = 'TopicAlreadyExists';
+  readonly status = 409;
+  constructor(readonly topic: string) {
+    super(`topic '${topic}' already exists`);
+  }
+}
+
+export class UnknownTopicError extends StreambedError {
+  readonly code = 'UnknownTopic';
+  readonly status = 404;
+  constructor(readonly topic: string) {
+    super(`topic '${topic}' does not exist`);
+  }
+}
+
+export class UnknownPartitionError extends StreambedError {
+  readonly code = 'UnknownPartition';
+  readonly status = 404;
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    readonly partitions: number,
+  ) {
+    super(`topic '${topic}' has partitions 0..${partitions - 1}; partition ${partition} does not exist`);
+  }
+}
+
+/** Kafka's OFFSET_OUT_OF_RANGE: the offset is below the log start offset. */
+export class OffsetOutOfRangeError extends StreambedError {
+  readonly code = 'OffsetOutOfRange';
+  readonly status = 416;
+  constructor(
+    readonly offset: number,
+    readonly logStartOffset: number,
+    readonly highWatermark: number,
+  ) {
+    super(`offset ${offset} is outside the log [${logStartOffset}, ${highWatermark})`);
+  }
+}
+
+/** Stored bytes failed their CRC32C, were truncated, or do not match the index. */
+export class CorruptSegmentError extends StreambedError {
+  readonly code = 'CorruptSegment';
+  readonly status = 500;
+}
+
+export class RecordTooLargeError extends StreambedError {
+  readonly code = 'RecordTooLarge';
+  readonly status = 413;
+}
+
+/** Kafka's OUT_OF_ORDER_SEQUENCE_NUMBER: the producer skipped a sequence number. */
+export class OutOfOrderSequenceError extends StreambedError {
+  readonly code = 'OutOfOrderSequence';
+  readonly status = 409;
+}
+
+/** Kafka's DUPLICATE_SEQUENCE_NUMBER for a batch older than the last one: already appended, offsets no longer known. */
+export class DuplicateSequenceError extends StreambedError {
+  readonly code = 'DuplicateSequence';
+  readonly status = 409;
+}
+
+/** Kafka's PRODUCER_FENCED: a newer epoch of this producer id exists. */
+export class ProducerFencedError extends StreambedError {
+  readonly code = 'ProducerFenced';
+  readonly status = 409;
+}
+
+/** Kafka's ILLEGAL_GENERATION: an offset commit from a member of an older generation. */
+export class StaleGenerationError extends StreambedError {
+  readonly code = 'StaleGeneration';
+  readonly status = 409;
+}
+
+/** AWS throttled us or a transient fault happened; the caller should retry with backoff. */
+export class ThrottledError extends StreambedError {
+  readonly code = 'Throttled';
+  readonly status = 503;
+  override readonly retryable = true;
+}
+
+/** The partition's in-DynamoDB tail is full because index flushes are failing; retry shortly. */
+export class PartitionBusyError extends StreambedError {
+  readonly code = 'PartitionBusy';
+  readonly status = 503;
+  override readonly retryable = true;
+}
