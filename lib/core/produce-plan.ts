@@ -1,0 +1,146 @@
+import { InvalidArgumentError, RecordTooLargeError } from './errors.ts';
+import { partitionForKey } from './partitioner.ts';
+import type { ProducerBatch } from './producer-state.ts';
+import type { BatchInput, LogRecord } from './segment/index.ts';
+import { recordSize } from './segment/index.ts';
+import type { ProduceRecord, ProduceRequest, TopicRecord } from './types.ts';
+import { validateNonNegativeInt, validateProducerId } from './validation.ts';
+
+/** The most records one produce call may carry. */
+export const MAX_RECORDS_PER_CALL = 10_000;
+/** Kafka's producer epoch is a 16-bit signed integer. */
+export const MAX_PRODUCER_EPOCH = 32_767;
+/** Kafka's sequence numbers are 32-bit signed integers. */
+export const MAX_SEQUENCE = 2_147_483_647;
+
+/** The records of one partition in a produce call, with where each came from in the request. */
+export interface PartitionPlan {
+  readonly partition: number;
+  readonly records: LogRecord[];
+  /** requestIndexes[i] is the position in the request of records[i]. */
+  readonly requestIndexes: number[];
+  readonly producer?: ProducerBatch;
+}
+
+export interface ProducePlan {
+  readonly partitions: PartitionPlan[];
+  readonly batches: BatchInput[];
+}
+
+function checkRecord(record: ProduceRecord, index: number, topic: TopicRecord): void {
+  const field = `records[${index}]`;
+  if (record === null || typeof record !== 'object')
+    throw new InvalidArgumentError(`${field} must be an object`);
+  if (!(record.value instanceof Uint8Array)) throw new InvalidArgumentError(`${field}.value must be bytes`);
+  if (record.key !== undefined && record.key !== null && !(record.key instanceof Uint8Array)) {
+    throw new InvalidArgumentError(`${field}.key must be bytes or null`);
+  }
+  if (record.partition !== undefined) {
+    validateNonNegativeInt(record.partition, `${field}.partition`, topic.partitions - 1);
+  }
+  if (record.timestamp !== undefined) validateNonNegativeInt(record.timestamp, `${field}.timestamp`);
+  for (const [i, header] of (record.headers ?? []).entries()) {
+    if (!Array.isArray(header) || typeof header[0] !== 'string' || !(header[1] instanceof Uint8Array)) {
+      throw new InvalidArgumentError(`${field}.headers[${i}] must be a [name, bytes] pair`);
+    }
+  }
+}
+
+/**
+ * Decides each record's partition and groups the call into one batch per partition, keeping the
+ * request order inside each partition. Partition = the explicit one, else Kafka's murmur2 of the
+ * key, else `stickyPartition` (one partition for all keyless records of the call; for an idempotent
+ * producer, a partition derived from its id, so a retry lands where the original did).
+ *
+ * @example
+ * planProduce(request, topic, Date.now(), 3).partitions // [{ partition: 3, records: [...], ... }]
+ */
+export function planProduce(
+  request: ProduceRequest,
+  topic: TopicRecord,
+  now: number,
+  stickyPartition: number,
+): ProducePlan {
+  const records = request.records;
+  if (!Array.isArray(records) || records.length === 0) {
+    throw new InvalidArgumentError('records must be a non-empty array');
+  }
+  if (records.length > MAX_RECORDS_PER_CALL) {
+    throw new InvalidArgumentError(
+      `records may hold at most ${MAX_RECORDS_PER_CALL} records, got ${records.length}`,
+    );
+  }
+  const producer = request.producer;
+  let keyless = stickyPartition;
+  if (producer !== undefined) {
+    validateProducerId(producer.producerId, 'producer.producerId');
+    validateNonNegativeInt(producer.epoch, 'producer.epoch', MAX_PRODUCER_EPOCH);
+    keyless = partitionForKey(new TextEncoder().encode(producer.producerId), topic.partitions);
+  }
+  const byPartition = new Map<number, PartitionPlan>();
+  records.forEach((record, index) => {
+    checkRecord(record, index, topic);
+    const stored: LogRecord = {
+      key: record.key ?? null,
+      value: record.value,
+      valueIsJson: record.valueIsJson ?? false,
+      headers: record.headers ?? [],
+      timestamp: record.timestamp ?? now,
+    };
+    const size = recordSize(stored);
+    if (size > topic.config.maxRecordBytes) {
+      throw new RecordTooLargeError(
+        `records[${index}] is ${size} bytes; topic '${topic.name}' accepts at most ${topic.config.maxRecordBytes}`,
+      );
+    }
+    const partition =
+      record.partition ?? (stored.key === null ? keyless : partitionForKey(stored.key, topic.partitions));
+    let plan = byPartition.get(partition);
+    if (plan === undefined) {
+      plan = { partition, records: [], requestIndexes: [] };
+      byPartition.set(partition, plan);
+    }
+    plan.records.push(stored);
+    plan.requestIndexes.push(index);
+  });
+  const partitions = [...byPartition.values()].sort((a, b) => a.partition - b.partition);
+  const planned = producer === undefined ? partitions : partitions.map((plan) => withProducer(plan, request));
+  if (producer !== undefined) {
+    for (const key of Object.keys(producer.sequences ?? {})) {
+      if (!byPartition.has(Number(key))) {
+        throw new InvalidArgumentError(
+          `producer.sequences[${key}] names a partition this call does not write to`,
+        );
+      }
+    }
+  }
+  return {
+    partitions: planned,
+    batches: planned.map((plan) => ({
+      partition: plan.partition,
+      records: plan.records,
+      compression: topic.config.compression,
+    })),
+  };
+}
+
+function withProducer(plan: PartitionPlan, request: ProduceRequest): PartitionPlan {
+  const producer = request.producer;
+  if (producer === undefined) return plan;
+  const sequence = producer.sequences?.[plan.partition];
+  if (sequence === undefined) {
+    throw new InvalidArgumentError(
+      `producer.sequences must give a sequence for partition ${plan.partition}, which this call writes to`,
+    );
+  }
+  validateNonNegativeInt(sequence, `producer.sequences[${plan.partition}]`, MAX_SEQUENCE);
+  return {
+    ...plan,
+    producer: {
+      producerId: producer.producerId,
+      epoch: producer.epoch,
+      sequence,
+      count: plan.records.length,
+    },
+  };
+}

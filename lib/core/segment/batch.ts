@@ -1,0 +1,239 @@
+import { CorruptSegmentError, InvalidArgumentError } from '../errors.ts';
+import { COMPRESSION_CODE, compress, compressionFromCode, decompress, isCompression } from './compression.ts';
+import { crc32c } from './crc.ts';
+import { ByteReader, readU32, writeU16, writeU32, writeU64 } from './reader.ts';
+import { decodeRecords, encodeRecords, MIN_RECORD_BYTES, validateRecord } from './record.ts';
+import type { BatchInput, Compression, DecodedBatch, LogRecord } from './types.ts';
+
+/*
+ * Batch, format v1. Self-describing and self-verifying: a ranged GET of exactly these bytes can be
+ * decoded on its own. All fixed-width integers are big-endian and unsigned.
+ *
+ *   offset  size  field
+ *        0     4  batchLength     bytes after this field: 36 + stored records length
+ *        4     4  crc             CRC32C (Castagnoli) of bytes [8, 4 + batchLength)
+ *        8     1  formatVersion   1
+ *        9     1  attributes      bits 0-2 compression (0 none, 1 gzip, 2 zstd); bits 3-7 zero
+ *       10     2  reserved        0
+ *       12     4  partition
+ *       16     4  recordCount     >= 1
+ *       20     8  minTimestamp    ms since epoch, <= 2^53 - 1; the smallest record timestamp
+ *       28     8  maxTimestamp    ms since epoch, <= 2^53 - 1; the largest record timestamp
+ *       36     4  recordsLength   length of the records section before compression, <= 64 MiB
+ *       40     n  records         the records section (record.ts); when compression is not none,
+ *                                 one gzip member / zstd frame of the whole section
+ *
+ * The CRC does not cover batchLength; a damaged length shows up as a CRC mismatch, a truncation,
+ * or (with `expect`) a size that differs from the index's.
+ */
+
+export const BATCH_VERSION = 1;
+/** Bytes before the records section. */
+export const BATCH_HEADER_BYTES = 40;
+/** Bytes of the header after the batchLength field (counted in batchLength). */
+const HEADER_AFTER_LENGTH = BATCH_HEADER_BYTES - 4;
+/** Where the CRC'd part starts. */
+const CRC_START = 8;
+const COMPRESSION_MASK = 0x07;
+/** Cap on a records section's uncompressed size; bounds what a decoder will ever inflate. */
+export const MAX_RECORDS_BYTES = 64 * 1024 * 1024;
+const MAX_U32 = 0xffff_ffff;
+
+/** What the index says a batch holds. */
+export interface BatchExpectation {
+  readonly partition: number;
+  readonly recordCount: number;
+}
+
+/** A batch ready to be written: everything but its position and CRC. */
+export interface PreparedBatch {
+  readonly partition: number;
+  readonly compression: Compression;
+  readonly recordCount: number;
+  readonly minTimestamp: number;
+  readonly maxTimestamp: number;
+  readonly recordsLength: number;
+  readonly stored: Uint8Array;
+  /** Total encoded size, batchLength field included. */
+  readonly byteLength: number;
+}
+
+/** Validates one batch input and encodes (and compresses) its records section. */
+export function prepareBatch(input: BatchInput, where: string): PreparedBatch {
+  if (typeof input !== 'object' || input === null) {
+    throw new InvalidArgumentError(`${where} must be a batch object`);
+  }
+  const { partition, records, compression } = input;
+  if (typeof partition !== 'number' || !Number.isInteger(partition) || partition < 0 || partition > MAX_U32) {
+    throw new InvalidArgumentError(
+      `${where}.partition must be an integer in [0, ${MAX_U32}], got ${String(partition)}`,
+    );
+  }
+  if (!isCompression(compression)) {
+    throw new InvalidArgumentError(
+      `${where}.compression must be 'none', 'gzip' or 'zstd', got ${String(compression)}`,
+    );
+  }
+  if (!Array.isArray(records) || records.length === 0) {
+    throw new InvalidArgumentError(`${where}.records must be a non-empty array`);
+  }
+  let minTimestamp = Number.POSITIVE_INFINITY;
+  let maxTimestamp = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < records.length; i++) {
+    const record: unknown = records[i];
+    validateRecord(record, `${where}.records[${i}]`);
+    if (record.timestamp < minTimestamp) minTimestamp = record.timestamp;
+    if (record.timestamp > maxTimestamp) maxTimestamp = record.timestamp;
+  }
+  const section = encodeRecords(records as readonly LogRecord[], minTimestamp);
+  if (section.length > MAX_RECORDS_BYTES) {
+    throw new InvalidArgumentError(
+      `${where} encodes to ${section.length} bytes of records, above the ${MAX_RECORDS_BYTES}-byte batch limit`,
+    );
+  }
+  const stored = compress(compression, section);
+  return {
+    partition,
+    compression,
+    recordCount: records.length,
+    minTimestamp,
+    maxTimestamp,
+    recordsLength: section.length,
+    stored,
+    byteLength: BATCH_HEADER_BYTES + stored.length,
+  };
+}
+
+/** Writes a prepared batch at `offset` of `out` (which has room for it), CRC included. */
+export function writeBatch(out: Uint8Array, offset: number, batch: PreparedBatch): void {
+  writeU32(out, offset, batch.byteLength - 4);
+  out[offset + 8] = BATCH_VERSION;
+  out[offset + 9] = COMPRESSION_CODE[batch.compression];
+  writeU16(out, offset + 10, 0);
+  writeU32(out, offset + 12, batch.partition);
+  writeU32(out, offset + 16, batch.recordCount);
+  writeU64(out, offset + 20, batch.minTimestamp);
+  writeU64(out, offset + 28, batch.maxTimestamp);
+  writeU32(out, offset + 36, batch.recordsLength);
+  out.set(batch.stored, offset + BATCH_HEADER_BYTES);
+  writeU32(out, offset + 4, crc32c(out.subarray(offset + CRC_START, offset + batch.byteLength)));
+}
+
+/**
+ * The total size (batchLength field included) of the batch starting at `offset`, checked to be
+ * plausible and to fit in `bytes`.
+ */
+export function batchExtent(bytes: Uint8Array, offset: number): number {
+  const available = bytes.length - offset;
+  if (available < 4) {
+    throw new CorruptSegmentError(`truncated batch: ${available} bytes, the length field alone needs 4`);
+  }
+  const batchLength = readU32(bytes, offset);
+  if (batchLength < HEADER_AFTER_LENGTH + MIN_RECORD_BYTES) {
+    throw new CorruptSegmentError(`batch length ${batchLength} is below the smallest possible batch`);
+  }
+  if (batchLength + 4 > available) {
+    throw new CorruptSegmentError(
+      `truncated batch: it declares ${batchLength + 4} bytes, ${available} available`,
+    );
+  }
+  return batchLength + 4;
+}
+
+/**
+ * Decodes the batch at the start of `bytes`; may throw anything (the public wrapper converts).
+ * Trailing bytes after the batch are ignored here; callers decide whether they are allowed.
+ */
+export function decodeBatchUnchecked(bytes: Uint8Array, expect?: BatchExpectation): DecodedBatch {
+  const size = batchExtent(bytes, 0);
+  const stored = readU32(bytes, 4);
+  const computed = crc32c(bytes.subarray(CRC_START, size));
+  if (stored !== computed) {
+    throw new CorruptSegmentError(
+      `batch CRC32C mismatch: stored 0x${stored.toString(16).padStart(8, '0')}, computed 0x${computed.toString(16).padStart(8, '0')}`,
+    );
+  }
+  const r = new ByteReader(bytes, CRC_START, size);
+  const version = r.u8('batch format version');
+  if (version !== BATCH_VERSION) {
+    throw new CorruptSegmentError(
+      `unsupported batch format version ${version} (this reader knows ${BATCH_VERSION})`,
+    );
+  }
+  const attributes = r.u8('batch attributes');
+  const compression = compressionFromCode(attributes & COMPRESSION_MASK);
+  if (compression === undefined || (attributes & ~COMPRESSION_MASK) !== 0) {
+    throw new CorruptSegmentError(`unknown batch attributes 0x${attributes.toString(16)}`);
+  }
+  const reserved = r.u16('batch reserved field');
+  if (reserved !== 0) {
+    throw new CorruptSegmentError(`batch reserved field is ${reserved}, expected 0`);
+  }
+  const partition = r.u32('batch partition');
+  const recordCount = r.u32('batch record count');
+  const minTimestamp = r.u64Safe('batch minTimestamp');
+  const maxTimestamp = r.u64Safe('batch maxTimestamp');
+  const recordsLength = r.u32('batch records length');
+  if (recordCount === 0) {
+    throw new CorruptSegmentError('batch has no records');
+  }
+  if (expect !== undefined && partition !== expect.partition) {
+    throw new CorruptSegmentError(`batch is for partition ${partition}, expected ${expect.partition}`);
+  }
+  if (expect !== undefined && recordCount !== expect.recordCount) {
+    throw new CorruptSegmentError(`batch holds ${recordCount} records, expected ${expect.recordCount}`);
+  }
+  if (minTimestamp > maxTimestamp) {
+    throw new CorruptSegmentError(`batch minTimestamp ${minTimestamp} is after maxTimestamp ${maxTimestamp}`);
+  }
+  if (recordsLength > MAX_RECORDS_BYTES) {
+    throw new CorruptSegmentError(
+      `batch records length ${recordsLength} exceeds the ${MAX_RECORDS_BYTES}-byte limit`,
+    );
+  }
+  if (recordCount > recordsLength / MIN_RECORD_BYTES) {
+    throw new CorruptSegmentError(`batch declares ${recordCount} records in only ${recordsLength} bytes`);
+  }
+  const section = decompress(compression, r.take(r.remaining, 'batch records'), recordsLength);
+  const records = decodeRecords(section, recordCount, minTimestamp, maxTimestamp);
+  return { partition, compression, records, minTimestamp, maxTimestamp };
+}
+
+/** Any error as a CorruptSegmentError, prefixed with `context` when given. */
+export function asCorrupt(error: unknown, context?: string): CorruptSegmentError {
+  if (error instanceof CorruptSegmentError && context === undefined) {
+    return error;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new CorruptSegmentError(context === undefined ? message : `${context}: ${message}`, {
+    cause: error,
+  });
+}
+
+/**
+ * Decodes exactly one batch from bytes that start at the batch's first byte (what a ranged GET
+ * returns), verifying its CRC32C and structure. With `expect` (from the index), also verifies the
+ * partition and record count and that the batch is exactly `bytes.length` long. Throws only
+ * {@link CorruptSegmentError}.
+ *
+ * @example
+ * const { bytes, batches } = encodeSegment([{ partition: 0, records, compression: 'none' }]);
+ * const loc = batches[0];
+ * decodeBatch(bytes.subarray(loc.byteOffset, loc.byteOffset + loc.byteLength), { partition: 0, recordCount: records.length });
+ */
+export function decodeBatch(bytes: Uint8Array, expect?: BatchExpectation): DecodedBatch {
+  try {
+    if (!(bytes instanceof Uint8Array)) {
+      throw new CorruptSegmentError('batch bytes must be a Uint8Array');
+    }
+    if (expect !== undefined) {
+      const size = batchExtent(bytes, 0);
+      if (size !== bytes.length) {
+        throw new CorruptSegmentError(`batch is ${size} bytes but ${bytes.length} were given`);
+      }
+    }
+    return decodeBatchUnchecked(bytes, expect);
+  } catch (error) {
+    throw asCorrupt(error);
+  }
+}

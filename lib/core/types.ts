@@ -1,0 +1,124 @@
+import type { Compression, LogRecord } from './segment/index.ts';
+
+export type { Compression, LogRecord };
+
+/** Per-topic configuration, stored with the topic. */
+export interface TopicConfig {
+  /** How long records are kept, in ms; -1 keeps them forever. @default 604_800_000 (7 days, as Kafka) */
+  readonly retentionMs: number;
+  /** Size bound per partition in bytes; -1 means unbounded. @default -1 (as Kafka) */
+  readonly retentionBytes: number;
+  /** Largest accepted record (key + value + headers) in bytes. @default 1_048_576 */
+  readonly maxRecordBytes: number;
+  /** Compression of each stored batch. @default 'none' */
+  readonly compression: Compression;
+}
+
+/** A topic as stored. `id` changes when a topic is deleted and created again. */
+export interface TopicRecord {
+  readonly name: string;
+  readonly id: string;
+  readonly partitions: number;
+  readonly config: TopicConfig;
+  readonly createdAt: number;
+}
+
+export interface PartitionState {
+  readonly partition: number;
+  readonly logStartOffset: number;
+  readonly highWatermark: number;
+}
+
+export interface TopicDescription extends TopicRecord {
+  readonly partitionStates: readonly PartitionState[];
+}
+
+/** One record handed to produce. */
+export interface ProduceRecord {
+  readonly key?: Uint8Array | null;
+  readonly value: Uint8Array;
+  /** True when `value` holds UTF-8 JSON text that should come back as JSON. @default false */
+  readonly valueIsJson?: boolean;
+  readonly headers?: ReadonlyArray<readonly [string, Uint8Array]>;
+  /** An explicit partition; otherwise the key decides (murmur2), else a sticky partition per call. */
+  readonly partition?: number;
+  /** @default the time of the call */
+  readonly timestamp?: number;
+}
+
+/**
+ * Kafka's idempotent producer identity. `sequences` holds, for each partition the call writes to,
+ * the sequence number of the call's first record in that partition (the number of records this
+ * producer has appended there before, under this epoch).
+ */
+export interface ProducerIdentity {
+  readonly producerId: string;
+  readonly epoch: number;
+  readonly sequences: Readonly<Record<number, number>>;
+}
+
+export interface ProduceRequest {
+  readonly topic: string;
+  readonly records: readonly ProduceRecord[];
+  readonly producer?: ProducerIdentity;
+}
+
+export interface RecordOffset {
+  readonly partition: number;
+  readonly offset: number;
+}
+
+export interface ProduceResult {
+  /** One entry per input record, in request order. */
+  readonly offsets: readonly RecordOffset[];
+  /** The segment object the call wrote. */
+  readonly objectKey: string;
+  /** True for partitions whose batch was a retried duplicate (offsets are the original ones). */
+  readonly duplicatePartitions: readonly number[];
+}
+
+export interface FetchRequest {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  /** @default 500 (Kafka's max.poll.records) */
+  readonly maxRecords?: number;
+  /** Soft cap on key + value + header bytes; at least one record is returned. @default 1_048_576 */
+  readonly maxBytes?: number;
+}
+
+export interface FetchedRecord extends LogRecord {
+  readonly offset: number;
+}
+
+export interface FetchResult {
+  readonly records: readonly FetchedRecord[];
+  /** The offset to fetch next. */
+  readonly nextOffset: number;
+  readonly highWatermark: number;
+  readonly logStartOffset: number;
+}
+
+export type OffsetSpec = 'earliest' | 'latest' | { readonly timestamp: number };
+
+export interface OffsetCommit {
+  readonly partition: number;
+  readonly offset: number;
+  readonly metadata?: string;
+}
+
+export interface CommitOffsetsRequest {
+  readonly group: string;
+  readonly topic: string;
+  readonly offsets: readonly OffsetCommit[];
+  /** Fencing token: a commit carrying a lower generation than the stored one is rejected. */
+  readonly generation?: number;
+}
+
+export interface CommittedOffset {
+  readonly partition: number;
+  readonly offset: number;
+  readonly metadata: string;
+  readonly generation: number;
+  readonly committedAt: number;
+}

@@ -1,0 +1,117 @@
+import { InvalidArgumentError } from './errors.ts';
+import type { Compression, TopicConfig } from './types.ts';
+
+/** Kafka's rule for topic names: 1–249 of `[a-zA-Z0-9._-]`, and not `.` or `..`. */
+const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+/** Group names: like topics but up to 255 characters. */
+const GROUP_NAME = /^[a-zA-Z0-9._-]{1,255}$/;
+/** Producer ids: 1–64 of `[a-zA-Z0-9._:-]`. */
+const PRODUCER_ID = /^[a-zA-Z0-9._:-]{1,64}$/;
+
+export const MIN_PARTITIONS = 1;
+export const MAX_PARTITIONS = 1000;
+const COMPRESSIONS: readonly Compression[] = ['none', 'gzip', 'zstd'];
+
+export const DEFAULT_TOPIC_CONFIG: TopicConfig = {
+  retentionMs: 7 * 24 * 3600 * 1000,
+  retentionBytes: -1,
+  maxRecordBytes: 1024 * 1024,
+  compression: 'none',
+};
+
+/** The largest maxRecordBytes a topic may ask for (under Lambda's 6 MB synchronous payload). */
+export const MAX_RECORD_BYTES_LIMIT = 4 * 1024 * 1024;
+
+function show(value: unknown): string {
+  return typeof value === 'string' ? `'${value}'` : String(JSON.stringify(value));
+}
+
+/** @example validateTopicName('orders.v1') // ok; validateTopicName('a b') throws InvalidArgumentError */
+export function validateTopicName(name: unknown, field = 'topic'): string {
+  if (typeof name !== 'string' || !TOPIC_NAME.test(name) || name === '.' || name === '..') {
+    throw new InvalidArgumentError(
+      `${field} must be 1-249 characters of [a-zA-Z0-9._-] (and not '.' or '..'), got ${show(name)}`,
+    );
+  }
+  return name;
+}
+
+export function validateGroupName(name: unknown, field = 'group'): string {
+  if (typeof name !== 'string' || !GROUP_NAME.test(name)) {
+    throw new InvalidArgumentError(`${field} must be 1-255 characters of [a-zA-Z0-9._-], got ${show(name)}`);
+  }
+  return name;
+}
+
+export function validateProducerId(id: unknown, field = 'producerId'): string {
+  if (typeof id !== 'string' || !PRODUCER_ID.test(id)) {
+    throw new InvalidArgumentError(`${field} must be 1-64 characters of [a-zA-Z0-9._:-], got ${show(id)}`);
+  }
+  return id;
+}
+
+/** A non-negative safe integer, or throws naming the field. */
+export function validateNonNegativeInt(value: unknown, field: string, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0 || value > max) {
+    throw new InvalidArgumentError(`${field} must be an integer in [0, ${max}], got ${show(value)}`);
+  }
+  return value;
+}
+
+export function validatePositiveInt(value: unknown, field: string, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > max) {
+    throw new InvalidArgumentError(`${field} must be an integer in [1, ${max}], got ${show(value)}`);
+  }
+  return value;
+}
+
+export function validatePartitionCount(value: unknown): number {
+  if (
+    typeof value !== 'number' ||
+    !Number.isInteger(value) ||
+    value < MIN_PARTITIONS ||
+    value > MAX_PARTITIONS
+  ) {
+    throw new InvalidArgumentError(
+      `partitions must be an integer in [${MIN_PARTITIONS}, ${MAX_PARTITIONS}], got ${show(value)}`,
+    );
+  }
+  return value;
+}
+
+function retention(value: unknown, field: string): number {
+  if (value === -1) return -1;
+  return validatePositiveInt(value, field);
+}
+
+/**
+ * Fills defaults and checks every field of a topic config; unknown fields are rejected.
+ *
+ * @example
+ * resolveTopicConfig({ retentionMs: 3_600_000 }) // { retentionMs: 3600000, retentionBytes: -1, ... }
+ */
+export function resolveTopicConfig(input: unknown = {}): TopicConfig {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    throw new InvalidArgumentError(`config must be an object, got ${show(input)}`);
+  }
+  const known = new Set(Object.keys(DEFAULT_TOPIC_CONFIG));
+  for (const key of Object.keys(input)) {
+    if (!known.has(key)) throw new InvalidArgumentError(`config.${key} is not a known setting`);
+  }
+  const merged = { ...DEFAULT_TOPIC_CONFIG, ...(input as Partial<TopicConfig>) };
+  if (!COMPRESSIONS.includes(merged.compression)) {
+    throw new InvalidArgumentError(
+      `config.compression must be one of ${COMPRESSIONS.join(', ')}, got ${show(merged.compression)}`,
+    );
+  }
+  return {
+    retentionMs: retention(merged.retentionMs, 'config.retentionMs'),
+    retentionBytes: retention(merged.retentionBytes, 'config.retentionBytes'),
+    maxRecordBytes: validatePositiveInt(
+      merged.maxRecordBytes,
+      'config.maxRecordBytes',
+      MAX_RECORD_BYTES_LIMIT,
+    ),
+    compression: merged.compression,
+  };
+}

@@ -1,0 +1,133 @@
+import { CorruptSegmentError, OffsetOutOfRangeError, UnknownTopicError } from '../core/errors.ts';
+import type { IndexEntry } from '../core/index-entry.ts';
+import { entryEnd } from '../core/index-entry.ts';
+import { segmentKey } from '../core/object-keys.ts';
+import type { PartitionHead, PartitionRef } from '../core/ports.ts';
+import { decodeBatch, recordSize } from '../core/segment/index.ts';
+import type { FetchedRecord, FetchRequest, FetchResult, OffsetSpec, TopicRecord } from '../core/types.ts';
+import { validateNonNegativeInt, validatePositiveInt } from '../core/validation.ts';
+import type { EngineContext } from './context.ts';
+import { mapLimit, withTopic } from './context.ts';
+
+export const DEFAULT_MAX_RECORDS = 500;
+export const MAX_MAX_RECORDS = 10_000;
+export const DEFAULT_MAX_BYTES = 1024 * 1024;
+export const MAX_MAX_BYTES = 64 * 1024 * 1024;
+
+async function head(ctx: EngineContext, ref: PartitionRef): Promise<PartitionHead> {
+  const found = await ctx.index.readHead(ref);
+  if (found === undefined) throw new UnknownTopicError(ref.topic);
+  return found;
+}
+
+/** Index entries from the one holding `offset` upwards: pages first, then the head's tail. */
+async function* entriesFrom(ctx: EngineContext, ref: PartitionRef, offset: number, h: PartitionHead) {
+  let cursor = offset;
+  for await (const entry of ctx.index.entriesFrom(ref, offset, h)) {
+    if (entryEnd(entry) <= cursor) continue;
+    if (entry.baseOffset > cursor) throw indexGap(ref, cursor, entry.baseOffset);
+    yield entry;
+    cursor = entryEnd(entry);
+  }
+  for (const entry of h.tail) {
+    if (entryEnd(entry) <= cursor) continue;
+    if (entry.baseOffset > cursor) throw indexGap(ref, cursor, entry.baseOffset);
+    yield entry;
+    cursor = entryEnd(entry);
+  }
+}
+
+function indexGap(ref: PartitionRef, from: number, to: number): CorruptSegmentError {
+  return new CorruptSegmentError(
+    `partition ${ref.partition} of '${ref.topic}' has no index entry for [${from}, ${to})`,
+  );
+}
+
+async function readBatch(ctx: EngineContext, topic: TopicRecord, ref: PartitionRef, entry: IndexEntry) {
+  const bytes = await ctx.objects.getRange(
+    segmentKey(topic.name, topic.id, entry.objectId),
+    entry.byteOffset,
+    entry.byteLength,
+  );
+  return decodeBatch(bytes, { partition: ref.partition, recordCount: entry.recordCount });
+}
+
+/**
+ * Reads committed records from `offset`, which may fall inside a batch: the result starts exactly
+ * there. Only the batches needed are read, each with one ranged GET, verified by its CRC32C.
+ * Below the log start: OffsetOutOfRangeError. At or past the high watermark: no records.
+ * At least one record is returned even if it alone exceeds `maxBytes` (as Kafka does).
+ */
+export async function fetchRecords(ctx: EngineContext, request: FetchRequest): Promise<FetchResult> {
+  const offset = validateNonNegativeInt(request.offset, 'offset');
+  const maxRecords = validatePositiveInt(
+    request.maxRecords ?? DEFAULT_MAX_RECORDS,
+    'maxRecords',
+    MAX_MAX_RECORDS,
+  );
+  const maxBytes = validatePositiveInt(request.maxBytes ?? DEFAULT_MAX_BYTES, 'maxBytes', MAX_MAX_BYTES);
+  return await withTopic(ctx, request.topic, async (topic) => {
+    const ref = ctx.partitionRef(topic, request.partition);
+    const h = await head(ctx, ref);
+    const base = { highWatermark: h.highWatermark, logStartOffset: h.logStartOffset };
+    if (offset < h.logStartOffset) throw new OffsetOutOfRangeError(offset, h.logStartOffset, h.highWatermark);
+    if (offset >= h.highWatermark) return { records: [], nextOffset: offset, ...base };
+    // Choose the batches to read: enough records, and roughly enough bytes (batch sizes bound them).
+    const chosen: IndexEntry[] = [];
+    let records = 0;
+    let bytes = 0;
+    for await (const entry of entriesFrom(ctx, ref, offset, h)) {
+      chosen.push(entry);
+      records += entryEnd(entry) - Math.max(entry.baseOffset, offset);
+      bytes += entry.byteLength;
+      if (records >= maxRecords || bytes >= maxBytes) break;
+    }
+    const batches = await mapLimit(chosen, ctx.fetchConcurrency, (entry) =>
+      readBatch(ctx, topic, ref, entry),
+    );
+    const out: FetchedRecord[] = [];
+    let used = 0;
+    fill: for (const [i, batch] of batches.entries()) {
+      const entry = chosen[i] as IndexEntry;
+      for (const [j, record] of batch.records.entries()) {
+        const recordOffset = entry.baseOffset + j;
+        if (recordOffset < offset) continue;
+        const size = recordSize(record);
+        if (out.length >= maxRecords || (out.length > 0 && used + size > maxBytes)) break fill;
+        out.push({ ...record, offset: recordOffset });
+        used += size;
+      }
+    }
+    const last = out.at(-1);
+    return { records: out, nextOffset: last === undefined ? offset : last.offset + 1, ...base };
+  });
+}
+
+/**
+ * Kafka's ListOffsets: `earliest` is the log start offset, `latest` the high watermark, and a
+ * timestamp gives the first offset whose record timestamp is ≥ it (null when there is none).
+ */
+export async function listOffsets(
+  ctx: EngineContext,
+  topicName: string,
+  partition: number,
+  spec: OffsetSpec,
+): Promise<number | null> {
+  return await withTopic(ctx, topicName, async (topic) => {
+    const ref = ctx.partitionRef(topic, partition);
+    const h = await head(ctx, ref);
+    if (spec === 'earliest') return h.logStartOffset;
+    if (spec === 'latest') return h.highWatermark;
+    const target = validateNonNegativeInt(spec.timestamp, 'timestamp');
+    if (h.logStartOffset >= h.highWatermark) return null;
+    for await (const entry of entriesFrom(ctx, ref, h.logStartOffset, h)) {
+      if (entry.maxTimestamp < target) continue;
+      const batch = await readBatch(ctx, topic, ref, entry);
+      for (const [j, record] of batch.records.entries()) {
+        const recordOffset = entry.baseOffset + j;
+        if (recordOffset >= h.logStartOffset && record.timestamp >= target) return recordOffset;
+      }
+    }
+    return null;
+  });
+}

@@ -1,0 +1,49 @@
+import { InvalidArgumentError } from '../core/errors.ts';
+import type { CommitOffsetsRequest, CommittedOffset } from '../core/types.ts';
+import { validateGroupName, validateNonNegativeInt } from '../core/validation.ts';
+import type { EngineContext } from './context.ts';
+
+const MAX_METADATA = 4096;
+
+/**
+ * Commits a group's offsets for one topic (all partitions at once, or none). The offset is the
+ * next record to consume, as in Kafka. `generation` fences stale members.
+ */
+export async function commitOffsets(ctx: EngineContext, request: CommitOffsetsRequest): Promise<void> {
+  validateGroupName(request.group);
+  const topic = await ctx.topic(request.topic);
+  if (!Array.isArray(request.offsets) || request.offsets.length === 0) {
+    throw new InvalidArgumentError('offsets must be a non-empty array');
+  }
+  const seen = new Set<number>();
+  request.offsets.forEach((commit, i) => {
+    ctx.partitionRef(topic, commit.partition);
+    if (seen.has(commit.partition)) {
+      throw new InvalidArgumentError(`offsets[${i}].partition ${commit.partition} appears twice`);
+    }
+    seen.add(commit.partition);
+    validateNonNegativeInt(commit.offset, `offsets[${i}].offset`);
+    if (
+      commit.metadata !== undefined &&
+      (typeof commit.metadata !== 'string' || commit.metadata.length > MAX_METADATA)
+    ) {
+      throw new InvalidArgumentError(
+        `offsets[${i}].metadata must be a string of at most ${MAX_METADATA} characters`,
+      );
+    }
+  });
+  if (request.generation !== undefined)
+    validateNonNegativeInt(request.generation, 'generation', 2_147_483_647);
+  await ctx.groups.commit(request);
+}
+
+export async function fetchOffsets(
+  ctx: EngineContext,
+  group: string,
+  topic: string,
+): Promise<CommittedOffset[]> {
+  validateGroupName(group);
+  await ctx.topic(topic);
+  const offsets = await ctx.groups.fetch(group, topic);
+  return offsets.sort((a, b) => a.partition - b.partition);
+}

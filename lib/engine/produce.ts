@@ -1,0 +1,70 @@
+import { newObjectId, segmentKey } from '../core/object-keys.ts';
+import type { AppendOutcome } from '../core/ports.ts';
+import { planProduce } from '../core/produce-plan.ts';
+import { encodeSegment } from '../core/segment/index.ts';
+import type { ProduceRequest, ProduceResult, RecordOffset, TopicRecord } from '../core/types.ts';
+import type { EngineContext } from './context.ts';
+import { withTopic } from './context.ts';
+
+/** Round-robin choice of the sticky partition for keyless records, per topic. */
+export class StickyPartitions {
+  private readonly next = new Map<string, number>();
+  choose(topic: TopicRecord): number {
+    const value = this.next.get(topic.name) ?? Math.floor(Math.random() * topic.partitions);
+    this.next.set(topic.name, value + 1);
+    return value % topic.partitions;
+  }
+}
+
+/**
+ * Appends a produce call: one segment object holding one batch per partition (one S3 PUT), then
+ * one atomic conditional append per partition in DynamoDB. Offsets are returned only after both;
+ * a crash between them leaves an object no index entry points to, and nothing visible.
+ */
+export async function produce(
+  ctx: EngineContext,
+  sticky: StickyPartitions,
+  request: ProduceRequest,
+): Promise<ProduceResult> {
+  return await withTopic(ctx, request.topic, async (topic) => {
+    const now = ctx.now();
+    const plan = planProduce(request, topic, now, sticky.choose(topic));
+    const segment = encodeSegment(plan.batches);
+    const objectId = newObjectId(now);
+    const objectKey = segmentKey(topic.name, topic.id, objectId);
+    await ctx.objects.put(objectKey, segment.bytes);
+    const settled = await Promise.allSettled(
+      plan.partitions.map((part, i) => {
+        const location = segment.batches[i];
+        if (location === undefined || location.partition !== part.partition) {
+          throw new Error('segment batches do not line up with the plan');
+        }
+        return ctx.index.append(
+          { topic: topic.name, topicId: topic.id, partition: part.partition },
+          {
+            objectId,
+            byteOffset: location.byteOffset,
+            byteLength: location.byteLength,
+            recordCount: location.recordCount,
+            minTimestamp: location.minTimestamp,
+            maxTimestamp: location.maxTimestamp,
+          },
+          part.producer,
+        );
+      }),
+    );
+    const failed = settled.find((result) => result.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+    const outcomes = settled.map((result) => (result as PromiseFulfilledResult<AppendOutcome>).value);
+    const offsets = new Array<RecordOffset>(request.records.length);
+    const duplicatePartitions: number[] = [];
+    plan.partitions.forEach((part, i) => {
+      const outcome = outcomes[i] as AppendOutcome;
+      if (outcome.kind === 'duplicate') duplicatePartitions.push(part.partition);
+      part.requestIndexes.forEach((requestIndex, j) => {
+        offsets[requestIndex] = { partition: part.partition, offset: outcome.baseOffset + j };
+      });
+    });
+    return { offsets, objectKey, duplicatePartitions };
+  });
+}

@@ -1,0 +1,77 @@
+import type { StoredObject } from '../core/ports.ts';
+import type {
+  CommitOffsetsRequest,
+  CommittedOffset,
+  FetchRequest,
+  FetchResult,
+  OffsetSpec,
+  ProduceRequest,
+  ProduceResult,
+  TopicDescription,
+  TopicRecord,
+} from '../core/types.ts';
+import { EngineContext, type EngineDeps } from './context.ts';
+import { fetchRecords, listOffsets } from './fetch.ts';
+import { commitOffsets, fetchOffsets } from './groups.ts';
+import { findOrphanSegments } from './orphans.ts';
+import { produce, StickyPartitions } from './produce.ts';
+import { type CreateTopicInput, createTopic, deleteTopic, describeTopic, listTopics } from './topics.ts';
+
+/**
+ * The Streambed engine: Kafka's log semantics over an object store and a partition index.
+ * Build one with `createStreambed` (lib/adapters/aws.ts) or from your own ports.
+ *
+ * @example
+ * const log = createStreambed({ s3, dynamodb, bucket: 'my-bucket', tables });
+ * await log.createTopic({ name: 'orders', partitions: 8 });
+ * const { offsets } = await log.produce({ topic: 'orders', records: [{ key, value }] });
+ * const { records } = await log.fetch({ topic: 'orders', partition: 0, offset: 0 });
+ */
+export class Streambed {
+  private readonly ctx: EngineContext;
+  private readonly sticky = new StickyPartitions();
+
+  constructor(deps: EngineDeps) {
+    this.ctx = new EngineContext(deps);
+  }
+
+  createTopic(input: CreateTopicInput): Promise<TopicRecord> {
+    return createTopic(this.ctx, input);
+  }
+
+  describeTopic(name: string): Promise<TopicDescription> {
+    return describeTopic(this.ctx, name);
+  }
+
+  listTopics(): Promise<TopicRecord[]> {
+    return listTopics(this.ctx);
+  }
+
+  deleteTopic(name: string): Promise<void> {
+    return deleteTopic(this.ctx, name);
+  }
+
+  produce(request: ProduceRequest): Promise<ProduceResult> {
+    return produce(this.ctx, this.sticky, request);
+  }
+
+  fetch(request: FetchRequest): Promise<FetchResult> {
+    return fetchRecords(this.ctx, request);
+  }
+
+  listOffsets(topic: string, partition: number, spec: OffsetSpec): Promise<number | null> {
+    return listOffsets(this.ctx, topic, partition, spec);
+  }
+
+  commitOffsets(request: CommitOffsetsRequest): Promise<void> {
+    return commitOffsets(this.ctx, request);
+  }
+
+  fetchOffsets(group: string, topic: string): Promise<CommittedOffset[]> {
+    return fetchOffsets(this.ctx, group, topic);
+  }
+
+  findOrphanSegments(topic: string, olderThanMs: number): Promise<StoredObject[]> {
+    return findOrphanSegments(this.ctx, topic, olderThanMs);
+  }
+}

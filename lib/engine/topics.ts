@@ -1,0 +1,69 @@
+import { TopicAlreadyExistsError, UnknownTopicError } from '../core/errors.ts';
+import { newTopicId, topicPrefix } from '../core/object-keys.ts';
+import type { TopicDescription, TopicRecord } from '../core/types.ts';
+import { resolveTopicConfig, validatePartitionCount, validateTopicName } from '../core/validation.ts';
+import type { EngineContext } from './context.ts';
+
+export interface CreateTopicInput {
+  readonly name: string;
+  readonly partitions: number;
+  readonly config?: unknown;
+}
+
+/**
+ * Creates a topic: the partition heads are written first under a fresh topic id, then the topic
+ * record is put conditionally — the commit point. A crash in between leaves heads that no topic
+ * points to (harmless); a name already taken is a TopicAlreadyExistsError.
+ */
+export async function createTopic(ctx: EngineContext, input: CreateTopicInput): Promise<TopicRecord> {
+  const topic: TopicRecord = {
+    name: validateTopicName(input.name, 'name'),
+    partitions: validatePartitionCount(input.partitions),
+    config: resolveTopicConfig(input.config ?? {}),
+    id: newTopicId(),
+    createdAt: ctx.now(),
+  };
+  // Checked first so a duplicate create writes no heads; the conditional put below still decides.
+  if ((await ctx.topics.get(topic.name)) !== undefined) throw new TopicAlreadyExistsError(topic.name);
+  await ctx.index.createPartitions(topic.id, topic.partitions);
+  try {
+    await ctx.topics.create(topic);
+  } catch (error) {
+    await ctx.index.deletePartitions(topic.id, topic.partitions).catch(() => {});
+    throw error;
+  }
+  ctx.forget(topic.name);
+  return topic;
+}
+
+export async function describeTopic(ctx: EngineContext, name: string): Promise<TopicDescription> {
+  const topic = await ctx.topic(name, true);
+  const heads = await ctx.index.readHeads(topic.id, topic.partitions);
+  return {
+    ...topic,
+    partitionStates: heads.map((head) => ({
+      partition: head.partition,
+      logStartOffset: head.logStartOffset,
+      highWatermark: head.highWatermark,
+    })),
+  };
+}
+
+export async function listTopics(ctx: EngineContext): Promise<TopicRecord[]> {
+  const topics = await ctx.topics.list();
+  return topics.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/**
+ * Deletes a topic: its record first (new calls see UnknownTopic), then partition heads (in-flight
+ * appends fail their condition), index pages, and segment objects.
+ */
+export async function deleteTopic(ctx: EngineContext, name: string): Promise<void> {
+  const topic = await ctx.topic(name, true);
+  if (!(await ctx.topics.delete(topic.name, topic.id))) throw new UnknownTopicError(name);
+  ctx.forget(name);
+  await ctx.index.deletePartitions(topic.id, topic.partitions);
+  const keys: string[] = [];
+  for await (const object of ctx.objects.list(topicPrefix(topic.name, topic.id))) keys.push(object.key);
+  await ctx.objects.deleteMany(keys);
+}

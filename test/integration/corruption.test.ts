@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CorruptSegmentError } from '../../lib/core/errors.ts';
+import type { Streambed } from '../../lib/engine/streambed.ts';
+import { bytes, type TestStack, testStack } from '../support/stack.ts';
+
+describe('corrupt stored bytes', () => {
+  let stack: TestStack;
+  let log: Streambed;
+  before(async () => {
+    stack = await testStack();
+    log = stack.engine();
+  });
+  after(() => stack.close());
+
+  async function produceOne(topic: string): Promise<{ key: string; body: Uint8Array }> {
+    await log.createTopic({ name: topic, partitions: 2 });
+    const { objectKey } = await log.produce({
+      topic,
+      records: [
+        { value: bytes('first partition zero'), partition: 0 },
+        { value: bytes('second partition zero'), partition: 0 },
+        { value: bytes('partition one'), partition: 1 },
+      ],
+    });
+    const object = await stack.s3.send(new GetObjectCommand({ Bucket: stack.bucket, Key: objectKey }));
+    return { key: objectKey, body: await (object.Body?.transformToByteArray() ?? new Uint8Array()) };
+  }
+
+  async function replace(key: string, body: Uint8Array) {
+    await stack.s3.send(new DeleteObjectCommand({ Bucket: stack.bucket, Key: key }));
+    await stack.s3.send(new PutObjectCommand({ Bucket: stack.bucket, Key: key, Body: body }));
+  }
+
+  test('every flipped byte inside a batch is a typed corruption error on fetch', async () => {
+    const { key, body } = await produceOne('flip');
+    const ok = await log.fetch({ topic: 'flip', partition: 0, offset: 0 });
+    assert.equal(ok.records.length, 2);
+    // Flip bytes at several positions across the object; each must be caught (header bytes of the
+    // object are outside any batch and are not read by a fetch, so start after them).
+    for (const position of [16, 20, 30, 45, body.length - 30, body.length - 1]) {
+      const flipped = Uint8Array.from(body);
+      flipped[position] = (flipped[position] ?? 0) ^ 0x5a;
+      await replace(key, flipped);
+      const results = await Promise.allSettled([
+        log.fetch({ topic: 'flip', partition: 0, offset: 0 }),
+        log.fetch({ topic: 'flip', partition: 1, offset: 0 }),
+      ]);
+      const failures = results.filter((r) => r.status === 'rejected');
+      assert.equal(failures.length, 1, `exactly the batch holding byte ${position} fails`);
+      assert.ok((failures[0] as PromiseRejectedResult).reason instanceof CorruptSegmentError);
+    }
+    await replace(key, body);
+    assert.equal((await log.fetch({ topic: 'flip', partition: 1, offset: 0 })).records.length, 1);
+  });
+
+  test('a truncated object is a typed corruption error, not garbage', async () => {
+    const { key, body } = await produceOne('trunc');
+    await replace(key, body.subarray(0, body.length - 5));
+    await assert.rejects(log.fetch({ topic: 'trunc', partition: 1, offset: 0 }), CorruptSegmentError);
+  });
+
+  test('a missing object the index points to is a typed corruption error', async () => {
+    const { key } = await produceOne('missing');
+    await stack.s3.send(new DeleteObjectCommand({ Bucket: stack.bucket, Key: key }));
+    await assert.rejects(log.fetch({ topic: 'missing', partition: 0, offset: 0 }), CorruptSegmentError);
+  });
+});
