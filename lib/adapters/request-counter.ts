@@ -1,15 +1,5 @@
-/** The part of an AWS SDK v3 client this needs (both S3Client and DynamoDBClient fit). */
-interface MiddlewareClient {
-  readonly middlewareStack: {
-    add(
-      middleware: (
-        next: (args: unknown) => Promise<unknown>,
-        context: { commandName?: string },
-      ) => (args: unknown) => Promise<unknown>,
-      options: { step: 'deserialize'; name: string },
-    ): void;
-  };
-}
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
 
 let attached = 0;
 
@@ -26,14 +16,20 @@ export class RequestCounter {
    * await log.produce(request);
    * counter.snapshot(); // { PutObject: 1, UpdateItem: 1 }
    */
-  attach(client: MiddlewareClient, prefix = ''): this {
-    client.middlewareStack.add(
+  attach(client: S3Client | DynamoDBClient, prefix = ''): this {
+    const count = (commandName: string | undefined) => {
+      const name = `${prefix}${(commandName ?? 'Unknown').replace(/Command$/, '')}`;
+      this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
+    };
+    const options = { step: 'deserialize', name: `streambedRequestCounter${++attached}` } as const;
+    // Both clients share smithy's middleware stack; only its input/output type parameters differ.
+    const stack = client.middlewareStack as S3Client['middlewareStack'];
+    stack.add(
       (next, context) => async (args) => {
-        const name = `${prefix}${(context.commandName ?? 'Unknown').replace(/Command$/, '')}`;
-        this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
+        count(context.commandName);
         return await next(args);
       },
-      { step: 'deserialize', name: `streambedRequestCounter${++attached}` },
+      options,
     );
     return this;
   }
