@@ -1,4 +1,26 @@
-import type { APIGatewayProxyResultV2 } from 'aws-lambda';
+import { RequestTooLargeError } from '../lib/core/errors.ts';
+import { httpApi, json, MetricUnit, metrics, pathParam } from './api/handler.ts';
+import { LIMITS } from './api/openapi.ts';
+import { type HttpProduceBody, toProduceRecord, toProducer } from './api/records.ts';
+import { validate } from './api/schemas.ts';
 
-/** Placeholder: the real handler is being written. */
-export const handler = async (): Promise<APIGatewayProxyResultV2> => ({ statusCode: 501, body: '' });
+/** Produce: POST /topics/{topic}/records. */
+export const handler = httpApi({
+  'POST /topics/{topic}/records': async ({ event, body, engine }) => {
+    const records = (body as { records?: unknown } | null)?.records;
+    if (Array.isArray(records) && records.length > LIMITS.maxRecordsPerRequest) {
+      throw new RequestTooLargeError(
+        `body.records may hold at most ${LIMITS.maxRecordsPerRequest} records, got ${records.length}`,
+      );
+    }
+    const request = validate<HttpProduceBody>('ProduceRequest', body);
+    const producer = toProducer(request);
+    const result = await engine.produce({
+      topic: pathParam(event, 'topic'),
+      records: request.records.map(toProduceRecord),
+      ...(producer === undefined ? {} : { producer }),
+    });
+    metrics.addMetric('ProducedRecords', MetricUnit.Count, result.offsets.length);
+    return json(200, { offsets: result.offsets });
+  },
+});

@@ -120,3 +120,19 @@ export class PartitionBusyError extends StreambedError {
   readonly status = 503;
   override readonly retryable = true;
 }
+
+/** The request carries more than a call may (records, bytes). */
+export class RequestTooLargeError extends StreambedError {
+  readonly code = 'RequestTooLarge';
+  readonly status = 413;
+}
+
+export class UnknownGroupError extends StreambedError {
+  readonly code = 'UnknownGroup';
+  readonly status = 404;
+  readonly group: string;
+  constructor(group: string) {
+    super(`consumer group '${group}' has no committed offsets`);
+    this.group = group;
+  }
+}

@@ -77,4 +77,8 @@ export interface PartitionIndex {
 export interface GroupStore {
   commit(request: CommitOffsetsRequest): Promise<void>;
   fetch(group: string, topic: string): Promise<CommittedOffset[]>;
+  /** Whether the group ever committed an offset. */
+  exists(group: string): Promise<boolean>;
+  /** Every group that ever committed an offset, by name. */
+  list(): Promise<string[]>;
 }

@@ -1,9 +1,9 @@
-import { InvalidArgumentError, RecordTooLargeError } from './errors.ts';
+import { InvalidArgumentError, RecordTooLargeError, RequestTooLargeError } from './errors.ts';
 import { partitionForKey } from './partitioner.ts';
 import type { ProducerBatch } from './producer-state.ts';
 import type { BatchInput, LogRecord } from './segment/index.ts';
 import { recordSize } from './segment/index.ts';
-import type { ProduceRecord, ProduceRequest, TopicRecord } from './types.ts';
+import type { ProduceRecord, ProduceRequest, ProducerIdentity, TopicRecord } from './types.ts';
 import { validateNonNegativeInt, validateProducerId } from './validation.ts';
 
 /** The most records one produce call may carry. */
@@ -66,7 +66,7 @@ export function planProduce(
     throw new InvalidArgumentError('records must be a non-empty array');
   }
   if (records.length > MAX_RECORDS_PER_CALL) {
-    throw new InvalidArgumentError(
+    throw new RequestTooLargeError(
       `records may hold at most ${MAX_RECORDS_PER_CALL} records, got ${records.length}`,
     );
   }
@@ -104,15 +104,10 @@ export function planProduce(
     plan.requestIndexes.push(index);
   });
   const partitions = [...byPartition.values()].sort((a, b) => a.partition - b.partition);
-  const planned = producer === undefined ? partitions : partitions.map((plan) => withProducer(plan, request));
+  let planned = partitions;
   if (producer !== undefined) {
-    for (const key of Object.keys(producer.sequences ?? {})) {
-      if (!byPartition.has(Number(key))) {
-        throw new InvalidArgumentError(
-          `producer.sequences[${key}] names a partition this call does not write to`,
-        );
-      }
-    }
+    const sequences = sequencesByPartition(producer.sequences, partitions);
+    planned = partitions.map((plan) => withProducer(plan, producer.producerId, producer.epoch, sequences));
   }
   return {
     partitions: planned,
@@ -124,23 +119,47 @@ export function planProduce(
   };
 }
 
-function withProducer(plan: PartitionPlan, request: ProduceRequest): PartitionPlan {
-  const producer = request.producer;
-  if (producer === undefined) return plan;
-  const sequence = producer.sequences?.[plan.partition];
+function sequencesByPartition(
+  sequences: ProducerIdentity['sequences'] | undefined,
+  partitions: readonly PartitionPlan[],
+): Readonly<Record<number, number>> {
+  if (typeof sequences === 'number') {
+    if (partitions.length !== 1) {
+      const written = partitions.map((plan) => plan.partition).join(', ');
+      throw new InvalidArgumentError(
+        `producer sequence is one number but the call writes to partitions ${written}; give one per partition`,
+      );
+    }
+    return { [(partitions[0] as PartitionPlan).partition]: sequences };
+  }
+  if (sequences === null || typeof sequences !== 'object') {
+    throw new InvalidArgumentError(
+      'producer.sequences must be a number or an object of partition to sequence',
+    );
+  }
+  const written = new Set(partitions.map((plan) => plan.partition));
+  for (const key of Object.keys(sequences)) {
+    if (!written.has(Number(key))) {
+      throw new InvalidArgumentError(
+        `producer.sequences[${key}] names a partition this call does not write to`,
+      );
+    }
+  }
+  return sequences;
+}
+
+function withProducer(
+  plan: PartitionPlan,
+  producerId: string,
+  epoch: number,
+  sequences: Readonly<Record<number, number>>,
+): PartitionPlan {
+  const sequence = sequences[plan.partition];
   if (sequence === undefined) {
     throw new InvalidArgumentError(
       `producer.sequences must give a sequence for partition ${plan.partition}, which this call writes to`,
     );
   }
   validateNonNegativeInt(sequence, `producer.sequences[${plan.partition}]`, MAX_SEQUENCE);
-  return {
-    ...plan,
-    producer: {
-      producerId: producer.producerId,
-      epoch: producer.epoch,
-      sequence,
-      count: plan.records.length,
-    },
-  };
+  return { ...plan, producer: { producerId, epoch, sequence, count: plan.records.length } };
 }

@@ -49,12 +49,13 @@ export interface ProduceRecord {
 /**
  * Kafka's idempotent producer identity. `sequences` holds, for each partition the call writes to,
  * the sequence number of the call's first record in that partition (the number of records this
- * producer has appended there before, under this epoch).
+ * producer has appended there before, under this epoch). A plain number is the sequence of a call
+ * that writes to exactly one partition.
  */
 export interface ProducerIdentity {
   readonly producerId: string;
   readonly epoch: number;
-  readonly sequences: Readonly<Record<number, number>>;
+  readonly sequences: Readonly<Record<number, number>> | number;
 }
 
 export interface ProduceRequest {

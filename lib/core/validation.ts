@@ -19,8 +19,11 @@ export const DEFAULT_TOPIC_CONFIG: TopicConfig = {
   compression: 'none',
 };
 
-/** The largest maxRecordBytes a topic may ask for (under Lambda's 6 MB synchronous payload). */
-export const MAX_RECORD_BYTES_LIMIT = 4 * 1024 * 1024;
+/**
+ * The largest maxRecordBytes a topic may ask for: a record this large still fits, base64-encoded in
+ * JSON, in one HTTP request and one fetch response under Lambda's 6 MB synchronous payload limit.
+ */
+export const MAX_RECORD_BYTES_LIMIT = 3 * 1024 * 1024;
 
 function show(value: unknown): string {
   return typeof value === 'string' ? `'${value}'` : String(JSON.stringify(value));

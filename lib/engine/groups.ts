@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '../core/errors.ts';
+import { InvalidArgumentError, UnknownGroupError } from '../core/errors.ts';
 import type { CommitOffsetsRequest, CommittedOffset } from '../core/types.ts';
 import { validateGroupName, validateNonNegativeInt } from '../core/validation.ts';
 import type { EngineContext } from './context.ts';
@@ -46,4 +46,40 @@ export async function fetchOffsets(
   await ctx.topic(topic);
   const offsets = await ctx.groups.fetch(group, topic);
   return offsets.sort((a, b) => a.partition - b.partition);
+}
+
+/** A group's committed offset of one partition with its lag (high watermark − committed offset). */
+export interface GroupPartitionLag extends CommittedOffset {
+  readonly highWatermark: number;
+  readonly lag: number;
+}
+
+/**
+ * Committed offsets of a group for a topic, each with the partition's high watermark and lag.
+ * UnknownGroupError when the group never committed anything.
+ */
+export async function describeGroupOffsets(
+  ctx: EngineContext,
+  group: string,
+  topicName: string,
+): Promise<GroupPartitionLag[]> {
+  validateGroupName(group);
+  const topic = await ctx.topic(topicName);
+  const [committed, heads, exists] = await Promise.all([
+    ctx.groups.fetch(group, topic.name),
+    ctx.index.readHeads(topic.id, topic.partitions),
+    ctx.groups.exists(group),
+  ]);
+  if (!exists) throw new UnknownGroupError(group);
+  return committed
+    .filter((offset) => offset.partition < topic.partitions)
+    .sort((a, b) => a.partition - b.partition)
+    .map((offset) => {
+      const highWatermark = heads[offset.partition]?.highWatermark ?? 0;
+      return { ...offset, highWatermark, lag: Math.max(0, highWatermark - offset.offset) };
+    });
+}
+
+export async function listGroups(ctx: EngineContext): Promise<string[]> {
+  return (await ctx.groups.list()).sort();
 }

@@ -12,7 +12,13 @@ import type {
 } from '../core/types.ts';
 import { EngineContext, type EngineDeps } from './context.ts';
 import { fetchRecords, listOffsets } from './fetch.ts';
-import { commitOffsets, fetchOffsets } from './groups.ts';
+import {
+  commitOffsets,
+  describeGroupOffsets,
+  fetchOffsets,
+  type GroupPartitionLag,
+  listGroups,
+} from './groups.ts';
 import { findOrphanSegments } from './orphans.ts';
 import { produce, StickyPartitions } from './produce.ts';
 import { type CreateTopicInput, createTopic, deleteTopic, describeTopic, listTopics } from './topics.ts';
@@ -69,6 +75,15 @@ export class Streambed {
 
   fetchOffsets(group: string, topic: string): Promise<CommittedOffset[]> {
     return fetchOffsets(this.ctx, group, topic);
+  }
+
+  /** Committed offsets with high watermark and lag per partition; UnknownGroupError if never committed. */
+  describeGroupOffsets(group: string, topic: string): Promise<GroupPartitionLag[]> {
+    return describeGroupOffsets(this.ctx, group, topic);
+  }
+
+  listGroups(): Promise<string[]> {
+    return listGroups(this.ctx);
   }
 
   findOrphanSegments(topic: string, olderThanMs: number): Promise<StoredObject[]> {

@@ -1,6 +1,8 @@
 import {
   ConditionalCheckFailedException,
   type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
   QueryCommand,
   TransactionCanceledException,
   TransactWriteItemsCommand,
@@ -18,11 +20,14 @@ export const NO_GENERATION = -1;
 /** TransactWriteItems takes at most 100 actions. */
 export const MAX_PARTITIONS_PER_COMMIT = 100;
 
+/** The registry of group names: pk 'groups', sk = group. */
+const GROUPS_PK = 'groups';
 const groupPk = (group: string) => `group#${group}`;
 const offsetSk = (topic: string, partition: number) => `${topic}#${String(partition).padStart(4, '0')}`;
 
 /**
- * Committed consumer-group offsets in the `meta` table: pk 'group#<group>', sk '<topic>#<partition>'.
+ * Committed consumer-group offsets in the `meta` table: pk 'group#<group>', sk '<topic>#<partition>',
+ * and a registry of group names (pk 'groups', sk = group).
  * Each item carries the generation of its last commit; a commit with a lower generation fails its
  * condition and is rejected with {@link StaleGenerationError}. A commit of several partitions is one
  * transaction, so it is all-or-nothing.
@@ -33,6 +38,8 @@ const offsetSk = (topic: string, partition: number) => `${topic}#${String(partit
 export class DynamoGroupStore implements GroupStore {
   private readonly client: DynamoDBClient;
   private readonly table: string;
+  /** Groups this process has already registered (the registry put is idempotent; this saves writes). */
+  private readonly registered = new Set<string>();
 
   constructor(options: { readonly client: DynamoDBClient; readonly table: string }) {
     this.client = options.client;
@@ -40,6 +47,7 @@ export class DynamoGroupStore implements GroupStore {
   }
 
   async commit(request: CommitOffsetsRequest): Promise<void> {
+    await this.register(request.group);
     if (request.offsets.length > MAX_PARTITIONS_PER_COMMIT) {
       throw new InvalidArgumentError(
         `offsets may hold at most ${MAX_PARTITIONS_PER_COMMIT} partitions per commit, got ${request.offsets.length}`,
@@ -132,5 +140,48 @@ export class DynamoGroupStore implements GroupStore {
       start = out.LastEvaluatedKey;
     } while (start !== undefined);
     return found;
+  }
+
+  /** Records the group's name under pk 'groups' so groups can be listed without a scan. */
+  private async register(group: string): Promise<void> {
+    if (this.registered.has(group)) return;
+    await this.client
+      .send(new PutItemCommand({ TableName: this.table, Item: { pk: S(GROUPS_PK), sk: S(group) } }))
+      .catch(mapAwsError);
+    this.registered.add(group);
+  }
+
+  async exists(group: string): Promise<boolean> {
+    const out = await this.client
+      .send(
+        new GetItemCommand({
+          TableName: this.table,
+          Key: { pk: S(GROUPS_PK), sk: S(group) },
+          ConsistentRead: true,
+        }),
+      )
+      .catch(mapAwsError);
+    return out.Item !== undefined;
+  }
+
+  async list(): Promise<string[]> {
+    const groups: string[] = [];
+    let start: Item | undefined;
+    do {
+      const out = await this.client
+        .send(
+          new QueryCommand({
+            TableName: this.table,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': S(GROUPS_PK) },
+            ProjectionExpression: 'sk',
+            ExclusiveStartKey: start,
+          }),
+        )
+        .catch(mapAwsError);
+      groups.push(...(out.Items ?? []).map((item) => str(item, 'sk')));
+      start = out.LastEvaluatedKey;
+    } while (start !== undefined);
+    return groups;
   }
 }

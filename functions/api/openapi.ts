@@ -1,0 +1,468 @@
+/**
+ * Streambed's HTTP API as an OpenAPI 3.1 document. It is the single source of the request schemas
+ * the handlers validate with (ajv, JSON Schema 2020-12), and `docs/openapi.json` is written from it
+ * (`npm run openapi`; a test fails when the file is stale). Tests check every handler response
+ * against the response schemas here.
+ */
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+
+const nonNegativeInteger = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } as const;
+
+export const LIMITS = {
+  /** Largest request body accepted, in bytes (Lambda's synchronous payload limit is 6 MB). */
+  maxRequestBytes: 5 * 1024 * 1024,
+  maxRecordsPerRequest: 10_000,
+  maxPartitionsPerCommit: 100,
+  /** Largest `maxBytes` for a fetch over HTTP, so a response stays under 6 MB even base64-encoded. */
+  maxFetchBytes: 3 * 1024 * 1024,
+  maxFetchRecords: 10_000,
+} as const;
+
+const errorResponse = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: ref('Error') } },
+});
+
+const throttled = {
+  description:
+    'AWS throttled the request or the partition is catching up; retry after `Retry-After` seconds.',
+  headers: { 'Retry-After': { schema: { type: 'string' } } },
+  content: { 'application/json': { schema: ref('Error') } },
+};
+
+const commonErrors = {
+  '400': errorResponse('The request is malformed; the message names the field.'),
+  '500': errorResponse('An internal error (no internals are disclosed).'),
+  '503': throttled,
+};
+
+const json = (schema: unknown, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+
+const topicParam = {
+  name: 'topic',
+  in: 'path',
+  required: true,
+  schema: ref('TopicName'),
+};
+const partitionParam = {
+  name: 'partition',
+  in: 'path',
+  required: true,
+  schema: { type: 'string', pattern: '^(0|[1-9][0-9]{0,3})$' },
+  description: 'Partition number.',
+};
+const groupParam = { name: 'group', in: 'path', required: true, schema: ref('GroupName') };
+
+export const openapi = {
+  openapi: '3.1.0',
+  info: {
+    title: 'Streambed',
+    version: '1.0.0',
+    description:
+      "Kafka's semantics on S3 and DynamoDB. On AWS every route requires IAM (SigV4) authorization. " +
+      `Limits: request body ≤ ${LIMITS.maxRequestBytes} bytes, ≤ ${LIMITS.maxRecordsPerRequest} records per ` +
+      `produce call, each record ≤ its topic's maxRecordBytes (≤ 3 MiB), fetch maxBytes ≤ ${LIMITS.maxFetchBytes}.`,
+  },
+  paths: {
+    '/topics': {
+      post: {
+        operationId: 'createTopic',
+        summary: 'Create a topic',
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: ref('CreateTopicRequest') } },
+        },
+        responses: {
+          '201': json(ref('Topic'), 'The topic was created.'),
+          '409': errorResponse('A topic of that name exists (TopicAlreadyExists).'),
+          '413': errorResponse('The request body is too large.'),
+          '415': errorResponse('The body is not application/json.'),
+          ...commonErrors,
+        },
+      },
+      get: {
+        operationId: 'listTopics',
+        summary: 'List topics',
+        responses: { '200': json(ref('TopicList'), 'All topics.'), ...commonErrors },
+      },
+    },
+    '/topics/{topic}': {
+      parameters: [topicParam],
+      get: {
+        operationId: 'describeTopic',
+        summary: "Describe a topic and its partitions' offsets",
+        responses: {
+          '200': json(ref('TopicDescription'), 'The topic.'),
+          '404': errorResponse('No such topic (UnknownTopic).'),
+          ...commonErrors,
+        },
+      },
+      delete: {
+        operationId: 'deleteTopic',
+        summary: 'Delete a topic and its data',
+        responses: {
+          '204': { description: 'Deleted.' },
+          '404': errorResponse('No such topic (UnknownTopic).'),
+          ...commonErrors,
+        },
+      },
+    },
+    '/topics/{topic}/records': {
+      parameters: [topicParam],
+      post: {
+        operationId: 'produce',
+        summary: 'Append records',
+        description:
+          'One call is stored as one object and acknowledged only when every record is committed. ' +
+          'Partition: the explicit one, else murmur2 of the key (as Kafka), else one partition for all keyless ' +
+          'records of the call. With producerId/producerEpoch/sequence the call is idempotent (Kafka semantics): ' +
+          'a retry returns the original offsets and appends nothing.',
+        requestBody: { required: true, content: { 'application/json': { schema: ref('ProduceRequest') } } },
+        responses: {
+          '200': json(ref('ProduceResponse'), 'Offsets of the records, in request order.'),
+          '404': errorResponse('No such topic (UnknownTopic).'),
+          '409': errorResponse('OutOfOrderSequence, DuplicateSequence or ProducerFenced.'),
+          '413': errorResponse('A record (RecordTooLarge) or the request (RequestTooLarge) is too large.'),
+          '415': errorResponse('The body is not application/json.'),
+          ...commonErrors,
+        },
+      },
+    },
+    '/topics/{topic}/partitions/{partition}/records': {
+      parameters: [topicParam, partitionParam],
+      get: {
+        operationId: 'fetch',
+        summary: 'Read records from an offset',
+        parameters: [
+          {
+            name: 'offset',
+            in: 'query',
+            required: true,
+            schema: { type: 'string', pattern: '^(0|[1-9][0-9]*)$' },
+          },
+          { name: 'maxRecords', in: 'query', schema: { type: 'string', pattern: '^[1-9][0-9]*$' } },
+          { name: 'maxBytes', in: 'query', schema: { type: 'string', pattern: '^[1-9][0-9]*$' } },
+        ],
+        responses: {
+          '200': json(ref('FetchResponse'), 'Records from `offset`; empty at or past the high watermark.'),
+          '404': errorResponse('No such topic or partition.'),
+          '416': errorResponse('The offset is below the log start offset (OffsetOutOfRange).'),
+          ...commonErrors,
+        },
+      },
+    },
+    '/topics/{topic}/partitions/{partition}/offsets': {
+      parameters: [topicParam, partitionParam],
+      get: {
+        operationId: 'listOffsets',
+        summary: 'Earliest, latest, or first offset at or after a timestamp',
+        parameters: [
+          {
+            name: 'at',
+            in: 'query',
+            required: true,
+            schema: { type: 'string', pattern: '^(earliest|latest|0|[1-9][0-9]*)$' },
+            description: '`earliest`, `latest` (the high watermark) or a timestamp in ms since the epoch.',
+          },
+        ],
+        responses: {
+          '200': json(
+            ref('OffsetResponse'),
+            'The offset (null when no record is at or after the timestamp).',
+          ),
+          '404': errorResponse('No such topic or partition.'),
+          ...commonErrors,
+        },
+      },
+    },
+    '/groups': {
+      get: {
+        operationId: 'listGroups',
+        summary: 'List consumer groups',
+        responses: { '200': json(ref('GroupList'), 'Every group that committed offsets.'), ...commonErrors },
+      },
+    },
+    '/groups/{group}/offsets': {
+      parameters: [groupParam],
+      put: {
+        operationId: 'commitOffsets',
+        summary: "Commit a group's offsets for a topic (all partitions or none)",
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: ref('CommitOffsetsRequest') } },
+        },
+        responses: {
+          '200': json(ref('CommitOffsetsResponse'), 'Committed.'),
+          '404': errorResponse('No such topic or partition.'),
+          '409': errorResponse('A newer generation committed (StaleGeneration).'),
+          '413': errorResponse('The request body is too large.'),
+          '415': errorResponse('The body is not application/json.'),
+          ...commonErrors,
+        },
+      },
+      get: {
+        operationId: 'describeGroupOffsets',
+        summary: "A group's committed offsets for a topic, with lag",
+        parameters: [{ name: 'topic', in: 'query', required: true, schema: ref('TopicName') }],
+        responses: {
+          '200': json(ref('GroupOffsetsResponse'), 'Committed offsets with lag per partition.'),
+          '404': errorResponse('No such group or topic.'),
+          ...commonErrors,
+        },
+      },
+    },
+  },
+  components: {
+    schemas: {
+      TopicName: {
+        type: 'string',
+        pattern: '^[a-zA-Z0-9._-]{1,249}$',
+        not: { enum: ['.', '..'] },
+        'x-rule': "must be 1-249 characters of [a-zA-Z0-9._-], and not '.' or '..'",
+      },
+      GroupName: {
+        type: 'string',
+        pattern: '^[a-zA-Z0-9._-]{1,255}$',
+        'x-rule': 'must be 1-255 characters of [a-zA-Z0-9._-]',
+      },
+      Retention: {
+        anyOf: [{ const: -1 }, { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER }],
+        'x-rule': 'must be -1 or a positive integer',
+      },
+      TopicConfig: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          retentionMs: {
+            ...ref('Retention'),
+            description: 'ms to keep records; -1 forever. Default 7 days.',
+          },
+          retentionBytes: {
+            ...ref('Retention'),
+            description: 'Bytes per partition; -1 unbounded (default).',
+          },
+          maxRecordBytes: {
+            type: 'integer',
+            minimum: 1,
+            maximum: 3 * 1024 * 1024,
+            description: 'Default 1 MiB.',
+          },
+          compression: { enum: ['none', 'gzip', 'zstd'], description: 'Default none.' },
+        },
+      },
+      CreateTopicRequest: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'partitions'],
+        properties: {
+          name: ref('TopicName'),
+          partitions: { type: 'integer', minimum: 1, maximum: 1000 },
+          config: ref('TopicConfig'),
+        },
+      },
+      Topic: {
+        type: 'object',
+        required: ['name', 'id', 'partitions', 'config', 'createdAt'],
+        properties: {
+          name: ref('TopicName'),
+          id: { type: 'string' },
+          partitions: { type: 'integer' },
+          config: ref('TopicConfig'),
+          createdAt: nonNegativeInteger,
+        },
+      },
+      TopicList: {
+        type: 'object',
+        required: ['topics'],
+        properties: { topics: { type: 'array', items: ref('Topic') } },
+      },
+      TopicDescription: {
+        allOf: [
+          ref('Topic'),
+          {
+            type: 'object',
+            required: ['partitionStates'],
+            properties: {
+              partitionStates: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  required: ['partition', 'logStartOffset', 'highWatermark'],
+                  properties: {
+                    partition: nonNegativeInteger,
+                    logStartOffset: nonNegativeInteger,
+                    highWatermark: nonNegativeInteger,
+                  },
+                },
+              },
+            },
+          },
+        ],
+      },
+      Headers: { type: 'object', additionalProperties: { type: 'string' } },
+      ProduceRecord: {
+        type: 'object',
+        additionalProperties: false,
+        description: 'Give exactly one of `value` (any JSON value) and `valueBase64` (binary).',
+        properties: {
+          key: { type: ['string', 'null'] },
+          value: {},
+          valueBase64: {
+            type: 'string',
+            pattern: '^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$',
+            'x-rule': 'must be padded base64 (RFC 4648)',
+          },
+          headers: ref('Headers'),
+          partition: { type: 'integer', minimum: 0, maximum: 999 },
+          timestamp: nonNegativeInteger,
+        },
+      },
+      ProduceRequest: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['records'],
+        properties: {
+          records: { type: 'array', minItems: 1, items: ref('ProduceRecord') },
+          producerId: {
+            type: 'string',
+            pattern: '^[a-zA-Z0-9._:-]{1,64}$',
+            'x-rule': 'must be 1-64 characters of [a-zA-Z0-9._:-]',
+          },
+          producerEpoch: { type: 'integer', minimum: 0, maximum: 32767 },
+          sequence: {
+            'x-rule': 'must be a sequence number or an object of partition to sequence number',
+            description:
+              "The call's first sequence number per partition (Kafka semantics). A number when the call writes " +
+              'to one partition, else an object mapping each partition written to its sequence.',
+            anyOf: [
+              { type: 'integer', minimum: 0, maximum: 2147483647 },
+              {
+                type: 'object',
+                propertyNames: { pattern: '^(0|[1-9][0-9]{0,3})$' },
+                additionalProperties: { type: 'integer', minimum: 0, maximum: 2147483647 },
+              },
+            ],
+          },
+        },
+        dependentRequired: {
+          producerId: ['producerEpoch', 'sequence'],
+          producerEpoch: ['producerId', 'sequence'],
+          sequence: ['producerId', 'producerEpoch'],
+        },
+      },
+      RecordOffset: {
+        type: 'object',
+        required: ['partition', 'offset'],
+        properties: { partition: nonNegativeInteger, offset: nonNegativeInteger },
+      },
+      ProduceResponse: {
+        type: 'object',
+        required: ['offsets'],
+        properties: { offsets: { type: 'array', items: ref('RecordOffset') } },
+      },
+      FetchedRecord: {
+        type: 'object',
+        required: ['offset', 'timestamp', 'key', 'headers'],
+        properties: {
+          offset: nonNegativeInteger,
+          timestamp: nonNegativeInteger,
+          key: { type: ['string', 'null'] },
+          value: {},
+          valueBase64: { type: 'string' },
+          headers: ref('Headers'),
+        },
+      },
+      FetchResponse: {
+        type: 'object',
+        required: ['records', 'nextOffset', 'highWatermark'],
+        properties: {
+          records: { type: 'array', items: ref('FetchedRecord') },
+          nextOffset: nonNegativeInteger,
+          highWatermark: nonNegativeInteger,
+          logStartOffset: nonNegativeInteger,
+        },
+      },
+      OffsetResponse: {
+        type: 'object',
+        required: ['offset'],
+        properties: { offset: { anyOf: [nonNegativeInteger, { type: 'null' }] } },
+      },
+      CommitOffsetsRequest: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['topic', 'offsets'],
+        properties: {
+          topic: ref('TopicName'),
+          offsets: {
+            type: 'array',
+            minItems: 1,
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['partition', 'offset'],
+              properties: {
+                partition: { type: 'integer', minimum: 0, maximum: 999 },
+                offset: nonNegativeInteger,
+                metadata: { type: 'string', maxLength: 4096 },
+              },
+            },
+          },
+          generation: { type: 'integer', minimum: 0, maximum: 2147483647 },
+        },
+      },
+      CommitOffsetsResponse: {
+        type: 'object',
+        required: ['group', 'topic', 'offsets'],
+        properties: {
+          group: ref('GroupName'),
+          topic: ref('TopicName'),
+          offsets: { type: 'array', items: ref('RecordOffset') },
+        },
+      },
+      GroupOffsetsResponse: {
+        type: 'object',
+        required: ['group', 'topic', 'offsets'],
+        properties: {
+          group: ref('GroupName'),
+          topic: ref('TopicName'),
+          offsets: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: ['partition', 'offset', 'metadata', 'highWatermark', 'lag'],
+              properties: {
+                partition: nonNegativeInteger,
+                offset: nonNegativeInteger,
+                metadata: { type: 'string' },
+                generation: { type: 'integer' },
+                committedAt: nonNegativeInteger,
+                highWatermark: nonNegativeInteger,
+                lag: nonNegativeInteger,
+              },
+            },
+          },
+        },
+      },
+      GroupList: {
+        type: 'object',
+        required: ['groups'],
+        properties: { groups: { type: 'array', items: ref('GroupName') } },
+      },
+      Error: {
+        type: 'object',
+        required: ['error'],
+        properties: {
+          error: {
+            type: 'object',
+            required: ['code', 'message'],
+            properties: { code: { type: 'string' }, message: { type: 'string' } },
+          },
+        },
+      },
+    },
+  },
+} as const;

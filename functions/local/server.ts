@@ -1,0 +1,131 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { handler as fetchHandler } from '../fetch.ts';
+import { handler as groupsHandler } from '../groups.ts';
+import { handler as produceHandler } from '../produce.ts';
+import { type HandlerGroup, ROUTES, routeKey } from '../routes.ts';
+import { handler as topicsHandler } from '../topics.ts';
+import { localContext, toApiGatewayEvent } from './events.ts';
+
+type Handler = (
+  event: APIGatewayProxyEventV2,
+  context: Context,
+) => Promise<APIGatewayProxyStructuredResultV2>;
+
+const HANDLERS: Record<HandlerGroup, Handler> = {
+  topics: topicsHandler,
+  produce: produceHandler,
+  fetch: fetchHandler,
+  groups: groupsHandler,
+};
+
+/** API Gateway refuses bodies over 10 MB before they reach Lambda. */
+const GATEWAY_MAX_BODY = 10 * 1024 * 1024;
+
+const compiled = ROUTES.map((route) => ({
+  route,
+  key: routeKey(route),
+  names: [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1] as string),
+  pattern: new RegExp(`^${route.path.replace(/\{\w+\}/g, '([^/]+)')}$`),
+}));
+
+function send(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}) {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(body);
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > GATEWAY_MAX_BODY) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const method = req.method ?? 'GET';
+  const matches = compiled.filter((c) => c.pattern.test(url.pathname));
+  const match = matches.find((c) => c.route.method === method);
+  if (match === undefined) {
+    const code = matches.length > 0 ? 405 : 404;
+    send(
+      res,
+      code,
+      JSON.stringify({
+        error: {
+          code: code === 404 ? 'NotFound' : 'MethodNotAllowed',
+          message: `no route ${method} ${url.pathname}`,
+        },
+      }),
+    );
+    return;
+  }
+  const body = await readBody(req);
+  if (body === undefined) {
+    send(
+      res,
+      413,
+      JSON.stringify({
+        error: { code: 'RequestTooLarge', message: 'the request body is larger than 10 MB' },
+      }),
+    );
+    return;
+  }
+  const values = match.pattern.exec(url.pathname)?.slice(1) ?? [];
+  const pathParameters = Object.fromEntries(match.names.map((name, i) => [name, values[i] ?? '']));
+  const event = toApiGatewayEvent({
+    method,
+    url,
+    headers: req.headers,
+    body,
+    routeKey: match.key,
+    pathParameters,
+    sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+  });
+  const result = await HANDLERS[match.route.group](event, localContext(`streambed-${match.route.group}`));
+  const headers = Object.fromEntries(Object.entries(result.headers ?? {}).map(([k, v]) => [k, String(v)]));
+  const payload = result.isBase64Encoded ? Buffer.from(result.body ?? '', 'base64') : (result.body ?? '');
+  res.writeHead(result.statusCode ?? 200, headers);
+  res.end(payload);
+}
+
+/**
+ * Serves the API's handlers over local HTTP, building the same events API Gateway would.
+ *
+ * @example
+ * const { url, close } = await startLocalApi({ port: 8080 });
+ */
+export async function startLocalApi(options: { port?: number; host?: string } = {}): Promise<{
+  url: string;
+  server: Server;
+  close(): Promise<void>;
+}> {
+  const server = createServer((req, res) => {
+    serve(req, res).catch((error: unknown) => {
+      console.error('local API error', error);
+      if (!res.headersSent)
+        send(res, 500, JSON.stringify({ error: { code: 'InternalError', message: 'internal error' } }));
+      else res.end();
+    });
+  });
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${host}:${port}`,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

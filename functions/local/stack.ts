@@ -1,0 +1,48 @@
+import { createStreambed } from '../../lib/adapters/aws.ts';
+import { ensureBucket, localClients } from '../../lib/adapters/clients.ts';
+import { ensureTables, type TableNames } from '../../lib/adapters/dynamodb/tables.ts';
+import type { ServiceEndpoints } from '../../lib/harness/services.ts';
+import { useEngine } from '../api/runtime.ts';
+import { startLocalApi } from './server.ts';
+
+export interface LocalApiOptions {
+  readonly endpoints: ServiceEndpoints;
+  /** @default 'streambed' */
+  readonly bucket?: string;
+  /** @default { log: 'streambed-log', meta: 'streambed-meta' } */
+  readonly tables?: TableNames;
+  /** @default a free port */
+  readonly port?: number;
+  readonly host?: string;
+}
+
+/**
+ * Creates the bucket and tables on the given services (if missing), points the handlers at them,
+ * and serves the HTTP API locally.
+ *
+ * @example
+ * const api = await serveLocalApi({ endpoints, port: 8080 });
+ * console.log(api.url);
+ */
+export async function serveLocalApi(
+  options: LocalApiOptions,
+): Promise<{ url: string; close(): Promise<void> }> {
+  const bucket = options.bucket ?? 'streambed';
+  const tables = options.tables ?? { log: 'streambed-log', meta: 'streambed-meta' };
+  const { s3, dynamodb } = localClients(options.endpoints);
+  await Promise.all([ensureBucket(s3, bucket), ensureTables(dynamodb, tables)]);
+  useEngine(createStreambed({ s3, dynamodb, bucket, tables }));
+  const api = await startLocalApi({
+    ...(options.port === undefined ? {} : { port: options.port }),
+    ...(options.host === undefined ? {} : { host: options.host }),
+  });
+  return {
+    url: api.url,
+    close: async () => {
+      await api.close();
+      useEngine(undefined);
+      s3.destroy();
+      dynamodb.destroy();
+    },
+  };
+}

@@ -1,0 +1,514 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { call, localApi } from '../support/http.ts';
+
+interface Case {
+  readonly name: string;
+  readonly method: string;
+  readonly path: string;
+  readonly json?: unknown;
+  readonly raw?: string | Buffer;
+  readonly contentType?: string | null;
+  readonly status: number;
+  readonly code: string;
+  /** A part of the message (the field it names). */
+  readonly mentions?: string;
+}
+
+const record = { value: 'ok' };
+const big = 'x'.repeat(200);
+
+const CASES: Case[] = [
+  {
+    name: 'malformed JSON',
+    method: 'POST',
+    path: '/topics/t/records',
+    raw: '{"records":[',
+    contentType: 'application/json',
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'JSON',
+  },
+  {
+    name: 'empty body',
+    method: 'POST',
+    path: '/topics/t/records',
+    raw: '',
+    contentType: 'application/json',
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'body',
+  },
+  {
+    name: 'wrong content type',
+    method: 'POST',
+    path: '/topics/t/records',
+    raw: JSON.stringify({ records: [record] }),
+    contentType: 'text/plain',
+    status: 415,
+    code: 'UnsupportedMediaType',
+  },
+  {
+    name: 'no content type',
+    method: 'POST',
+    path: '/topics',
+    raw: JSON.stringify({ name: 'n', partitions: 1 }),
+    contentType: null,
+    status: 415,
+    code: 'UnsupportedMediaType',
+  },
+  {
+    name: 'missing records',
+    method: 'POST',
+    path: '/topics/t/records',
+    json: {},
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'records',
+  },
+  {
+    name: 'records of the wrong type',
+    method: 'POST',
+    path: '/topics/t/records',
+    json: { records: 'x' },
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'records',
+  },
+  {
+    name: 'empty records',
+    method: 'POST',
+    path: '/topics/t/records',
+    json: { records: [] },
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'records',
+  },
+  {
+    name: 'unknown top-level field',
+    method: 'POST',
+    path: '/topics/t/records',
+    json: { records: [record], colour: 1 },
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'colour',
+  },
+  {
+    name: 'unknown record field',
+    method: 'POST',
+    path: '/topics/t/records',
+    json: { records: [{ ...record, colour: 1 }] },
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'records[0].colour',
+  },
+  {
+    name: 'key of the wrong type',
+    method: 'POST',
+    path: '/topics/t/records',
+    json: { records: [{ ...record, key: 5 }] },
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'records[0].key',
+  },
+  {
+    name: 'header value of the wrong type',
+    method: 'POST',
+    path: '/topics/t/records',
+    json: { records: [{ ...record, headers: { a: 1 } }] },
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'records[0].headers.a',
+  },
+  {
+    name: 'negative timestamp',
+    method: 'POST',
+    path: '/topics/t/records',
+    json: { records: [{ ...record, timestamp: -1 }] },
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'timestamp',
+  },
+  {
+    name: 'value and valueBase64 both given',
+    method: 'POST',
+    path: '/topics/t/records',
+    json: { records: [{ value: 1, valueBase64: 'AA==' }] },
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'valueBase64',
+  },
+  {
+    name: 'neither value nor valueBase64',
+    method: 'POST',
+    path: '/topics/t/records',
+    json: { records: [{ key: 'k' }] },
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'records[0]',
+  },
+  {
+    name: 'invalid base64',
+    method: 'POST',
+    path: '/topics/t/records',
+    json: { records: [{ valueBase64: 'not base64!' }] },
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'valueBase64',
+  },
+  {
+    name: 'record partition out of range',
+    method: 'POST',
+    path: '/topics/t/records',
+    json: { records: [{ ...record, partition: 2 }] },
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'partition',
+  },
+  {
+    name: 'oversized record',
+    method: 'POST',
+    path: '/topics/t/records',
+    json: { records: [{ value: big }] },
+    status: 413,
+    code: 'RecordTooLarge',
+    mentions: 'records[0]',
+  },
+  {
+    name: 'oversized request',
+    method: 'POST',
+    path: '/topics/t/records',
+    json: { records: [{ value: 'y'.repeat(5 * 1024 * 1024) }] },
+    status: 413,
+    code: 'RequestTooLarge',
+  },
+  {
+    name: 'too many records',
+    method: 'POST',
+    path: '/topics/t/records',
+    json: { records: Array.from({ length: 10_001 }, () => record) },
+    status: 413,
+    code: 'RequestTooLarge',
+    mentions: '10000',
+  },
+  {
+    name: 'producer id without epoch',
+    method: 'POST',
+    path: '/topics/t/records',
+    json: { records: [record], producerId: 'p' },
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'producerEpoch',
+  },
+  {
+    name: 'one sequence for two partitions',
+    method: 'POST',
+    path: '/topics/t/records',
+    json: {
+      records: [
+        { ...record, partition: 0 },
+        { ...record, partition: 1 },
+      ],
+      producerId: 'p',
+      producerEpoch: 0,
+      sequence: 0,
+    },
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'sequence',
+  },
+  {
+    name: 'produce to an unknown topic',
+    method: 'POST',
+    path: '/topics/nope/records',
+    json: { records: [record] },
+    status: 404,
+    code: 'UnknownTopic',
+  },
+  {
+    name: 'invalid topic name in the path',
+    method: 'POST',
+    path: '/topics/bad%20name/records',
+    json: { records: [record] },
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'topic',
+  },
+  {
+    name: 'invalid topic name on create',
+    method: 'POST',
+    path: '/topics',
+    json: { name: 'bad/name', partitions: 1 },
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'name',
+  },
+  {
+    name: 'zero partitions',
+    method: 'POST',
+    path: '/topics',
+    json: { name: 'zero', partitions: 0 },
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'partitions',
+  },
+  {
+    name: 'partitions as a string',
+    method: 'POST',
+    path: '/topics',
+    json: { name: 'str', partitions: '3' },
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'partitions',
+  },
+  {
+    name: 'unknown config setting',
+    method: 'POST',
+    path: '/topics',
+    json: { name: 'cfg', partitions: 1, config: { colour: 1 } },
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'colour',
+  },
+  {
+    name: 'existing topic',
+    method: 'POST',
+    path: '/topics',
+    json: { name: 't', partitions: 1 },
+    status: 409,
+    code: 'TopicAlreadyExists',
+  },
+  {
+    name: 'describe an unknown topic',
+    method: 'GET',
+    path: '/topics/nope',
+    status: 404,
+    code: 'UnknownTopic',
+  },
+  {
+    name: 'delete an unknown topic',
+    method: 'DELETE',
+    path: '/topics/nope',
+    status: 404,
+    code: 'UnknownTopic',
+  },
+  {
+    name: 'negative offset',
+    method: 'GET',
+    path: '/topics/t/partitions/0/records?offset=-1',
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'offset',
+  },
+  {
+    name: 'non-numeric offset',
+    method: 'GET',
+    path: '/topics/t/partitions/0/records?offset=abc',
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'offset',
+  },
+  {
+    name: 'missing offset',
+    method: 'GET',
+    path: '/topics/t/partitions/0/records',
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'offset',
+  },
+  {
+    name: 'fractional offset',
+    method: 'GET',
+    path: '/topics/t/partitions/0/records?offset=1.5',
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'offset',
+  },
+  {
+    name: 'maxBytes over the limit',
+    method: 'GET',
+    path: '/topics/t/partitions/0/records?offset=0&maxBytes=999999999',
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'maxBytes',
+  },
+  {
+    name: 'maxRecords of zero',
+    method: 'GET',
+    path: '/topics/t/partitions/0/records?offset=0&maxRecords=0',
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'maxRecords',
+  },
+  {
+    name: 'non-numeric partition',
+    method: 'GET',
+    path: '/topics/t/partitions/x/records?offset=0',
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'partition',
+  },
+  {
+    name: 'partition out of range on fetch',
+    method: 'GET',
+    path: '/topics/t/partitions/2/records?offset=0',
+    status: 404,
+    code: 'UnknownPartition',
+  },
+  {
+    name: 'fetch from an unknown topic',
+    method: 'GET',
+    path: '/topics/nope/partitions/0/records?offset=0',
+    status: 404,
+    code: 'UnknownTopic',
+  },
+  {
+    name: 'bad list-offsets spec',
+    method: 'GET',
+    path: '/topics/t/partitions/0/offsets?at=yesterday',
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'at',
+  },
+  {
+    name: 'list offsets of an unknown partition',
+    method: 'GET',
+    path: '/topics/t/partitions/7/offsets?at=latest',
+    status: 404,
+    code: 'UnknownPartition',
+  },
+  {
+    name: 'invalid group name',
+    method: 'PUT',
+    path: '/groups/bad%20group/offsets',
+    json: { topic: 't', offsets: [{ partition: 0, offset: 1 }] },
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'group',
+  },
+  {
+    name: 'commit a negative offset',
+    method: 'PUT',
+    path: '/groups/g/offsets',
+    json: { topic: 't', offsets: [{ partition: 0, offset: -1 }] },
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'offsets[0].offset',
+  },
+  {
+    name: 'commit to an unknown partition',
+    method: 'PUT',
+    path: '/groups/g/offsets',
+    json: { topic: 't', offsets: [{ partition: 5, offset: 1 }] },
+    status: 404,
+    code: 'UnknownPartition',
+  },
+  {
+    name: 'commit to an unknown topic',
+    method: 'PUT',
+    path: '/groups/g/offsets',
+    json: { topic: 'nope', offsets: [{ partition: 0, offset: 1 }] },
+    status: 404,
+    code: 'UnknownTopic',
+  },
+  {
+    name: 'commit with no offsets',
+    method: 'PUT',
+    path: '/groups/g/offsets',
+    json: { topic: 't', offsets: [] },
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'offsets',
+  },
+  {
+    name: 'commit with an unknown field',
+    method: 'PUT',
+    path: '/groups/g/offsets',
+    json: { topic: 't', offsets: [{ partition: 0, offset: 1, extra: true }] },
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'extra',
+  },
+  {
+    name: 'stale generation',
+    method: 'PUT',
+    path: '/groups/fenced/offsets',
+    json: { topic: 't', offsets: [{ partition: 0, offset: 1 }], generation: 1 },
+    status: 409,
+    code: 'StaleGeneration',
+  },
+  {
+    name: 'group offsets without a topic',
+    method: 'GET',
+    path: '/groups/fenced/offsets',
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'topic',
+  },
+  {
+    name: 'offsets of an unknown group',
+    method: 'GET',
+    path: '/groups/nobody/offsets?topic=t',
+    status: 404,
+    code: 'UnknownGroup',
+  },
+];
+
+describe('bad input over HTTP: the right status and code, and nothing changes', () => {
+  let api: Awaited<ReturnType<typeof localApi>>;
+  let snapshot: () => Promise<string>;
+  before(async () => {
+    api = await localApi();
+    const setup = [
+      call(api.url, 'POST', '/topics', {
+        json: { name: 't', partitions: 2, config: { maxRecordBytes: 100 } },
+      }),
+    ];
+    await Promise.all(setup);
+    await call(api.url, 'POST', '/topics/t/records', {
+      json: { records: [{ value: 'first', partition: 0 }] },
+    });
+    await call(api.url, 'PUT', '/groups/fenced/offsets', {
+      json: { topic: 't', offsets: [{ partition: 0, offset: 1 }], generation: 5 },
+    });
+    snapshot = async () =>
+      JSON.stringify([
+        (await call(api.url, 'GET', '/topics')).body,
+        (await call(api.url, 'GET', '/topics/t')).body,
+        (await call(api.url, 'GET', '/topics/t/partitions/0/records?offset=0')).body,
+        (await call(api.url, 'GET', '/groups')).body,
+        (await call(api.url, 'GET', '/groups/fenced/offsets?topic=t')).body.offsets.map(
+          (o: { partition: number; offset: number; generation: number }) => [
+            o.partition,
+            o.offset,
+            o.generation,
+          ],
+        ),
+      ]);
+  });
+  after(async () => await api.close());
+
+  for (const c of CASES) {
+    test(`${c.name} → ${c.status} ${c.code}, nothing stored`, async () => {
+      const before = await snapshot();
+      const reply = await call(api.url, c.method, c.path, {
+        ...(c.json === undefined ? {} : { json: c.json }),
+        ...(c.raw === undefined ? {} : { raw: c.raw }),
+        ...(c.contentType === undefined ? {} : { contentType: c.contentType }),
+      });
+      assert.equal(reply.status, c.status, JSON.stringify(reply.body));
+      assert.equal(reply.body.error.code, c.code);
+      if (c.mentions !== undefined)
+        assert.ok(reply.body.error.message.includes(c.mentions), reply.body.error.message);
+      assert.equal(await snapshot(), before);
+    });
+  }
+
+  test('unknown routes are 404 and wrong methods 405, in the error format', async () => {
+    const missing = await fetch(`${api.url}/nowhere`);
+    assert.equal(missing.status, 404);
+    assert.equal(((await missing.json()) as { error: { code: string } }).error.code, 'NotFound');
+    const wrong = await fetch(`${api.url}/topics`, { method: 'PATCH' });
+    assert.equal(wrong.status, 405);
+  });
+});

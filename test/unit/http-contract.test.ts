@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, describe, test } from 'node:test';
+import { errorResult } from '../../functions/api/http.ts';
+import { openapi } from '../../functions/api/openapi.ts';
+import { useEngine } from '../../functions/api/runtime.ts';
+import { localContext, toApiGatewayEvent } from '../../functions/local/events.ts';
+import { ROUTES } from '../../functions/routes.ts';
+import { handler as topicsHandler } from '../../functions/topics.ts';
+import { CorruptSegmentError, ThrottledError } from '../../lib/core/errors.ts';
+import type { Streambed } from '../../lib/engine/streambed.ts';
+import { OPENAPI_PATH, renderOpenapi } from '../../scripts/openapi.ts';
+
+describe('the OpenAPI document', () => {
+  test('docs/openapi.json is up to date with functions/api/openapi.ts (run npm run openapi)', () => {
+    assert.equal(readFileSync(OPENAPI_PATH, 'utf8'), renderOpenapi());
+  });
+
+  test('declares exactly the routes the handlers serve', () => {
+    const declared = Object.entries(openapi.paths).flatMap(([path, item]) =>
+      Object.keys(item)
+        .filter((key) => ['get', 'post', 'put', 'delete'].includes(key))
+        .map((method) => `${method.toUpperCase()} ${path}`),
+    );
+    assert.deepEqual(declared.sort(), ROUTES.map((r) => `${r.method} ${r.path}`).sort());
+  });
+});
+
+describe('errors the engine cannot cause on purpose', () => {
+  const failing = (error: Error) =>
+    ({ listTopics: async () => Promise.reject(error) }) as unknown as Streambed;
+  const invoke = async () =>
+    await topicsHandler(
+      toApiGatewayEvent({
+        method: 'GET',
+        url: new URL('http://localhost/topics'),
+        headers: {},
+        body: Buffer.alloc(0),
+        routeKey: 'GET /topics',
+        pathParameters: {},
+        sourceIp: '127.0.0.1',
+      }),
+      localContext('streambed-topics'),
+    );
+  after(() => useEngine(undefined));
+
+  test('AWS throttling is 503 Throttled with Retry-After', async () => {
+    useEngine(failing(Object.assign(new Error('slow down'), { name: 'ThrottlingException' })));
+    const result = await invoke();
+    assert.equal(result.statusCode, 503);
+    assert.equal(result.headers?.['retry-after'], '1');
+    assert.equal(JSON.parse(result.body ?? '').error.code, 'Throttled');
+  });
+
+  test('a retryable engine error is 503 with Retry-After', () => {
+    const { result } = errorResult(new ThrottledError('busy'));
+    assert.deepEqual([result.statusCode, result.headers?.['retry-after']], [503, '1']);
+  });
+
+  test('an unexpected error is 500 InternalError and reveals nothing', async () => {
+    useEngine(failing(new Error('socket hang up talking to table streambed-meta')));
+    const result = await invoke();
+    assert.equal(result.statusCode, 500);
+    assert.deepEqual(JSON.parse(result.body ?? ''), {
+      error: { code: 'InternalError', message: 'internal error' },
+    });
+  });
+
+  test('corruption is 500 CorruptSegment without the object key', () => {
+    const { result } = errorResult(new CorruptSegmentError('object topics/t/abc/x.sbs failed CRC at 1234'));
+    assert.equal(result.statusCode, 500);
+    const body = JSON.parse(result.body ?? '');
+    assert.equal(body.error.code, 'CorruptSegment');
+    assert.ok(!body.error.message.includes('topics/'));
+  });
+});
