@@ -3,6 +3,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { EngineDeps } from '../engine/context.ts';
 import { Streambed } from '../engine/streambed.ts';
 import { DynamoGroupStore } from './dynamodb/group-store.ts';
+import { DynamoLeaseStore } from './dynamodb/lease-store.ts';
 import { DynamoPartitionIndex } from './dynamodb/partition-index.ts';
 import type { TableNames } from './dynamodb/tables.ts';
 import { DynamoTopicStore } from './dynamodb/topic-store.ts';
@@ -15,7 +16,7 @@ export interface StreambedAwsConfig {
   readonly tables: TableNames;
   /** Tail entries per index page. @default 8 */
   readonly pageSize?: number;
-  readonly engine?: Omit<EngineDeps, 'objects' | 'topics' | 'index' | 'groups'>;
+  readonly engine?: Omit<EngineDeps, 'objects' | 'topics' | 'index' | 'groups' | 'leases'>;
   readonly onFlushError?: (error: unknown) => void;
 }
 
@@ -32,6 +33,7 @@ export function awsPorts(config: StreambedAwsConfig): EngineDeps {
       ...(config.onFlushError === undefined ? {} : { onFlushError: config.onFlushError }),
     }),
     groups: new DynamoGroupStore({ client: config.dynamodb, table: config.tables.meta }),
+    leases: new DynamoLeaseStore({ client: config.dynamodb, table: config.tables.meta }),
   };
 }
 

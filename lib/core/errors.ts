@@ -136,3 +136,14 @@ export class UnknownGroupError extends StreambedError {
     this.group = group;
   }
 }
+
+/** The member (or dispatcher) no longer holds the partition's lease: its commit is fenced. */
+export class LeaseLostError extends StreambedError {
+  readonly code = 'LeaseLost';
+  readonly status = 409;
+}
+
+export class UnknownMemberError extends StreambedError {
+  readonly code = 'UnknownMember';
+  readonly status = 404;
+}

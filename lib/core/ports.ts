@@ -1,3 +1,4 @@
+import type { Lease, MemberInfo } from './assignment.ts';
 import type { IndexEntry, PendingEntry } from './index-entry.ts';
 import type { ProducerBatch } from './producer-state.ts';
 import type { CommitOffsetsRequest, CommittedOffset, TopicRecord } from './types.ts';
@@ -74,11 +75,79 @@ export interface PartitionIndex {
   entriesFrom(ref: PartitionRef, offset: number, head: PartitionHead): AsyncIterable<IndexEntry>;
 }
 
+/**
+ * Commits carry the topic id, so offsets committed for a deleted topic are not applied to a new
+ * topic of the same name.
+ */
 export interface GroupStore {
-  commit(request: CommitOffsetsRequest): Promise<void>;
-  fetch(group: string, topic: string): Promise<CommittedOffset[]>;
+  commit(request: CommitOffsetsRequest & { readonly topicId: string }): Promise<void>;
+  /** Committed offsets of the topic incarnation `topicId`. */
+  fetch(group: string, topic: string, topicId: string): Promise<CommittedOffset[]>;
   /** Whether the group ever committed an offset. */
   exists(group: string): Promise<boolean>;
-  /** Every group that ever committed an offset, by name. */
+  /** Every group that ever committed an offset or had a member, by name. */
   list(): Promise<string[]>;
+  /** Adds the group to the registry that `list` reads (idempotent). */
+  register(group: string): Promise<void>;
+}
+
+/** The consumer-group commit of a lease holder: every partition must still be leased to `owner`. */
+export interface LeasedCommit {
+  readonly group: string;
+  readonly topic: string;
+  readonly topicId: string;
+  readonly owner: string;
+  readonly offsets: readonly { partition: number; offset: number; metadata?: string; leaseCounter: number }[];
+}
+
+/** A lease plus the delivery retry state a dispatcher keeps on it. */
+export interface LeaseState extends Lease {
+  /** Offset of the batch that keeps failing, and how many attempts it had. */
+  readonly failedOffset?: number;
+  readonly attempts?: number;
+}
+
+/**
+ * Partition leases and group members (pull consumers and dispatchers share the leases).
+ * Every change of owner increments the lease counter, the fencing token of commits.
+ */
+export interface LeaseStore {
+  /** Every lease of the (group, topic), strongly consistent. */
+  list(group: string, topic: string): Promise<LeaseState[]>;
+  /** Creates free leases for these partitions unless they exist. */
+  create(group: string, topic: string, partitions: readonly number[]): Promise<void>;
+  /** Takes `lease` for `owner` if its counter is still `lease.counter`; returns the new lease or undefined. */
+  take(
+    group: string,
+    topic: string,
+    lease: Lease,
+    owner: string,
+    expiresAt: number,
+  ): Promise<LeaseState | undefined>;
+  /** Extends a lease `owner` still holds at the same counter; undefined when it was lost. */
+  renew(
+    group: string,
+    topic: string,
+    lease: Lease,
+    owner: string,
+    expiresAt: number,
+  ): Promise<LeaseState | undefined>;
+  /** Gives a lease up (owner cleared, counter incremented); false if it was already lost. */
+  release(group: string, topic: string, lease: Lease, owner: string): Promise<boolean>;
+  /** Records a failed delivery attempt of the batch at `offset` (the lease must still be held). */
+  recordFailure(
+    group: string,
+    topic: string,
+    lease: Lease,
+    owner: string,
+    offset: number,
+    attempts: number,
+  ): Promise<boolean>;
+  heartbeat(group: string, topic: string, memberId: string, expiresAt: number): Promise<void>;
+  /** Renews a member only if it exists; false when it is unknown (never joined, or left). */
+  renewMember(group: string, topic: string, memberId: string, expiresAt: number): Promise<boolean>;
+  members(group: string, topic: string): Promise<MemberInfo[]>;
+  removeMember(group: string, topic: string, memberId: string): Promise<void>;
+  /** Commits offsets only while `owner` holds each partition's lease at the given counter. */
+  commitLeased(commit: LeasedCommit): Promise<void>;
 }

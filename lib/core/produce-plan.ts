@@ -39,8 +39,19 @@ function checkRecord(record: ProduceRecord, index: number, topic: TopicRecord): 
     validateNonNegativeInt(record.partition, `${field}.partition`, topic.partitions - 1);
   }
   if (record.timestamp !== undefined) validateNonNegativeInt(record.timestamp, `${field}.timestamp`);
+  if (record.valueIsJson !== undefined && typeof record.valueIsJson !== 'boolean') {
+    throw new InvalidArgumentError(`${field}.valueIsJson must be a boolean`);
+  }
+  if (record.headers !== undefined && !Array.isArray(record.headers)) {
+    throw new InvalidArgumentError(`${field}.headers must be an array of [name, bytes] pairs`);
+  }
   for (const [i, header] of (record.headers ?? []).entries()) {
-    if (!Array.isArray(header) || typeof header[0] !== 'string' || !(header[1] instanceof Uint8Array)) {
+    if (
+      !Array.isArray(header) ||
+      header.length !== 2 ||
+      typeof header[0] !== 'string' ||
+      !(header[1] instanceof Uint8Array)
+    ) {
       throw new InvalidArgumentError(`${field}.headers[${i}] must be a [name, bytes] pair`);
     }
   }
@@ -61,6 +72,8 @@ export function planProduce(
   now: number,
   stickyPartition: number,
 ): ProducePlan {
+  if (request === null || typeof request !== 'object')
+    throw new InvalidArgumentError('the request must be an object');
   const records = request.records;
   if (!Array.isArray(records) || records.length === 0) {
     throw new InvalidArgumentError('records must be a non-empty array');
@@ -73,11 +86,17 @@ export function planProduce(
   const producer = request.producer;
   let keyless = stickyPartition;
   if (producer !== undefined) {
+    if (producer === null || typeof producer !== 'object') {
+      throw new InvalidArgumentError('producer must be an object with producerId, epoch and sequences');
+    }
     validateProducerId(producer.producerId, 'producer.producerId');
     validateNonNegativeInt(producer.epoch, 'producer.epoch', MAX_PRODUCER_EPOCH);
     keyless = partitionForKey(new TextEncoder().encode(producer.producerId), topic.partitions);
   }
   const byPartition = new Map<number, PartitionPlan>();
+  for (let index = 0; index < records.length; index++) {
+    if (!(index in records)) throw new InvalidArgumentError(`records[${index}] is missing`);
+  }
   records.forEach((record, index) => {
     checkRecord(record, index, topic);
     const stored: LogRecord = {

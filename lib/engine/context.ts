@@ -1,5 +1,12 @@
 import { UnknownPartitionError, UnknownTopicError } from '../core/errors.ts';
-import type { GroupStore, ObjectStore, PartitionIndex, PartitionRef, TopicStore } from '../core/ports.ts';
+import type {
+  GroupStore,
+  LeaseStore,
+  ObjectStore,
+  PartitionIndex,
+  PartitionRef,
+  TopicStore,
+} from '../core/ports.ts';
 import type { TopicRecord } from '../core/types.ts';
 import { validateNonNegativeInt, validateTopicName } from '../core/validation.ts';
 
@@ -9,6 +16,7 @@ export interface EngineDeps {
   readonly topics: TopicStore;
   readonly index: PartitionIndex;
   readonly groups: GroupStore;
+  readonly leases: LeaseStore;
   /** @default Date.now */
   readonly now?: () => number;
   /** How long topic metadata is cached per process, in ms. Safe: appends check the topic id. @default 5000 */
@@ -23,6 +31,7 @@ export class EngineContext {
   readonly topics: TopicStore;
   readonly index: PartitionIndex;
   readonly groups: GroupStore;
+  readonly leases: LeaseStore;
   readonly now: () => number;
   readonly fetchConcurrency: number;
   private readonly topicCacheMs: number;
@@ -33,6 +42,7 @@ export class EngineContext {
     this.topics = deps.topics;
     this.index = deps.index;
     this.groups = deps.groups;
+    this.leases = deps.leases;
     this.now = deps.now ?? Date.now;
     this.topicCacheMs = deps.topicCacheMs ?? 5000;
     this.fetchConcurrency = deps.fetchConcurrency ?? 8;

@@ -1,4 +1,9 @@
-import { CorruptSegmentError, OffsetOutOfRangeError, UnknownTopicError } from '../core/errors.ts';
+import {
+  CorruptSegmentError,
+  InvalidArgumentError,
+  OffsetOutOfRangeError,
+  UnknownTopicError,
+} from '../core/errors.ts';
 import type { IndexEntry } from '../core/index-entry.ts';
 import { entryEnd } from '../core/index-entry.ts';
 import { segmentKey } from '../core/object-keys.ts';
@@ -35,6 +40,9 @@ async function* entriesFrom(ctx: EngineContext, ref: PartitionRef, offset: numbe
     yield entry;
     cursor = entryEnd(entry);
   }
+  // Committed offsets must be covered up to the high watermark: a hole at the end is corruption too,
+  // never an empty read that would stall a consumer below the high watermark.
+  if (cursor < h.highWatermark) throw indexGap(ref, cursor, h.highWatermark);
 }
 
 function indexGap(ref: PartitionRef, from: number, to: number): CorruptSegmentError {
@@ -59,6 +67,8 @@ async function readBatch(ctx: EngineContext, topic: TopicRecord, ref: PartitionR
  * At least one record is returned even if it alone exceeds `maxBytes` (as Kafka does).
  */
 export async function fetchRecords(ctx: EngineContext, request: FetchRequest): Promise<FetchResult> {
+  if (request === null || typeof request !== 'object')
+    throw new InvalidArgumentError('the fetch request must be an object');
   const offset = validateNonNegativeInt(request.offset, 'offset');
   const maxRecords = validatePositiveInt(
     request.maxRecords ?? DEFAULT_MAX_RECORDS,
@@ -113,6 +123,11 @@ export async function listOffsets(
   partition: number,
   spec: OffsetSpec,
 ): Promise<number | null> {
+  if (spec !== 'earliest' && spec !== 'latest' && (spec === null || typeof spec !== 'object')) {
+    throw new InvalidArgumentError(
+      `offset spec must be 'earliest', 'latest' or { timestamp }, got ${String(spec)}`,
+    );
+  }
   return await withTopic(ctx, topicName, async (topic) => {
     const ref = ctx.partitionRef(topic, partition);
     const h = await head(ctx, ref);

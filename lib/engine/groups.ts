@@ -10,6 +10,8 @@ const MAX_METADATA = 4096;
  * next record to consume, as in Kafka. `generation` fences stale members.
  */
 export async function commitOffsets(ctx: EngineContext, request: CommitOffsetsRequest): Promise<void> {
+  if (request === null || typeof request !== 'object')
+    throw new InvalidArgumentError('the commit must be an object');
   validateGroupName(request.group);
   const topic = await ctx.topic(request.topic);
   if (!Array.isArray(request.offsets) || request.offsets.length === 0) {
@@ -17,6 +19,8 @@ export async function commitOffsets(ctx: EngineContext, request: CommitOffsetsRe
   }
   const seen = new Set<number>();
   request.offsets.forEach((commit, i) => {
+    if (commit === null || typeof commit !== 'object')
+      throw new InvalidArgumentError(`offsets[${i}] must be an object`);
     ctx.partitionRef(topic, commit.partition);
     if (seen.has(commit.partition)) {
       throw new InvalidArgumentError(`offsets[${i}].partition ${commit.partition} appears twice`);
@@ -34,7 +38,7 @@ export async function commitOffsets(ctx: EngineContext, request: CommitOffsetsRe
   });
   if (request.generation !== undefined)
     validateNonNegativeInt(request.generation, 'generation', 2_147_483_647);
-  await ctx.groups.commit(request);
+  await ctx.groups.commit({ ...request, topicId: topic.id });
 }
 
 export async function fetchOffsets(
@@ -43,8 +47,8 @@ export async function fetchOffsets(
   topic: string,
 ): Promise<CommittedOffset[]> {
   validateGroupName(group);
-  await ctx.topic(topic);
-  const offsets = await ctx.groups.fetch(group, topic);
+  const record = await ctx.topic(topic);
+  const offsets = await ctx.groups.fetch(group, record.name, record.id);
   return offsets.sort((a, b) => a.partition - b.partition);
 }
 
@@ -66,7 +70,7 @@ export async function describeGroupOffsets(
   validateGroupName(group);
   const topic = await ctx.topic(topicName);
   const [committed, heads, exists] = await Promise.all([
-    ctx.groups.fetch(group, topic.name),
+    ctx.groups.fetch(group, topic.name, topic.id),
     ctx.index.readHeads(topic.id, topic.partitions),
     ctx.groups.exists(group),
   ]);

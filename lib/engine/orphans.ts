@@ -14,6 +14,13 @@ export async function findOrphanSegments(
   olderThanMs: number,
 ): Promise<StoredObject[]> {
   const topic = await ctx.topic(topicName, true);
+  const prefix = topicPrefix(topic.name, topic.id);
+  const cutoff = ctx.now() - olderThanMs;
+  // List first, then read the index: an object committed in between is then seen as referenced.
+  const candidates: StoredObject[] = [];
+  for await (const object of ctx.objects.list(prefix)) {
+    if (object.lastModified.getTime() <= cutoff) candidates.push(object);
+  }
   const referenced = new Set<string>();
   const heads = await ctx.index.readHeads(topic.id, topic.partitions);
   for (const head of heads) {
@@ -22,13 +29,8 @@ export async function findOrphanSegments(
       referenced.add(entry.objectId);
     for (const entry of head.tail) referenced.add(entry.objectId);
   }
-  const prefix = topicPrefix(topic.name, topic.id);
-  const cutoff = ctx.now() - olderThanMs;
-  const orphans: StoredObject[] = [];
-  for await (const object of ctx.objects.list(prefix)) {
+  return candidates.filter((object) => {
     const id = objectIdOf(prefix, object.key);
-    if (id !== undefined && !referenced.has(id) && object.lastModified.getTime() <= cutoff)
-      orphans.push(object);
-  }
-  return orphans;
+    return id !== undefined && !referenced.has(id);
+  });
 }

@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '../core/errors.ts';
 import { newObjectId, segmentKey } from '../core/object-keys.ts';
 import type { AppendOutcome } from '../core/ports.ts';
 import { planProduce } from '../core/produce-plan.ts';
@@ -26,6 +27,8 @@ export async function produce(
   sticky: StickyPartitions,
   request: ProduceRequest,
 ): Promise<ProduceResult> {
+  if (request === null || typeof request !== 'object')
+    throw new InvalidArgumentError('the request must be an object');
   return await withTopic(ctx, request.topic, async (topic) => {
     const now = ctx.now();
     const plan = planProduce(request, topic, now, sticky.choose(topic));

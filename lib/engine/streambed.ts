@@ -19,6 +19,15 @@ import {
   type GroupPartitionLag,
   listGroups,
 } from './groups.ts';
+import {
+  commitAsMember,
+  heartbeat,
+  type JoinOptions,
+  joinGroup,
+  leaveGroup,
+  type MemberCommit,
+  type MembershipState,
+} from './membership.ts';
 import { findOrphanSegments } from './orphans.ts';
 import { produce, StickyPartitions } from './produce.ts';
 import { type CreateTopicInput, createTopic, deleteTopic, describeTopic, listTopics } from './topics.ts';
@@ -84,6 +93,34 @@ export class Streambed {
 
   listGroups(): Promise<string[]> {
     return listGroups(this.ctx);
+  }
+
+  /** Joins a pull-consumer group for a topic; see {@link MembershipState}. */
+  joinGroup(group: string, topic: string, options?: JoinOptions): Promise<MembershipState> {
+    return joinGroup(this.ctx, group, topic, options);
+  }
+
+  heartbeat(
+    group: string,
+    topic: string,
+    memberId: string,
+    sessionTimeoutMs?: number,
+  ): Promise<MembershipState> {
+    return heartbeat(this.ctx, group, topic, memberId, sessionTimeoutMs);
+  }
+
+  leaveGroup(group: string, topic: string, memberId: string): Promise<void> {
+    return leaveGroup(this.ctx, group, topic, memberId);
+  }
+
+  /** Commits as a member; LeaseLostError for partitions the member no longer holds. */
+  commitAsMember(
+    group: string,
+    topic: string,
+    memberId: string,
+    offsets: readonly MemberCommit[],
+  ): Promise<void> {
+    return commitAsMember(this.ctx, group, topic, memberId, offsets);
   }
 
   findOrphanSegments(topic: string, olderThanMs: number): Promise<StoredObject[]> {

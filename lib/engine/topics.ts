@@ -1,4 +1,4 @@
-import { TopicAlreadyExistsError, UnknownTopicError } from '../core/errors.ts';
+import { InvalidArgumentError, TopicAlreadyExistsError, UnknownTopicError } from '../core/errors.ts';
 import { newTopicId, topicPrefix } from '../core/object-keys.ts';
 import type { TopicDescription, TopicRecord } from '../core/types.ts';
 import { resolveTopicConfig, validatePartitionCount, validateTopicName } from '../core/validation.ts';
@@ -16,6 +16,8 @@ export interface CreateTopicInput {
  * points to (harmless); a name already taken is a TopicAlreadyExistsError.
  */
 export async function createTopic(ctx: EngineContext, input: CreateTopicInput): Promise<TopicRecord> {
+  if (input === null || typeof input !== 'object')
+    throw new InvalidArgumentError('the topic must be an object');
   const topic: TopicRecord = {
     name: validateTopicName(input.name, 'name'),
     partitions: validatePartitionCount(input.partitions),
@@ -29,7 +31,14 @@ export async function createTopic(ctx: EngineContext, input: CreateTopicInput): 
   try {
     await ctx.topics.create(topic);
   } catch (error) {
-    await ctx.index.deletePartitions(topic.id, topic.partitions).catch(() => {});
+    // The put may have succeeded with its response lost (an SDK retry then fails the condition):
+    // the record with our id is the truth.
+    const stored = await ctx.topics.get(topic.name).catch(() => undefined);
+    if (stored?.id === topic.id) {
+      ctx.forget(topic.name);
+      return stored;
+    }
+    if (stored !== undefined) await ctx.index.deletePartitions(topic.id, topic.partitions).catch(() => {});
     throw error;
   }
   ctx.forget(topic.name);
@@ -60,7 +69,12 @@ export async function listTopics(ctx: EngineContext): Promise<TopicRecord[]> {
  */
 export async function deleteTopic(ctx: EngineContext, name: string): Promise<void> {
   const topic = await ctx.topic(name, true);
-  if (!(await ctx.topics.delete(topic.name, topic.id))) throw new UnknownTopicError(name);
+  if (!(await ctx.topics.delete(topic.name, topic.id))) {
+    // Either someone else deleted it, or our own delete landed and an SDK retry failed its condition:
+    // in both cases this incarnation's record is gone, so its data must go too.
+    const stored = await ctx.topics.get(name);
+    if (stored?.id === topic.id) throw new UnknownTopicError(name);
+  }
   ctx.forget(name);
   await ctx.index.deletePartitions(topic.id, topic.partitions);
   const keys: string[] = [];

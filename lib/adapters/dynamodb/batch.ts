@@ -7,6 +7,7 @@ import {
   type KeysAndAttributes,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
+import { ThrottledError } from '../../core/errors.ts';
 import { mapAwsError } from '../aws-errors.ts';
 import type { Item } from './attributes.ts';
 
@@ -60,7 +61,9 @@ export async function batchGet(
         .catch(mapAwsError);
       found.push(...(out.Responses?.[table] ?? []));
       pending = out.UnprocessedKeys?.[table];
-      if (attempt > 10) throw new Error('BatchGetItem kept leaving keys unprocessed');
+      if (attempt > 10 && (pending?.Keys?.length ?? 0) > 0) {
+        throw new ThrottledError('BatchGetItem kept leaving keys unprocessed; retry');
+      }
     }
   });
   return found;

@@ -25,6 +25,12 @@ const GROUPS_PK = 'groups';
 const groupPk = (group: string) => `group#${group}`;
 const offsetSk = (topic: string, partition: number) => `${topic}#${String(partition).padStart(4, '0')}`;
 
+/** The key of a committed-offset item. */
+export const offsetKey = (group: string, topic: string, partition: number) => ({
+  pk: S(groupPk(group)),
+  sk: S(offsetSk(topic, partition)),
+});
+
 /**
  * Committed consumer-group offsets in the `meta` table: pk 'group#<group>', sk '<topic>#<partition>',
  * and a registry of group names (pk 'groups', sk = group).
@@ -46,7 +52,7 @@ export class DynamoGroupStore implements GroupStore {
     this.table = options.table;
   }
 
-  async commit(request: CommitOffsetsRequest): Promise<void> {
+  async commit(request: CommitOffsetsRequest & { readonly topicId: string }): Promise<void> {
     await this.register(request.group);
     if (request.offsets.length > MAX_PARTITIONS_PER_COMMIT) {
       throw new InvalidArgumentError(
@@ -59,8 +65,9 @@ export class DynamoGroupStore implements GroupStore {
       TableName: this.table,
       Key: { pk: S(groupPk(request.group)), sk: S(offsetSk(request.topic, commit.partition)) },
       UpdateExpression:
-        'SET #offset = :offset, #meta = :meta, #gen = :gen, #at = :at, #topic = :topic, #p = :p',
-      ConditionExpression: 'attribute_not_exists(#gen) OR #gen <= :gen',
+        'SET #offset = :offset, #meta = :meta, #gen = :gen, #at = :at, #topic = :topic, #p = :p, #tid = :tid',
+      // Fencing applies within one topic incarnation; a re-created topic starts afresh.
+      ConditionExpression: 'attribute_not_exists(#gen) OR #gen <= :gen OR #tid <> :tid',
       ExpressionAttributeNames: {
         '#offset': 'offset',
         '#meta': 'metadata',
@@ -68,8 +75,10 @@ export class DynamoGroupStore implements GroupStore {
         '#at': 'committedAt',
         '#topic': 'topic',
         '#p': 'partition',
+        '#tid': 'topicId',
       },
       ExpressionAttributeValues: {
+        ':tid': S(request.topicId),
         ':offset': N(commit.offset),
         ':meta': S(commit.metadata ?? ''),
         ':gen': N(generation),
@@ -113,7 +122,7 @@ export class DynamoGroupStore implements GroupStore {
     }
   }
 
-  async fetch(group: string, topic: string): Promise<CommittedOffset[]> {
+  async fetch(group: string, topic: string, topicId: string): Promise<CommittedOffset[]> {
     const found: CommittedOffset[] = [];
     let start: Item | undefined;
     do {
@@ -129,6 +138,7 @@ export class DynamoGroupStore implements GroupStore {
         )
         .catch(mapAwsError);
       for (const item of out.Items ?? []) {
+        if (item.topicId?.S !== topicId) continue; // committed for a deleted incarnation of the topic
         found.push({
           partition: num(item, 'partition'),
           offset: num(item, 'offset'),
@@ -143,7 +153,7 @@ export class DynamoGroupStore implements GroupStore {
   }
 
   /** Records the group's name under pk 'groups' so groups can be listed without a scan. */
-  private async register(group: string): Promise<void> {
+  async register(group: string): Promise<void> {
     if (this.registered.has(group)) return;
     await this.client
       .send(new PutItemCommand({ TableName: this.table, Item: { pk: S(GROUPS_PK), sk: S(group) } }))

@@ -13,8 +13,11 @@ import { type Item, L, list, M, map, N, num, optNum, S, str } from './attributes
  *   lb    N   offset of the first entry in `tail`
  *   tail  L   entries not yet moved to pages: [{ i: objectId, o, l: byte offset/length, n: records,
  *             t0, t1: min/max timestamp }], in offset order; invariant next = lb + Σ n
- *   prod  M   producerId → { e: epoch, s: first sequence of last batch, ns: the next expected sequence }
+ *   prod  M   producerId → { e: epoch, s: first sequence of last batch, ns: the next expected sequence,
+ *             t: time of that batch (ms; idle producers are pruned when pages are written) }
  *   prodo M   producerId → base offset of that last batch (set from `next` in the same update)
+ *   ids   SS  object ids of the tail's entries: an append of an object already in the tail is a retry
+ *   ps    N   page size of this partition (fixed at creation, so every flusher writes identical pages)
  *
  * Page, pk as the head, sk = offset of its first entry:
  *   end N, t1 N (max timestamp), ents L: entries as in `tail` plus b: base offset
@@ -62,9 +65,29 @@ export function decodeHead(partition: number, item: Item): PartitionHead {
   };
 }
 
-export function newHeadItem(topicId: string, partition: number): Item {
+export const DEFAULT_PAGE_SIZE = 8;
+
+/** The page size the partition was created with. */
+export function headPageSize(item: Item): number {
+  return optNum(item, 'ps') ?? DEFAULT_PAGE_SIZE;
+}
+
+/** Object ids of the entries in the tail (the `ids` string set). */
+export function tailObjectIds(item: Item): ReadonlySet<string> {
+  return new Set(item.ids?.SS ?? []);
+}
+
+/** Producer ids with their last append time, for pruning idle ones. */
+export function producerTimes(item: Item): Map<string, number> {
+  const times = new Map<string, number>();
+  for (const [id, value] of Object.entries(map(item, 'prod'))) times.set(id, optNum(value.M, 't') ?? 0);
+  return times;
+}
+
+export function newHeadItem(topicId: string, partition: number, pageSize = DEFAULT_PAGE_SIZE): Item {
   return {
     ...headKey(topicId, partition),
+    ps: N(pageSize),
     next: N(0),
     start: N(0),
     lb: N(0),

@@ -12,27 +12,36 @@ import type { IndexEntry, PendingEntry } from '../../core/index-entry.ts';
 import type { AppendOutcome, PartitionHead, PartitionIndex, PartitionRef } from '../../core/ports.ts';
 import { accepts, classifyRefusal, type ProducerBatch } from '../../core/producer-state.ts';
 import { mapAwsError } from '../aws-errors.ts';
-import { type Item, L, M, N, num, S } from './attributes.ts';
+import { type Item, L, M, N, num, optNum, S } from './attributes.ts';
 import { batchGet, batchWrite } from './batch.ts';
 import {
+  DEFAULT_PAGE_SIZE,
   decodeHead,
   decodePage,
   encodeEntry,
   encodePage,
   HEAD_SK,
   headKey,
+  headPageSize,
   newHeadItem,
   partitionKey,
   producerState,
+  producerTimes,
+  tailObjectIds,
 } from './head-codec.ts';
 
 export interface DynamoPartitionIndexOptions {
   readonly client: DynamoDBClient;
   readonly table: string;
-  /** Tail entries moved to one index page at a time. @default 8 */
+  /**
+   * Tail entries moved to one index page at a time, for partitions created from now on (each
+   * partition keeps the page size it was created with). @default 8
+   */
   readonly pageSize?: number;
-  /** Tail length at which appends are refused until a flush catches up. @default 4 × pageSize */
-  readonly maxTail?: number;
+  /** Idle time after which an idempotent producer's state is dropped (Kafka: producer.id.expiration.ms). @default 1 day */
+  readonly producerExpirationMs?: number;
+  /** Idempotent producers remembered per partition (their state lives in the head item). @default 64 */
+  readonly maxProducers?: number;
   /** Called when a best-effort page flush fails (it is retried by a later append). */
   readonly onFlushError?: (error: unknown) => void;
 }
@@ -52,20 +61,36 @@ export class DynamoPartitionIndex implements PartitionIndex {
   private readonly client: DynamoDBClient;
   private readonly table: string;
   private readonly pageSize: number;
-  private readonly maxTail: number;
+  private readonly producerExpirationMs: number;
+  private readonly maxProducers: number;
   private readonly onFlushError: (error: unknown) => void;
 
   constructor(options: DynamoPartitionIndexOptions) {
     this.client = options.client;
     this.table = options.table;
-    this.pageSize = options.pageSize ?? 8;
-    this.maxTail = options.maxTail ?? this.pageSize * 4;
-    this.onFlushError = options.onFlushError ?? (() => {});
+    this.pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
+    if (!Number.isInteger(this.pageSize) || this.pageSize < 1 || this.pageSize > 64) {
+      throw new Error(`pageSize must be an integer in [1, 64], got ${options.pageSize}`);
+    }
+    this.producerExpirationMs = options.producerExpirationMs ?? 24 * 3600 * 1000;
+    this.maxProducers = options.maxProducers ?? 64;
+    const report = options.onFlushError ?? (() => {});
+    this.onFlushError = (error) => {
+      try {
+        report(error);
+      } catch {
+        // A reporting failure must not turn a committed append into a failed one.
+      }
+    };
+  }
+
+  private static maxTail(pageSize: number): number {
+    return pageSize * 4;
   }
 
   async createPartitions(topicId: string, partitions: number): Promise<void> {
     const puts = Array.from({ length: partitions }, (_, partition) => ({
-      PutRequest: { Item: newHeadItem(topicId, partition) },
+      PutRequest: { Item: newHeadItem(topicId, partition, this.pageSize) },
     }));
     await batchWrite(this.client, this.table, puts);
   }
@@ -103,21 +128,30 @@ export class DynamoPartitionIndex implements PartitionIndex {
   }
 
   async append(ref: PartitionRef, entry: PendingEntry, producer?: ProducerBatch): Promise<AppendOutcome> {
+    // The tail length limit is per partition (4 pages); until we have seen the head, assume the default.
+    let maxTail = DynamoPartitionIndex.maxTail(DEFAULT_PAGE_SIZE);
     for (let attempt = 0; ; attempt++) {
       try {
-        const out = await this.client.send(this.appendCommand(ref, entry, producer));
-        const head = decodeHead(ref.partition, out.Attributes ?? {});
-        const baseOffset = head.highWatermark - entry.recordCount;
-        if (head.tail.length >= this.pageSize && head.tail.length % this.pageSize === 0) {
-          await this.flush(ref, head).catch(this.onFlushError);
+        const out = await this.client.send(this.appendCommand(ref, entry, producer, maxTail));
+        const item = out.Attributes ?? {};
+        const head = decodeHead(ref.partition, item);
+        const pageSize = headPageSize(item);
+        if (head.tail.length >= pageSize && head.tail.length % pageSize === 0) {
+          await this.flush(ref, item).catch(this.onFlushError);
         }
-        return { kind: 'appended', baseOffset };
+        return { kind: 'appended', baseOffset: head.highWatermark - entry.recordCount };
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) mapAwsError(error);
         // The failed condition returned the item as it was: decide from it, without another read.
         const old = error.Item;
         if (old === undefined) throw new UnknownTopicError(ref.topic);
         const head = decodeHead(ref.partition, old);
+        maxTail = DynamoPartitionIndex.maxTail(headPageSize(old));
+        if (tailObjectIds(old).has(entry.objectId)) {
+          // An earlier attempt of this very append (an SDK retry after a lost response) committed it.
+          const mine = head.tail.find((e) => e.objectId === entry.objectId);
+          if (mine !== undefined) return { kind: 'appended', baseOffset: mine.baseOffset };
+        }
         if (producer !== undefined) {
           const state = producerState(old, producer.producerId);
           if (!accepts(state, producer)) {
@@ -125,9 +159,15 @@ export class DynamoPartitionIndex implements PartitionIndex {
             if (refusal.kind === 'duplicate') return { kind: 'duplicate', baseOffset: refusal.baseOffset };
             if (refusal.kind === 'error') throw refusal.error;
           }
+          if (state === undefined && producerTimes(old).size >= this.maxProducers) {
+            throw new PartitionBusyError(
+              `partition ${ref.partition} of '${ref.topic}' already tracks ${this.maxProducers} idempotent producers; ` +
+                'idle ones expire after a day',
+            );
+          }
         }
-        if (head.tail.length >= this.maxTail) {
-          await this.flush(ref, head).catch(this.onFlushError);
+        if (head.tail.length >= maxTail) {
+          await this.flush(ref, old).catch(this.onFlushError);
           await sleep(Math.random() * 10 * (attempt + 1));
         }
         if (attempt >= 20) {
@@ -139,15 +179,22 @@ export class DynamoPartitionIndex implements PartitionIndex {
     }
   }
 
-  private appendCommand(ref: PartitionRef, entry: PendingEntry, producer: ProducerBatch | undefined) {
-    const names: Record<string, string> = { '#next': 'next', '#tail': 'tail' };
+  private appendCommand(
+    ref: PartitionRef,
+    entry: PendingEntry,
+    producer: ProducerBatch | undefined,
+    maxTail: number,
+  ) {
+    const names: Record<string, string> = { '#next': 'next', '#tail': 'tail', '#ids': 'ids' };
     const values: Item = {
       ':n': N(entry.recordCount),
       ':entry': L([M(encodeEntry(entry))]),
-      ':maxTail': N(this.maxTail),
+      ':maxTail': N(maxTail),
+      ':id': S(entry.objectId),
+      ':idSet': { SS: [entry.objectId] },
     };
     let update = 'SET #tail = list_append(#tail, :entry), #next = #next + :n';
-    let condition = 'attribute_exists(pk) AND size(#tail) < :maxTail';
+    let condition = 'attribute_exists(pk) AND size(#tail) < :maxTail AND NOT contains(#ids, :id)';
     if (producer !== undefined) {
       names['#prod'] = 'prod';
       names['#prodo'] = 'prodo';
@@ -156,19 +203,22 @@ export class DynamoPartitionIndex implements PartitionIndex {
         e: N(producer.epoch),
         s: N(producer.sequence),
         ns: N(producer.sequence + producer.count),
+        t: N(Date.now()),
       });
       values[':e'] = N(producer.epoch);
       values[':s'] = N(producer.sequence);
       // `#next` on the right-hand side reads the value before this update: the batch's base offset.
       update += ', #prod.#pid = :state, #prodo.#pid = #next';
       const next = '(#prod.#pid.e = :e AND #prod.#pid.ns = :s)';
-      const fresh = 'attribute_not_exists(#prod.#pid) OR #prod.#pid.e < :e';
+      const fresh =
+        '(attribute_not_exists(#prod.#pid) AND size(#prodo) < :maxProducers) OR #prod.#pid.e < :e';
+      if (producer.sequence === 0) values[':maxProducers'] = N(this.maxProducers);
       condition += producer.sequence === 0 ? ` AND (${fresh} OR ${next})` : ` AND ${next}`;
     }
     return new UpdateItemCommand({
       TableName: this.table,
       Key: headKey(ref.topicId, ref.partition),
-      UpdateExpression: update,
+      UpdateExpression: `${update} ADD #ids :idSet`,
       ConditionExpression: condition,
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,
@@ -178,41 +228,79 @@ export class DynamoPartitionIndex implements PartitionIndex {
   }
 
   /**
-   * Moves the oldest tail entries into pages, `pageSize` at a time. Each page is a pure function of
-   * (`lb`, the tail), so concurrent flushers write identical pages; the trim is conditional on `lb`
-   * so exactly one of them removes the entries, and only after their page exists. A flusher that
-   * loses the race continues from the head its failed condition returned.
+   * Moves the oldest tail entries into pages, `ps` (the partition's page size) at a time. A page is
+   * a pure function of (`lb`, the tail, `ps`), so concurrent flushers write identical pages, and a
+   * page is only ever created, never overwritten (conditional put). The trim is conditional on `lb`,
+   * so exactly one flusher removes the entries, and only after their page exists. A flusher that
+   * loses the race continues from the head its failed condition returned. The trim also drops
+   * idempotent-producer state idle for longer than the expiration.
    */
-  private async flush(ref: PartitionRef, head: PartitionHead): Promise<void> {
-    let current = head;
-    for (let round = 0; current.tail.length >= this.pageSize && round < this.maxTail; round++) {
-      const chunk = current.tail.slice(0, this.pageSize);
+  private async flush(ref: PartitionRef, item: Item): Promise<void> {
+    const pageSize = headPageSize(item);
+    let currentItem = item;
+    for (let round = 0; round < 16; round++) {
+      const current = decodeHead(ref.partition, currentItem);
+      if (current.tail.length < pageSize) return;
+      const chunk = current.tail.slice(0, pageSize);
       const lb = current.tailBase;
       const end = lb + chunk.reduce((sum, entry) => sum + entry.recordCount, 0);
-      await this.client
-        .send(
-          new PutItemCommand({ TableName: this.table, Item: encodePage(ref.topicId, ref.partition, chunk) }),
-        )
-        .catch(mapAwsError);
-      const removes = chunk.map((_, i) => `#tail[${i}]`).join(', ');
+      await this.writePage(ref, chunk, end);
+      const names: Record<string, string> = { '#tail': 'tail', '#lb': 'lb', '#ids': 'ids' };
+      const removes = chunk.map((_, i) => `#tail[${i}]`);
+      const cutoff = Date.now() - this.producerExpirationMs;
+      let expired = 0;
+      for (const [producerId, at] of producerTimes(currentItem)) {
+        if (at >= cutoff || expired >= 10) continue;
+        names[`#x${expired}`] = producerId;
+        names['#prod'] = 'prod';
+        names['#prodo'] = 'prodo';
+        removes.push(`#prod.#x${expired}`, `#prodo.#x${expired}`);
+        expired++;
+      }
       try {
         const out = await this.client.send(
           new UpdateItemCommand({
             TableName: this.table,
             Key: headKey(ref.topicId, ref.partition),
-            UpdateExpression: `REMOVE ${removes} SET #lb = :end`,
+            UpdateExpression: `REMOVE ${removes.join(', ')} SET #lb = :end DELETE #ids :trimmed`,
             ConditionExpression: '#lb = :lb',
-            ExpressionAttributeNames: { '#tail': 'tail', '#lb': 'lb' },
-            ExpressionAttributeValues: { ':lb': N(lb), ':end': N(end) },
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: {
+              ':lb': N(lb),
+              ':end': N(end),
+              ':trimmed': { SS: [...new Set(chunk.map((e) => e.objectId))] },
+            },
             ReturnValues: 'ALL_NEW',
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
         );
-        current = decodeHead(ref.partition, out.Attributes ?? {});
+        currentItem = out.Attributes ?? {};
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) mapAwsError(error);
         if (error.Item === undefined) return; // the partition was deleted
-        current = decodeHead(ref.partition, error.Item); // another flusher moved on: continue from there
+        currentItem = error.Item; // another flusher moved on: continue from there
+      }
+    }
+  }
+
+  /** Creates the page unless it exists; an existing page must cover at least the same range. */
+  private async writePage(ref: PartitionRef, chunk: readonly IndexEntry[], end: number): Promise<void> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.table,
+          Item: encodePage(ref.topicId, ref.partition, chunk),
+          ConditionExpression: 'attribute_not_exists(pk)',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) mapAwsError(error);
+      const existingEnd = optNum(error.Item, 'end') ?? -1;
+      if (existingEnd < end) {
+        throw new Error(
+          `index page at ${chunk[0]?.baseOffset} of partition ${ref.partition} ends at ${existingEnd}, not ${end}`,
+        );
       }
     }
   }

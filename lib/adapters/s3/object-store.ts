@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import {
   DeleteObjectsCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   ListObjectsV2Command,
   NoSuchKey,
   PutObjectCommand,
@@ -28,8 +30,8 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async put(key: string, body: Uint8Array): Promise<void> {
-    await this.client
-      .send(
+    try {
+      await this.client.send(
         new PutObjectCommand({
           Bucket: this.bucket,
           Key: key,
@@ -38,8 +40,21 @@ export class S3ObjectStore implements ObjectStore {
           ContentType: 'application/vnd.streambed.segment',
           IfNoneMatch: '*',
         }),
-      )
+      );
+    } catch (error) {
+      // An SDK retry of a PUT whose response was lost finds our own object: same bytes, same ETag.
+      if (error instanceof Error && error.name === 'PreconditionFailed' && (await this.holds(key, body)))
+        return;
+      mapAwsError(error);
+    }
+  }
+
+  private async holds(key: string, body: Uint8Array): Promise<boolean> {
+    const head = await this.client
+      .send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }))
       .catch(mapAwsError);
+    const md5 = createHash('md5').update(body).digest('hex');
+    return head.ETag?.replaceAll('"', '') === md5 && head.ContentLength === body.byteLength;
   }
 
   async getRange(key: string, offset: number, length: number): Promise<Uint8Array> {
@@ -52,7 +67,7 @@ export class S3ObjectStore implements ObjectStore {
         }),
       )
       .catch((error: unknown) => {
-        if (error instanceof NoSuchKey) {
+        if (error instanceof NoSuchKey || (error instanceof Error && error.name === 'InvalidRange')) {
           throw new CorruptSegmentError(`segment object ${key} is missing but the index points to it`, {
             cause: error,
           });

@@ -1,0 +1,311 @@
+import {
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
+  type DynamoDBClient,
+  PutItemCommand,
+  QueryCommand,
+  TransactionCanceledException,
+  type TransactWriteItem,
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import type { Lease, MemberInfo } from '../../core/assignment.ts';
+import { InvalidArgumentError, LeaseLostError } from '../../core/errors.ts';
+import type { LeasedCommit, LeaseState, LeaseStore } from '../../core/ports.ts';
+import { mapAwsError } from '../aws-errors.ts';
+import { type Item, N, num, optNum, S } from './attributes.ts';
+import { offsetKey } from './group-store.ts';
+
+/**
+ * Leases and members in the `meta` table:
+ *   lease:  pk 'lease#<group>#<topic>',  sk '<partition, 4 digits>'  owner?, counter, expiresAt, p,
+ *           fo/fa (offset and attempts of a batch that keeps failing, for dispatchers)
+ *   member: pk 'member#<group>#<topic>', sk '<memberId>'            expiresAt, ttl (seconds, cleanup only)
+ * Correctness never rests on TTL: expiry is compared with `expiresAt`.
+ */
+const leasePk = (group: string, topic: string) => S(`lease#${group}#${topic}`);
+const memberPk = (group: string, topic: string) => S(`member#${group}#${topic}`);
+const partitionSk = (partition: number) => S(String(partition).padStart(4, '0'));
+
+function decodeLease(item: Item): LeaseState {
+  const failedOffset = optNum(item, 'fo');
+  const attempts = optNum(item, 'fa');
+  return {
+    partition: num(item, 'p'),
+    owner: item.owner?.S ?? null,
+    counter: num(item, 'counter'),
+    expiresAt: num(item, 'expiresAt'),
+    ...(failedOffset === undefined ? {} : { failedOffset }),
+    ...(attempts === undefined ? {} : { attempts }),
+  };
+}
+
+async function queryAll(client: DynamoDBClient, table: string, pk: ReturnType<typeof S>): Promise<Item[]> {
+  const items: Item[] = [];
+  let start: Item | undefined;
+  do {
+    const out = await client
+      .send(
+        new QueryCommand({
+          TableName: table,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': pk },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      )
+      .catch(mapAwsError);
+    items.push(...(out.Items ?? []));
+    start = out.LastEvaluatedKey;
+  } while (start !== undefined);
+  return items;
+}
+
+/**
+ * @example
+ * const leases = new DynamoLeaseStore({ client, table: 'streambed-meta' });
+ * const taken = await leases.take('billing', 'orders', lease, 'member-1', Date.now() + 10_000);
+ */
+export class DynamoLeaseStore implements LeaseStore {
+  private readonly client: DynamoDBClient;
+  private readonly table: string;
+
+  constructor(options: { readonly client: DynamoDBClient; readonly table: string }) {
+    this.client = options.client;
+    this.table = options.table;
+  }
+
+  async list(group: string, topic: string): Promise<LeaseState[]> {
+    return (await queryAll(this.client, this.table, leasePk(group, topic))).map(decodeLease);
+  }
+
+  async create(group: string, topic: string, partitions: readonly number[]): Promise<void> {
+    await Promise.all(
+      partitions.map(async (partition) => {
+        try {
+          await this.client.send(
+            new PutItemCommand({
+              TableName: this.table,
+              Item: {
+                pk: leasePk(group, topic),
+                sk: partitionSk(partition),
+                p: N(partition),
+                counter: N(0),
+                expiresAt: N(0),
+              },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            }),
+          );
+        } catch (error) {
+          if (!(error instanceof ConditionalCheckFailedException)) mapAwsError(error);
+        }
+      }),
+    );
+  }
+
+  private async conditional(
+    group: string,
+    topic: string,
+    partition: number,
+    update: string,
+    condition: string,
+    values: Item,
+  ): Promise<LeaseState | undefined> {
+    try {
+      const out = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: { pk: leasePk(group, topic), sk: partitionSk(partition) },
+          UpdateExpression: update,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: { '#owner': 'owner', '#counter': 'counter', '#exp': 'expiresAt' },
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return decodeLease(out.Attributes ?? {});
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      mapAwsError(error);
+    }
+  }
+
+  take(group: string, topic: string, lease: Lease, owner: string, expiresAt: number) {
+    return this.conditional(
+      group,
+      topic,
+      lease.partition,
+      'SET #owner = :owner, #exp = :exp, #counter = #counter + :one REMOVE fo, fa',
+      '#counter = :counter',
+      { ':owner': S(owner), ':exp': N(expiresAt), ':one': N(1), ':counter': N(lease.counter) },
+    );
+  }
+
+  renew(group: string, topic: string, lease: Lease, owner: string, expiresAt: number) {
+    return this.conditional(
+      group,
+      topic,
+      lease.partition,
+      'SET #exp = :exp',
+      '#owner = :owner AND #counter = :counter',
+      { ':owner': S(owner), ':exp': N(expiresAt), ':counter': N(lease.counter) },
+    );
+  }
+
+  async release(group: string, topic: string, lease: Lease, owner: string): Promise<boolean> {
+    const released = await this.conditional(
+      group,
+      topic,
+      lease.partition,
+      'SET #exp = :zero, #counter = #counter + :one REMOVE #owner',
+      '#owner = :owner AND #counter = :counter',
+      { ':owner': S(owner), ':zero': N(0), ':one': N(1), ':counter': N(lease.counter) },
+    );
+    return released !== undefined;
+  }
+
+  async recordFailure(
+    group: string,
+    topic: string,
+    lease: Lease,
+    owner: string,
+    offset: number,
+    attempts: number,
+  ): Promise<boolean> {
+    const updated = await this.conditional(
+      group,
+      topic,
+      lease.partition,
+      'SET fo = :fo, fa = :fa',
+      '#owner = :owner AND #counter = :counter',
+      { ':owner': S(owner), ':counter': N(lease.counter), ':fo': N(offset), ':fa': N(attempts) },
+    );
+    return updated !== undefined;
+  }
+
+  async heartbeat(group: string, topic: string, memberId: string, expiresAt: number): Promise<void> {
+    await this.client
+      .send(
+        new PutItemCommand({
+          TableName: this.table,
+          Item: {
+            pk: memberPk(group, topic),
+            sk: S(memberId),
+            expiresAt: N(expiresAt),
+            ttl: N(Math.ceil(expiresAt / 1000) + 86_400),
+          },
+        }),
+      )
+      .catch(mapAwsError);
+  }
+
+  async renewMember(group: string, topic: string, memberId: string, expiresAt: number): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: { pk: memberPk(group, topic), sk: S(memberId) },
+          UpdateExpression: 'SET expiresAt = :exp, #ttl = :ttl',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#ttl': 'ttl' },
+          ExpressionAttributeValues: {
+            ':exp': N(expiresAt),
+            ':ttl': N(Math.ceil(expiresAt / 1000) + 86_400),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      mapAwsError(error);
+    }
+  }
+
+  async members(group: string, topic: string): Promise<MemberInfo[]> {
+    return (await queryAll(this.client, this.table, memberPk(group, topic))).map((item) => ({
+      memberId: item.sk?.S ?? '',
+      expiresAt: num(item, 'expiresAt'),
+    }));
+  }
+
+  async removeMember(group: string, topic: string, memberId: string): Promise<void> {
+    await this.client
+      .send(
+        new DeleteItemCommand({
+          TableName: this.table,
+          Key: { pk: memberPk(group, topic), sk: S(memberId) },
+        }),
+      )
+      .catch(mapAwsError);
+  }
+
+  /**
+   * One transaction: for each partition, a check that the lease is still `owner`'s at the counter,
+   * and the offset update. Within one lease counter an offset never moves backwards; a new lease
+   * (a higher counter) may set any offset.
+   */
+  async commitLeased(commit: LeasedCommit): Promise<void> {
+    if (commit.offsets.length * 2 > 100) {
+      throw new InvalidArgumentError(
+        `a leased commit may hold at most 50 partitions, got ${commit.offsets.length}`,
+      );
+    }
+    const now = Date.now();
+    const items: TransactWriteItem[] = commit.offsets.flatMap((o) => [
+      {
+        ConditionCheck: {
+          TableName: this.table,
+          Key: { pk: leasePk(commit.group, commit.topic), sk: partitionSk(o.partition) },
+          ConditionExpression: '#owner = :owner AND #counter = :counter',
+          ExpressionAttributeNames: { '#owner': 'owner', '#counter': 'counter' },
+          ExpressionAttributeValues: { ':owner': S(commit.owner), ':counter': N(o.leaseCounter) },
+        },
+      },
+      {
+        Update: {
+          TableName: this.table,
+          Key: offsetKey(commit.group, commit.topic, o.partition),
+          UpdateExpression:
+            'SET #offset = :offset, #meta = :meta, #gen = :gen, #at = :at, #topic = :topic, #p = :p, #tid = :tid',
+          ConditionExpression:
+            'attribute_not_exists(#offset) OR attribute_not_exists(#gen) OR #tid <> :tid OR #gen < :gen OR (#gen = :gen AND #offset <= :offset)',
+          ExpressionAttributeNames: {
+            '#offset': 'offset',
+            '#meta': 'metadata',
+            '#gen': 'generation',
+            '#at': 'committedAt',
+            '#topic': 'topic',
+            '#p': 'partition',
+            '#tid': 'topicId',
+          },
+          ExpressionAttributeValues: {
+            ':tid': S(commit.topicId),
+            ':offset': N(o.offset),
+            ':meta': S(o.metadata ?? ''),
+            ':gen': N(o.leaseCounter),
+            ':at': N(now),
+            ':topic': S(commit.topic),
+            ':p': N(o.partition),
+          },
+        },
+      },
+    ]);
+    try {
+      await this.client.send(new TransactWriteItemsCommand({ TransactItems: items }));
+    } catch (error) {
+      if (error instanceof TransactionCanceledException) {
+        const reasons = error.CancellationReasons ?? [];
+        const index = reasons.findIndex((reason) => reason.Code === 'ConditionalCheckFailed');
+        if (index >= 0) {
+          const partition = commit.offsets[Math.floor(index / 2)]?.partition;
+          throw new LeaseLostError(
+            index % 2 === 0
+              ? `'${commit.owner}' no longer holds partition ${partition} of '${commit.topic}' in group '${commit.group}'`
+              : `partition ${partition}: the committed offset would move backwards within the same lease`,
+          );
+        }
+      }
+      mapAwsError(error);
+    }
+  }
+}
