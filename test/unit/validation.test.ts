@@ -26,7 +26,7 @@ describe('malformed requests are InvalidArgument errors, never TypeErrors', () =
     ['a header of three elements', plan({ topic: 't', records: [{ value, headers: [['a', value, 1]] }] })],
     ['a null producer', plan({ topic: 't', records: [{ value }], producer: null })],
     ['a string valueIsJson', plan({ topic: 't', records: [{ value, valueIsJson: 'y' }] })],
-    ['a sparse records array', plan({ topic: 't', records: [, { value }] })],
+    ['a sparse records array', plan({ topic: 't', records: Object.assign(new Array(2), { 1: { value } }) })],
     ['a null record', plan({ topic: 't', records: [null] })],
     ['a null request', plan(null)],
   ];
