@@ -31,7 +31,8 @@ if [ "${#templates[@]}" -eq 0 ]; then
   exit 1
 fi
 
-# Exit code is non-zero on errors (2) and warnings (4); informational findings (8) are shown, not fatal.
+# Fails on errors and warnings; informational findings (I checks, included) are shown but not fatal.
 # The region only selects the resource specification the templates are checked against.
-"$CFN_LINT" --regions "${AWS_REGION:-us-east-1}" --non-zero-exit-code warning -- "${templates[@]}"
+"$CFN_LINT" --regions "${AWS_REGION:-us-east-1}" --include-checks I --non-zero-exit-code warning \
+  -- "${templates[@]}"
 echo "cfn-lint $CFN_LINT_VERSION: ${#templates[@]} template(s) clean" >&2

@@ -1,5 +1,7 @@
 import { InvalidArgumentError } from '../../lib/core/errors.ts';
-import type { FetchedRecord, ProduceRecord, ProducerIdentity } from '../../lib/core/types.ts';
+import type { ProduceRecord, ProducerIdentity } from '../../lib/core/types.ts';
+
+export { type HttpRecordOut, toHttpRecord } from '../../lib/core/record-json.ts';
 
 /** A record as the HTTP API takes it. */
 export interface HttpRecordIn {
@@ -18,18 +20,7 @@ export interface HttpProduceBody {
   readonly sequence?: number | Readonly<Record<string, number>>;
 }
 
-/** A record as the HTTP API returns it: `value` if it was produced as JSON, else `valueBase64`. */
-export interface HttpRecordOut {
-  readonly offset: number;
-  readonly timestamp: number;
-  readonly key: string | null;
-  readonly value?: unknown;
-  readonly valueBase64?: string;
-  readonly headers: Record<string, string>;
-}
-
 const encoder = new TextEncoder();
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Turns an HTTP record into an engine record: JSON values are stored as their UTF-8 JSON text with
@@ -70,29 +61,3 @@ export function toProducer(body: HttpProduceBody): ProducerIdentity | undefined 
   return { producerId: body.producerId, epoch: body.producerEpoch, sequences };
 }
 
-function text(bytes: Uint8Array): string | undefined {
-  try {
-    return strictUtf8.decode(bytes);
-  } catch {
-    return undefined;
-  }
-}
-
-export function toHttpRecord(record: FetchedRecord): HttpRecordOut {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of record.headers)
-    headers[name] = text(value) ?? Buffer.from(value).toString('base64');
-  const key = record.key === null ? null : (text(record.key) ?? Buffer.from(record.key).toString('base64'));
-  const base = { offset: record.offset, timestamp: record.timestamp, key, headers };
-  if (record.valueIsJson) {
-    const json = text(record.value);
-    if (json !== undefined) {
-      try {
-        return { ...base, value: JSON.parse(json) };
-      } catch {
-        // Not JSON after all (written by another client): fall through to binary.
-      }
-    }
-  }
-  return { ...base, valueBase64: Buffer.from(record.value).toString('base64') };
-}
