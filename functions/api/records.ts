@@ -60,4 +60,3 @@ export function toProducer(body: HttpProduceBody): ProducerIdentity | undefined 
       : Object.fromEntries(Object.entries(body.sequence).map(([p, s]) => [Number(p), s]));
   return { producerId: body.producerId, epoch: body.producerEpoch, sequences };
 }
-

@@ -1,10 +1,13 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { Invoker, QueueSender } from '../core/ports.ts';
 import type { EngineDeps } from '../engine/context.ts';
+import { Dispatcher, type DispatcherOptions } from '../engine/dispatcher.ts';
 import { Streambed } from '../engine/streambed.ts';
 import { DynamoGroupStore } from './dynamodb/group-store.ts';
 import { DynamoLeaseStore } from './dynamodb/lease-store.ts';
 import { DynamoPartitionIndex } from './dynamodb/partition-index.ts';
+import { DynamoSubscriptionStore } from './dynamodb/subscription-store.ts';
 import type { TableNames } from './dynamodb/tables.ts';
 import { DynamoTopicStore } from './dynamodb/topic-store.ts';
 import { S3ObjectStore } from './s3/object-store.ts';
@@ -48,4 +51,24 @@ export function awsPorts(config: StreambedAwsConfig): EngineDeps {
  */
 export function createStreambed(config: StreambedAwsConfig): Streambed {
   return new Streambed(awsPorts(config));
+}
+
+/**
+ * A dispatcher of consumer functions on S3 and DynamoDB.
+ *
+ * @example
+ * const dispatcher = createDispatcher(config, { invoker: new LambdaInvoker(new LambdaClient({})) });
+ */
+export function createDispatcher(
+  config: StreambedAwsConfig,
+  options: { readonly invoker: Invoker; readonly sqs?: QueueSender } & Omit<
+    DispatcherOptions,
+    'deps' | 'subscriptions' | 'invoker' | 'sqs'
+  >,
+): Dispatcher {
+  return new Dispatcher({
+    ...options,
+    deps: awsPorts(config),
+    subscriptions: new DynamoSubscriptionStore({ client: config.dynamodb, table: config.tables.meta }),
+  });
 }

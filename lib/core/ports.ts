@@ -1,6 +1,7 @@
 import type { Lease, MemberInfo } from './assignment.ts';
 import type { IndexEntry, PendingEntry } from './index-entry.ts';
 import type { ProducerBatch } from './producer-state.ts';
+import type { StreambedEvent, Subscription } from './subscription.ts';
 import type { CommitOffsetsRequest, CommittedOffset, TopicRecord } from './types.ts';
 
 /**
@@ -150,4 +151,27 @@ export interface LeaseStore {
   removeMember(group: string, topic: string, memberId: string): Promise<void>;
   /** Commits offsets only while `owner` holds each partition's lease at the given counter. */
   commitLeased(commit: LeasedCommit): Promise<void>;
+}
+
+/** Consumer-function subscriptions, one per group. */
+export interface SubscriptionStore {
+  put(subscription: Subscription): Promise<void>;
+  get(group: string): Promise<Subscription | undefined>;
+  list(): Promise<Subscription[]>;
+  delete(group: string): Promise<void>;
+}
+
+/** The result of invoking a consumer function: its response, or the error it failed with. */
+export type InvokeOutcome =
+  | { readonly ok: true; readonly response: unknown }
+  | { readonly ok: false; readonly error: string };
+
+/** Invokes consumer functions synchronously (Lambda on AWS, in-process locally). */
+export interface Invoker {
+  invoke(target: string, event: StreambedEvent): Promise<InvokeOutcome>;
+}
+
+/** Sends on-failure messages to an SQS queue. */
+export interface QueueSender {
+  send(queueUrl: string, body: string): Promise<void>;
 }

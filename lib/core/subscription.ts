@@ -59,7 +59,8 @@ export const DEFAULT_KNOBS: SubscriptionKnobs = {
 const KNOWN = new Set([...Object.keys(DEFAULT_KNOBS), 'onFailure', 'group', 'topic', 'target']);
 
 function bool(value: unknown, field: string): boolean {
-  if (typeof value !== 'boolean') throw new InvalidArgumentError(`${field} must be true or false, got ${String(value)}`);
+  if (typeof value !== 'boolean')
+    throw new InvalidArgumentError(`${field} must be true or false, got ${String(value)}`);
   return value;
 }
 
@@ -78,7 +79,8 @@ function inRange(value: unknown, field: string, min: number, max: number): numbe
  * resolveSubscription({ group: 'billing', topic: 'orders', target: 'billing-fn', batchSize: 500 })
  */
 export function resolveSubscription(input: Partial<Subscription> & Record<string, unknown>): Subscription {
-  if (input === null || typeof input !== 'object') throw new InvalidArgumentError('a subscription must be an object');
+  if (input === null || typeof input !== 'object')
+    throw new InvalidArgumentError('a subscription must be an object');
   for (const key of Object.keys(input)) {
     if (!KNOWN.has(key)) throw new InvalidArgumentError(`${key} is not a subscription setting`);
   }
@@ -104,7 +106,9 @@ export function resolveSubscription(input: Partial<Subscription> & Record<string
     }
     if (onFailure.topic !== undefined) validateTopicName(onFailure.topic, 'onFailure.topic');
     if (onFailure.sqsQueueUrl !== undefined && !/^https:\/\/\S+$/.test(onFailure.sqsQueueUrl)) {
-      throw new InvalidArgumentError(`onFailure.sqsQueueUrl must be an https queue URL, got ${onFailure.sqsQueueUrl}`);
+      throw new InvalidArgumentError(
+        `onFailure.sqsQueueUrl must be an https queue URL, got ${onFailure.sqsQueueUrl}`,
+      );
     }
   }
   return {

@@ -118,7 +118,11 @@ export class DynamoLeaseStore implements LeaseStore {
           Key: { pk: leasePk(group, topic), sk: partitionSk(partition) },
           UpdateExpression: update,
           ConditionExpression: condition,
-          ExpressionAttributeNames: { '#owner': 'owner', '#counter': 'counter', '#exp': 'expiresAt' },
+          ExpressionAttributeNames: Object.fromEntries(
+            Object.entries({ '#owner': 'owner', '#counter': 'counter', '#exp': 'expiresAt' }).filter(
+              ([name]) => `${update} ${condition}`.includes(name),
+            ),
+          ),
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',
         }),
@@ -135,7 +139,7 @@ export class DynamoLeaseStore implements LeaseStore {
       group,
       topic,
       lease.partition,
-      'SET #owner = :owner, #exp = :exp, #counter = #counter + :one REMOVE fo, fa',
+      'SET #owner = :owner, #exp = :exp, #counter = #counter + :one',
       '#counter = :counter',
       { ':owner': S(owner), ':exp': N(expiresAt), ':one': N(1), ':counter': N(lease.counter) },
     );
