@@ -1,6 +1,8 @@
 import { InvalidArgumentError } from '../lib/core/errors.ts';
 import type { CommitOffsetsRequest } from '../lib/core/types.ts';
+import type { MemberCommit } from '../lib/engine/membership.ts';
 import { httpApi, json, pathParam } from './api/handler.ts';
+import { noContent } from './api/http.ts';
 import { validate } from './api/schemas.ts';
 
 type CommitBody = Omit<CommitOffsetsRequest, 'group'>;
@@ -25,4 +27,40 @@ export const handler = httpApi({
     return json(200, { group, topic, offsets });
   },
   'GET /groups': async ({ engine }) => json(200, { groups: await engine.listGroups() }),
+  'POST /groups/{group}/members': async ({ event, body, engine }) => {
+    const request = validate<{ topic: string; memberId?: string; sessionTimeoutMs?: number }>(
+      'JoinRequest',
+      body,
+    );
+    const { topic, ...options } = request;
+    return json(200, await engine.joinGroup(pathParam(event, 'group'), topic, options));
+  },
+  'POST /groups/{group}/members/{member}/heartbeat': async ({ event, body, engine }) => {
+    const request = validate<{ topic: string; sessionTimeoutMs?: number }>('HeartbeatRequest', body);
+    return json(
+      200,
+      await engine.heartbeat(
+        pathParam(event, 'group'),
+        request.topic,
+        pathParam(event, 'member'),
+        request.sessionTimeoutMs,
+      ),
+    );
+  },
+  'DELETE /groups/{group}/members/{member}': async ({ event, engine }) => {
+    const topic = event.queryStringParameters?.topic;
+    if (topic === undefined) throw new InvalidArgumentError('query parameter topic is required');
+    await engine.leaveGroup(pathParam(event, 'group'), topic, pathParam(event, 'member'));
+    return noContent();
+  },
+  'PUT /groups/{group}/members/{member}/offsets': async ({ event, body, engine }) => {
+    const request = validate<{ topic: string; offsets: MemberCommit[] }>('MemberCommitRequest', body);
+    const group = pathParam(event, 'group');
+    await engine.commitAsMember(group, request.topic, pathParam(event, 'member'), request.offsets);
+    return json(200, {
+      group,
+      topic: request.topic,
+      offsets: request.offsets.map(({ partition, offset }) => ({ partition, offset })),
+    });
+  },
 });

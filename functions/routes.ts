@@ -21,6 +21,10 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: 'PUT', path: '/groups/{group}/offsets', group: 'groups' },
   { method: 'GET', path: '/groups/{group}/offsets', group: 'groups' },
   { method: 'GET', path: '/groups', group: 'groups' },
+  { method: 'POST', path: '/groups/{group}/members', group: 'groups' },
+  { method: 'POST', path: '/groups/{group}/members/{member}/heartbeat', group: 'groups' },
+  { method: 'DELETE', path: '/groups/{group}/members/{member}', group: 'groups' },
+  { method: 'PUT', path: '/groups/{group}/members/{member}/offsets', group: 'groups' },
 ];
 
 export const routeKey = (route: RouteSpec) => `${route.method} ${route.path}`;

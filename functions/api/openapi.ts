@@ -56,6 +56,7 @@ const partitionParam = {
   description: 'Partition number.',
 };
 const groupParam = { name: 'group', in: 'path', required: true, schema: ref('GroupName') };
+const memberParam = { name: 'member', in: 'path', required: true, schema: ref('MemberId') };
 
 export const openapi = {
   openapi: '3.1.0',
@@ -211,6 +212,71 @@ export const openapi = {
         responses: {
           '200': json(ref('GroupOffsetsResponse'), 'Committed offsets with lag per partition.'),
           '404': errorResponse('No such group or topic.'),
+          ...commonErrors,
+        },
+      },
+    },
+    '/groups/{group}/members': {
+      parameters: [groupParam],
+      post: {
+        operationId: 'joinGroup',
+        summary: 'Join a pull-consumer group for a topic and get partitions',
+        description:
+          'Partitions are leased (as in the Kinesis Client Library): heartbeat every heartbeatIntervalMs to keep ' +
+          'them. A member that stops heartbeating loses its partitions after sessionTimeoutMs (default 10 s); ' +
+          'the others take them over at their next heartbeat. Members joining or leaving rebalance the assignment.',
+        requestBody: { required: true, content: { 'application/json': { schema: ref('JoinRequest') } } },
+        responses: {
+          '200': json(ref('Membership'), 'The member and its partitions.'),
+          '404': errorResponse('No such topic.'),
+          '415': errorResponse('The body is not application/json.'),
+          ...commonErrors,
+        },
+      },
+    },
+    '/groups/{group}/members/{member}/heartbeat': {
+      parameters: [groupParam, memberParam],
+      post: {
+        operationId: 'heartbeat',
+        summary: "Keep a member's partitions and learn about reassignments",
+        requestBody: { required: true, content: { 'application/json': { schema: ref('HeartbeatRequest') } } },
+        responses: {
+          '200': json(ref('Membership'), "The member's partitions now."),
+          '404': errorResponse('Unknown topic, or the member is unknown (UnknownMember): join again.'),
+          '415': errorResponse('The body is not application/json.'),
+          ...commonErrors,
+        },
+      },
+    },
+    '/groups/{group}/members/{member}': {
+      parameters: [groupParam, memberParam],
+      delete: {
+        operationId: 'leaveGroup',
+        summary: 'Leave the group; its partitions are free at once',
+        parameters: [{ name: 'topic', in: 'query', required: true, schema: ref('TopicName') }],
+        responses: {
+          '204': { description: 'Left.' },
+          '404': errorResponse('No such topic.'),
+          ...commonErrors,
+        },
+      },
+    },
+    '/groups/{group}/members/{member}/offsets': {
+      parameters: [groupParam, memberParam],
+      put: {
+        operationId: 'commitAsMember',
+        summary: 'Commit offsets as a member (fenced by its leases)',
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: ref('MemberCommitRequest') } },
+        },
+        responses: {
+          '200': json(ref('CommitOffsetsResponse'), 'Committed.'),
+          '404': errorResponse('No such topic or partition.'),
+          '409': errorResponse(
+            'The member no longer holds a partition, or the offset would go backwards (LeaseLost).',
+          ),
+          '415': errorResponse('The body is not application/json.'),
           ...commonErrors,
         },
       },
@@ -451,6 +517,74 @@ export const openapi = {
         type: 'object',
         required: ['groups'],
         properties: { groups: { type: 'array', items: ref('GroupName') } },
+      },
+      MemberId: {
+        type: 'string',
+        pattern: '^[a-zA-Z0-9._:-]{1,128}$',
+        'x-rule': 'must be 1-128 characters of [a-zA-Z0-9._:-]',
+      },
+      JoinRequest: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['topic'],
+        properties: {
+          topic: ref('TopicName'),
+          memberId: ref('MemberId'),
+          sessionTimeoutMs: { type: 'integer', minimum: 1000, maximum: 300000 },
+        },
+      },
+      HeartbeatRequest: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['topic'],
+        properties: {
+          topic: ref('TopicName'),
+          sessionTimeoutMs: { type: 'integer', minimum: 1000, maximum: 300000 },
+        },
+      },
+      Membership: {
+        type: 'object',
+        required: ['memberId', 'sessionTimeoutMs', 'heartbeatIntervalMs', 'assignments'],
+        properties: {
+          memberId: ref('MemberId'),
+          sessionTimeoutMs: { type: 'integer' },
+          heartbeatIntervalMs: { type: 'integer' },
+          assignments: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: ['partition', 'leaseCounter'],
+              properties: { partition: nonNegativeInteger, leaseCounter: nonNegativeInteger },
+            },
+          },
+        },
+      },
+      MemberCommitRequest: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['topic', 'offsets'],
+        properties: {
+          topic: ref('TopicName'),
+          offsets: {
+            type: 'array',
+            minItems: 1,
+            maxItems: 50,
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['partition', 'offset'],
+              properties: {
+                partition: { type: 'integer', minimum: 0, maximum: 999 },
+                offset: nonNegativeInteger,
+                metadata: { type: 'string', maxLength: 4096 },
+                leaseCounter: {
+                  ...nonNegativeInteger,
+                  description: 'From the assignment; fences the commit.',
+                },
+              },
+            },
+          },
+        },
       },
       Error: {
         type: 'object',

@@ -56,6 +56,9 @@ export const DEFAULT_KNOBS: SubscriptionKnobs = {
   enabled: true,
 };
 
+/** A subscription as given by a user: group, topic and target, plus any knobs (validated). */
+export type SubscriptionInput = Readonly<Record<string, unknown>>;
+
 const KNOWN = new Set([...Object.keys(DEFAULT_KNOBS), 'onFailure', 'group', 'topic', 'target']);
 
 function bool(value: unknown, field: string): boolean {

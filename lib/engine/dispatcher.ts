@@ -9,6 +9,7 @@ import {
   type StreambedEvent,
   type StreambedRecord,
   type Subscription,
+  type SubscriptionInput,
 } from '../core/subscription.ts';
 import type { FetchedRecord, TopicRecord } from '../core/types.ts';
 import { EngineContext, type EngineDeps, mapLimit } from './context.ts';
@@ -47,13 +48,17 @@ export interface ChangedPartition {
   readonly partition: number;
 }
 
-/** The minimal shape of a DynamoDB stream record this needs. */
-export interface StreamRecordLike {
-  readonly dynamodb?: {
-    readonly Keys?: Readonly<Record<string, { readonly S?: string; readonly N?: string }>>;
-    readonly NewImage?: Readonly<Record<string, { readonly N?: string }>>;
-    readonly OldImage?: Readonly<Record<string, { readonly N?: string }>>;
-  };
+/** A DynamoDB stream record, as Lambda's event or the DynamoDB Streams API gives it. */
+export type StreamRecordLike = unknown;
+
+type AttributeLike = { readonly S?: unknown; readonly N?: unknown } | undefined;
+type ImageLike = Readonly<Record<string, AttributeLike>> | undefined;
+
+function streamImages(record: unknown): { keys: ImageLike; next: ImageLike; old: ImageLike } {
+  const dynamodb = (
+    record as { dynamodb?: { Keys?: ImageLike; NewImage?: ImageLike; OldImage?: ImageLike } } | null
+  )?.dynamodb;
+  return { keys: dynamodb?.Keys, next: dynamodb?.NewImage, old: dynamodb?.OldImage };
 }
 
 export interface LagReport {
@@ -70,12 +75,12 @@ export interface LagReport {
 export function changedPartitions(records: readonly StreamRecordLike[]): ChangedPartition[] {
   const seen = new Map<string, ChangedPartition>();
   for (const record of records) {
-    const keys = record.dynamodb?.Keys;
-    if (keys?.sk?.N !== '-1' || keys.pk?.S === undefined) continue;
-    const next = Number(record.dynamodb?.NewImage?.next?.N ?? Number.NaN);
-    const before = Number(record.dynamodb?.OldImage?.next?.N ?? 0);
+    const { keys, next: newImage, old } = streamImages(record);
+    const pk = keys?.pk?.S;
+    if (keys?.sk?.N !== '-1' || typeof pk !== 'string') continue;
+    const next = Number(newImage?.next?.N ?? Number.NaN);
+    const before = Number(old?.next?.N ?? 0);
     if (!(next > before)) continue;
-    const pk = keys.pk.S;
     const cut = pk.lastIndexOf('#');
     const change = { topicId: pk.slice(0, cut), partition: Number(pk.slice(cut + 1)) };
     seen.set(pk, change);
@@ -130,7 +135,7 @@ export class Dispatcher {
    * partition that has none: the log start (`earliest`), the high watermark now (`latest`), or the
    * first offset at or after a timestamp.
    */
-  async subscribe(input: Partial<Subscription> & Record<string, unknown>): Promise<Subscription> {
+  async subscribe(input: SubscriptionInput): Promise<Subscription> {
     const subscription = resolveSubscription(input);
     const topic = await this.ctx.topic(subscription.topic);
     if (subscription.onFailure?.topic !== undefined) await this.ctx.topic(subscription.onFailure.topic);
@@ -154,6 +159,12 @@ export class Dispatcher {
     await this.subscriptions.put(subscription);
     this.cached = undefined;
     return subscription;
+  }
+
+  /** Removes a subscription; its committed offsets stay (as a deleted event source mapping's would not, but a group's do). */
+  async unsubscribe(group: string): Promise<void> {
+    await this.subscriptions.delete(group);
+    this.cached = undefined;
   }
 
   private async startOffset(

@@ -165,4 +165,40 @@ describe('the HTTP API end to end over real HTTP (local stack on MinIO + DynamoD
     const unknown = await call(url, 'GET', '/groups/nobody/offsets?topic=lagging');
     assert.deepEqual([unknown.status, unknown.body.error.code], [404, 'UnknownGroup']);
   });
+
+  test('pull members over HTTP: join, heartbeat, commit fenced by the lease, leave', async () => {
+    await call(url, 'POST', '/topics', { json: { name: 'pulled', partitions: 2 } });
+    await call(url, 'POST', '/topics/pulled/records', { json: { records: [{ value: 1, partition: 0 }] } });
+    const a = await call(url, 'POST', '/groups/readers/members', {
+      json: { topic: 'pulled', memberId: 'a' },
+    });
+    assert.equal(a.status, 200);
+    assert.equal(a.body.assignments.length, 2);
+    const b = await call(url, 'POST', '/groups/readers/members', {
+      json: { topic: 'pulled', memberId: 'b' },
+    });
+    assert.equal(b.status, 200);
+    const beat = await call(url, 'POST', '/groups/readers/members/b/heartbeat', {
+      json: { topic: 'pulled' },
+    });
+    assert.equal(beat.body.assignments.length, 1);
+    const owned = beat.body.assignments[0];
+    const ok = await call(url, 'PUT', '/groups/readers/members/b/offsets', {
+      json: {
+        topic: 'pulled',
+        offsets: [{ partition: owned.partition, offset: 1, leaseCounter: owned.leaseCounter }],
+      },
+    });
+    assert.equal(ok.status, 200);
+    const stale = await call(url, 'PUT', '/groups/readers/members/a/offsets', {
+      json: { topic: 'pulled', offsets: [{ partition: owned.partition, offset: 1 }] },
+    });
+    assert.deepEqual([stale.status, stale.body.error.code], [409, 'LeaseLost']);
+    const left = await call(url, 'DELETE', '/groups/readers/members/b?topic=pulled');
+    assert.equal(left.status, 204);
+    const gone = await call(url, 'POST', '/groups/readers/members/b/heartbeat', {
+      json: { topic: 'pulled' },
+    });
+    assert.deepEqual([gone.status, gone.body.error.code], [404, 'UnknownMember']);
+  });
 });

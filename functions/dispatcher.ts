@@ -1,0 +1,94 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { Context } from 'aws-lambda';
+import { createDispatcher } from '../lib/adapters/aws.ts';
+import { LambdaInvoker } from '../lib/adapters/lambda/lambda-invoker.ts';
+import { SqsQueueSender } from '../lib/adapters/sqs/queue-sender.ts';
+import type { Dispatcher } from '../lib/engine/dispatcher.ts';
+import { logger, MetricUnit, metrics } from './api/handler.ts';
+
+let dispatcher: Dispatcher | undefined;
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (value === undefined || value === '') throw new Error(`environment variable ${name} is not set`);
+  return value;
+}
+
+/** The dispatcher of this container, made once from the environment, unless one was injected. */
+export function dispatcherFromEnv(): Dispatcher {
+  dispatcher ??= createDispatcher(
+    {
+      s3: new S3Client({}),
+      dynamodb: new DynamoDBClient({}),
+      bucket: required('STREAMBED_BUCKET'),
+      tables: { log: required('STREAMBED_LOG_TABLE'), meta: required('STREAMBED_META_TABLE') },
+    },
+    {
+      invoker: new LambdaInvoker(new LambdaClient({})),
+      sqs: new SqsQueueSender(new SQSClient({})),
+      leaseMs: Number(process.env.STREAMBED_DISPATCH_LEASE_MS ?? 900_000),
+    },
+  );
+  return dispatcher;
+}
+
+export function useDispatcher(injected: Dispatcher | undefined): void {
+  dispatcher = injected;
+}
+
+/** A CloudFormation custom resource event (the CDK's `addConsumer` registers subscriptions this way). */
+interface SubscriptionResourceEvent {
+  readonly RequestType: 'Create' | 'Update' | 'Delete';
+  readonly ResourceProperties: { readonly Subscription: string };
+  readonly PhysicalResourceId?: string;
+}
+
+type DispatcherEvent =
+  | { readonly Records?: readonly unknown[] }
+  | SubscriptionResourceEvent
+  | Record<string, unknown>;
+
+/**
+ * The dispatcher Lambda:
+ * - DynamoDB stream records of the `log` table (a commit happened) → deliver those partitions;
+ * - a scheduled event → sweep every subscription for lag (heals missed triggers), publish lag metrics;
+ * - a custom-resource event from the CDK construct → create, update or remove a subscription.
+ */
+export async function handler(event: DispatcherEvent, context: Context): Promise<unknown> {
+  const deadline = Date.now() + Math.max(1_000, context.getRemainingTimeInMillis() - 10_000);
+  const target = dispatcherFromEnv();
+  if ('RequestType' in event) {
+    const spec = JSON.parse((event as SubscriptionResourceEvent).ResourceProperties.Subscription) as Record<
+      string,
+      unknown
+    >;
+    const group = String(spec.group);
+    if (event.RequestType === 'Delete') {
+      await target.unsubscribe(group);
+    } else {
+      await target.subscribe(spec);
+    }
+    return { PhysicalResourceId: `streambed-subscription-${group}` };
+  }
+  if (Array.isArray((event as { Records?: unknown }).Records)) {
+    try {
+      await target.onStreamRecords((event as { Records: unknown[] }).Records, deadline);
+    } catch (error) {
+      // Never fail the stream batch (it would block the shard): the scheduled sweep heals.
+      logger.error('delivery after a commit failed; the sweep will retry', { error: error as Error });
+    }
+    return {};
+  }
+  const lags = await target.sweep(deadline);
+  for (const lag of lags) {
+    const single = metrics.singleMetric();
+    single.addDimensions({ group: lag.group, topic: lag.topic, partition: String(lag.partition) });
+    single.addMetric('ConsumerLag', MetricUnit.Count, lag.lag);
+  }
+  metrics.publishStoredMetrics();
+  logger.info('sweep done', { partitions: lags.length, lagging: lags.filter((l) => l.lag > 0).length });
+  return {};
+}
