@@ -4,8 +4,10 @@
  *   npm start -- --port 8080 --data-dir .streambed
  *
  * Port: --port or STREAMBED_PORT (default 8080). Data: --data-dir or STREAMBED_DATA_DIR (default
- * ./.streambed); data survives restarts. Ctrl-C stops everything.
+ * ./.streambed); data survives restarts. Consumer functions: --consumers or STREAMBED_CONSUMERS (default
+ * ./streambed.consumers.json when it exists). Ctrl-C stops everything.
  */
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -14,11 +16,14 @@ const { values } = parseArgs({
     port: { type: 'string', short: 'p' },
     'data-dir': { type: 'string', short: 'd' },
     host: { type: 'string' },
+    consumers: { type: 'string', short: 'c' },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (values.help) {
-  console.log('usage: npm start -- [--port 8080] [--data-dir .streambed] [--host 127.0.0.1]');
+  console.log(
+    'usage: npm start -- [--port 8080] [--data-dir .streambed] [--host 127.0.0.1] [--consumers streambed.consumers.json]',
+  );
   process.exit(0);
 }
 const port = Number(values.port ?? process.env.STREAMBED_PORT ?? 8080);
@@ -27,6 +32,17 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(2);
 }
 const dataDir = resolve(values['data-dir'] ?? process.env.STREAMBED_DATA_DIR ?? '.streambed');
+const consumersFlag = values.consumers ?? process.env.STREAMBED_CONSUMERS;
+const consumersFile =
+  consumersFlag !== undefined
+    ? resolve(consumersFlag)
+    : existsSync('streambed.consumers.json')
+      ? resolve('streambed.consumers.json')
+      : undefined;
+if (consumersFile !== undefined && !existsSync(consumersFile)) {
+  console.error(`--consumers: ${consumersFile} does not exist`);
+  process.exit(2);
+}
 
 // Powertools reads these when the handlers are imported: keep local output readable.
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
@@ -34,16 +50,21 @@ process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
 
 const { startLocalServices } = await import('../lib/harness/services.ts');
 const { serveLocalApi } = await import('../functions/local/stack.ts');
+const { startLocalConsumers } = await import('../functions/local/consumers.ts');
 
 console.log(`starting MinIO and DynamoDB Local (data in ${dataDir}) ...`);
 const services = await startLocalServices({ dataDir, log: (line) => console.log(line) });
-let api: { url: string; close(): Promise<void> };
+let api: Awaited<ReturnType<typeof serveLocalApi>>;
+let consumers: Awaited<ReturnType<typeof startLocalConsumers>> | undefined;
 try {
   api = await serveLocalApi({
     endpoints: services,
     port,
     ...(values.host === undefined ? {} : { host: values.host }),
   });
+  if (consumersFile !== undefined) {
+    consumers = await startLocalConsumers({ endpoints: services, config: api.config, file: consumersFile });
+  }
 } catch (error) {
   await services.stop();
   throw error;
@@ -51,6 +72,9 @@ try {
 console.log(`Streambed is serving ${api.url}`);
 console.log('Authorization is OFF locally: any request is accepted (on AWS every route requires IAM/SigV4).');
 console.log(`S3 (MinIO): ${services.s3Endpoint}   DynamoDB Local: ${services.dynamoDbEndpoint}`);
+if (consumersFile === undefined)
+  console.log('No consumers file: consumer functions are off (see --consumers).');
+else console.log(`Consumer functions from ${consumersFile}`);
 console.log('Press Ctrl-C to stop.');
 
 let stopping = false;
@@ -58,6 +82,7 @@ async function stop(signal: string) {
   if (stopping) return;
   stopping = true;
   console.log(`\n${signal}: stopping ...`);
+  await consumers?.stop();
   await api.close();
   await services.stop();
   console.log('stopped.');

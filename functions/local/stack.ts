@@ -1,4 +1,4 @@
-import { createStreambed } from '../../lib/adapters/aws.ts';
+import { createStreambed, type StreambedAwsConfig } from '../../lib/adapters/aws.ts';
 import { ensureBucket, localClients } from '../../lib/adapters/clients.ts';
 import { ensureTables, type TableNames } from '../../lib/adapters/dynamodb/tables.ts';
 import type { ServiceEndpoints } from '../../lib/harness/services.ts';
@@ -26,18 +26,20 @@ export interface LocalApiOptions {
  */
 export async function serveLocalApi(
   options: LocalApiOptions,
-): Promise<{ url: string; close(): Promise<void> }> {
+): Promise<{ url: string; config: StreambedAwsConfig; close(): Promise<void> }> {
   const bucket = options.bucket ?? 'streambed';
   const tables = options.tables ?? { log: 'streambed-log', meta: 'streambed-meta' };
   const { s3, dynamodb } = localClients(options.endpoints);
   await Promise.all([ensureBucket(s3, bucket), ensureTables(dynamodb, tables)]);
-  useEngine(createStreambed({ s3, dynamodb, bucket, tables }));
+  const config: StreambedAwsConfig = { s3, dynamodb, bucket, tables };
+  useEngine(createStreambed(config));
   const api = await startLocalApi({
     ...(options.port === undefined ? {} : { port: options.port }),
     ...(options.host === undefined ? {} : { host: options.host }),
   });
   return {
     url: api.url,
+    config,
     close: async () => {
       await api.close();
       useEngine(undefined);

@@ -1,0 +1,133 @@
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { createDispatcher, type StreambedAwsConfig } from '../../lib/adapters/aws.ts';
+import { StreamPoller } from '../../lib/adapters/dynamodb/stream-poller.ts';
+import { InvalidArgumentError, UnknownTopicError } from '../../lib/core/errors.ts';
+import type { QueueSender } from '../../lib/core/ports.ts';
+import { type ConsumerHandler, InProcessInvoker } from '../../lib/engine/in-process-invoker.ts';
+import type { ServiceEndpoints } from '../../lib/harness/services.ts';
+
+/**
+ * The consumers file of `npm start` (default `streambed.consumers.json`):
+ *
+ *   { "consumers": [ { "group": "printer", "topic": "orders", "handler": "./examples/print-consumer.ts#handler",
+ *                      "batchSize": 10, "startingPosition": "earliest" } ] }
+ *
+ * `handler` is a module path (relative to the file) and an export name (default `handler`); every other
+ * key is a subscription knob, with the same names, defaults and ranges as on AWS.
+ */
+export interface ConsumersFile {
+  readonly consumers: readonly (Record<string, unknown> & { readonly handler: string })[];
+}
+
+export interface LocalConsumers {
+  readonly groups: readonly string[];
+  stop(): Promise<void>;
+}
+
+/** SQS does not run locally: on-failure records meant for a queue are printed instead. */
+const printQueue: QueueSender = {
+  send: async (queueUrl, body) => {
+    console.warn(`[consumers] on-failure record for ${queueUrl} (SQS is not available locally): ${body}`);
+  },
+};
+
+async function loadHandler(spec: string, base: string): Promise<ConsumerHandler> {
+  const [path = '', name = 'handler'] = spec.split('#');
+  const file = isAbsolute(path) ? path : resolve(base, path);
+  const module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  const handler = module[name];
+  if (typeof handler !== 'function')
+    throw new InvalidArgumentError(`${file} has no exported function ${name}`);
+  return handler as ConsumerHandler;
+}
+
+/**
+ * Runs the consumers of a consumers file against the local stack, through the same path as on AWS:
+ * the `log` table's stream (DynamoDB Local) triggers the dispatcher, a periodic sweep heals missed
+ * triggers, and the dispatcher invokes the handlers in this process. A consumer whose topic does not
+ * exist yet is attached as soon as the topic is created.
+ *
+ * @example
+ * const consumers = await startLocalConsumers({ endpoints, config, file: 'streambed.consumers.json' });
+ */
+export async function startLocalConsumers(options: {
+  readonly endpoints: ServiceEndpoints;
+  readonly config: StreambedAwsConfig;
+  readonly file: string;
+  /** @default 5_000 */
+  readonly sweepMs?: number;
+  readonly log?: (line: string) => void;
+}): Promise<LocalConsumers> {
+  const log = options.log ?? ((line: string) => console.log(`[consumers] ${line}`));
+  const parsed = JSON.parse(readFileSync(options.file, 'utf8')) as ConsumersFile;
+  if (!Array.isArray(parsed.consumers))
+    throw new InvalidArgumentError(`${options.file} must have a consumers array`);
+  const invoker = new InProcessInvoker();
+  const base = dirname(resolve(options.file));
+  const pending: Record<string, unknown>[] = [];
+  for (const [i, consumer] of parsed.consumers.entries()) {
+    const { handler, ...knobs } = consumer;
+    if (typeof handler !== 'string')
+      throw new InvalidArgumentError(`consumers[${i}].handler must be a module path`);
+    invoker.register(handler, await loadHandler(handler, base));
+    pending.push({ ...knobs, target: handler });
+  }
+  const dispatcher = createDispatcher(options.config, { invoker, sqs: printQueue, leaseMs: 60_000 });
+  const attached = new Set<string>();
+  const attach = async () => {
+    for (const subscription of pending) {
+      const group = String(subscription.group);
+      if (attached.has(group)) continue;
+      try {
+        await dispatcher.subscribe(subscription);
+        attached.add(group);
+        log(`group '${group}' consumes '${String(subscription.topic)}' with ${String(subscription.target)}`);
+      } catch (error) {
+        if (!(error instanceof UnknownTopicError)) throw error;
+      }
+    }
+  };
+  await attach();
+  for (const subscription of pending) {
+    if (!attached.has(String(subscription.group))) {
+      log(
+        `group '${String(subscription.group)}' waits for topic '${String(subscription.topic)}' to be created`,
+      );
+    }
+  }
+  const streams = new DynamoDBStreamsClient({
+    endpoint: options.endpoints.dynamoDbEndpoint,
+    region: options.endpoints.region,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const report = (error: unknown) => log(`delivery error (will retry): ${String(error)}`);
+  const poller = new StreamPoller({
+    dynamodb: options.config.dynamodb,
+    streams,
+    table: options.config.tables.log,
+    onRecords: async (records) => {
+      await dispatcher.onStreamRecords(records, Date.now() + 30_000).catch(report);
+    },
+    onError: report,
+  });
+  await poller.start();
+  let sweeping: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    sweeping = sweeping
+      .then(() => attach())
+      .then(() => dispatcher.sweep(Date.now() + 30_000))
+      .catch(report);
+  }, options.sweepMs ?? 5_000);
+  return {
+    groups: pending.map((s) => String(s.group)),
+    stop: async () => {
+      clearInterval(timer);
+      await poller.stop();
+      await sweeping;
+      streams.destroy();
+    },
+  };
+}

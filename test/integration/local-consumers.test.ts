@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '../../lib/harness/process.ts';
+
+const root = new URL('../../', import.meta.url).pathname;
+
+describe('npm start runs consumer functions from a consumers file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'streambed-consumers-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('records produced over HTTP reach the handler through the stream trigger, in order, after a retry', async () => {
+    const port = await freePort();
+    const sink = join(dir, 'sink.txt');
+    const child: ChildProcess = spawn(
+      process.execPath,
+      [
+        'scripts/start.ts',
+        '--port',
+        String(port),
+        '--data-dir',
+        join(dir, 'data'),
+        '--consumers',
+        'test/fixtures/consumers.json',
+      ],
+      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, STREAMBED_TEST_SINK: sink } },
+    );
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    try {
+      const deadline = Date.now() + 120_000;
+      while (!output.includes('Press Ctrl-C')) {
+        assert.ok(Date.now() < deadline && child.exitCode === null, output);
+        await sleep(100);
+      }
+      assert.match(output, /waits for topic 'events'/);
+      const base = `http://127.0.0.1:${port}`;
+      const post = (path: string, body: unknown) =>
+        fetch(`${base}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      assert.equal((await post('/topics', { name: 'events', partitions: 1 })).status, 201);
+      // The consumer attaches at the next sweep (every 5 s); records produced before that are not lost.
+      const values = ['a', 'b', 'flaky', 'c', 'd', 'e', 'f'];
+      assert.equal(
+        (await post('/topics/events/records', { records: values.slice(0, 3).map((value) => ({ value })) }))
+          .status,
+        200,
+      );
+      while (!output.includes("group 'sink' consumes")) {
+        assert.ok(Date.now() < deadline, output);
+        await sleep(100);
+      }
+      assert.equal(
+        (await post('/topics/events/records', { records: values.slice(3).map((value) => ({ value })) }))
+          .status,
+        200,
+      );
+      const lines = () => (existsSync(sink) ? readFileSync(sink, 'utf8').trim().split('\n') : []);
+      while (new Set(lines()).size < values.length) {
+        assert.ok(Date.now() < deadline, `${output}\n${lines().join('\n')}`);
+        await sleep(100);
+      }
+      const firstSeen = [...new Set(lines())];
+      assert.deepEqual(
+        firstSeen,
+        values.map((value, offset) => `0:${offset}:${JSON.stringify(value)}`),
+      );
+    } finally {
+      child.kill('SIGINT');
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
+  });
+});
