@@ -3,7 +3,6 @@ import {
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
-  QueryCommand,
   TransactionCanceledException,
   TransactWriteItemsCommand,
   type Update,
@@ -13,7 +12,8 @@ import { InvalidArgumentError, StaleGenerationError } from '../../core/errors.ts
 import type { GroupStore } from '../../core/ports.ts';
 import type { CommitOffsetsRequest, CommittedOffset } from '../../core/types.ts';
 import { mapAwsError } from '../aws-errors.ts';
-import { type Item, N, num, optNum, S, str } from './attributes.ts';
+import { N, num, optNum, S, str } from './attributes.ts';
+import { queryAll, queryPartition } from './query.ts';
 
 /** A commit without a generation carries this one (Kafka's -1 for members outside a group protocol). */
 export const NO_GENERATION = -1;
@@ -24,6 +24,49 @@ export const MAX_PARTITIONS_PER_COMMIT = 100;
 const GROUPS_PK = 'groups';
 const groupPk = (group: string) => `group#${group}`;
 const offsetSk = (topic: string, partition: number) => `${topic}#${String(partition).padStart(4, '0')}`;
+
+/** One committed offset, for {@link offsetUpdate}. */
+export interface OffsetWrite {
+  readonly group: string;
+  readonly topic: string;
+  readonly topicId: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly metadata: string;
+  readonly generation: number;
+  readonly at: number;
+  /** The condition, over #offset, #gen, #tid and :offset, :gen, :tid. */
+  readonly condition: string;
+}
+
+/** The update that writes a committed offset (plain commits and lease-fenced commits share it). */
+export function offsetUpdate(table: string, write: OffsetWrite): Update {
+  return {
+    TableName: table,
+    Key: offsetKey(write.group, write.topic, write.partition),
+    UpdateExpression:
+      'SET #offset = :offset, #meta = :meta, #gen = :gen, #at = :at, #topic = :topic, #p = :p, #tid = :tid',
+    ConditionExpression: write.condition,
+    ExpressionAttributeNames: {
+      '#offset': 'offset',
+      '#meta': 'metadata',
+      '#gen': 'generation',
+      '#at': 'committedAt',
+      '#topic': 'topic',
+      '#p': 'partition',
+      '#tid': 'topicId',
+    },
+    ExpressionAttributeValues: {
+      ':tid': S(write.topicId),
+      ':offset': N(write.offset),
+      ':meta': S(write.metadata),
+      ':gen': N(write.generation),
+      ':at': N(write.at),
+      ':topic': S(write.topic),
+      ':p': N(write.partition),
+    },
+  };
+}
 
 /** The key of a committed-offset item. */
 export const offsetKey = (group: string, topic: string, partition: number) => ({
@@ -61,32 +104,20 @@ export class DynamoGroupStore implements GroupStore {
     }
     const generation = request.generation ?? NO_GENERATION;
     const now = Date.now();
-    const updates: Update[] = request.offsets.map((commit) => ({
-      TableName: this.table,
-      Key: { pk: S(groupPk(request.group)), sk: S(offsetSk(request.topic, commit.partition)) },
-      UpdateExpression:
-        'SET #offset = :offset, #meta = :meta, #gen = :gen, #at = :at, #topic = :topic, #p = :p, #tid = :tid',
-      // Fencing applies within one topic incarnation; a re-created topic starts afresh.
-      ConditionExpression: 'attribute_not_exists(#gen) OR #gen <= :gen OR #tid <> :tid',
-      ExpressionAttributeNames: {
-        '#offset': 'offset',
-        '#meta': 'metadata',
-        '#gen': 'generation',
-        '#at': 'committedAt',
-        '#topic': 'topic',
-        '#p': 'partition',
-        '#tid': 'topicId',
-      },
-      ExpressionAttributeValues: {
-        ':tid': S(request.topicId),
-        ':offset': N(commit.offset),
-        ':meta': S(commit.metadata ?? ''),
-        ':gen': N(generation),
-        ':at': N(now),
-        ':topic': S(request.topic),
-        ':p': N(commit.partition),
-      },
-    }));
+    const updates: Update[] = request.offsets.map((commit) =>
+      offsetUpdate(this.table, {
+        group: request.group,
+        topic: request.topic,
+        topicId: request.topicId,
+        partition: commit.partition,
+        offset: commit.offset,
+        metadata: commit.metadata ?? '',
+        generation,
+        at: now,
+        // Fencing applies within one topic incarnation; a re-created topic starts afresh.
+        condition: 'attribute_not_exists(#gen) OR #gen <= :gen OR #tid <> :tid',
+      }),
+    );
     const stale = (stored: number | undefined) =>
       new StaleGenerationError(
         `group '${request.group}' commit with generation ${generation} is older than generation ${stored ?? '?'}`,
@@ -123,33 +154,21 @@ export class DynamoGroupStore implements GroupStore {
   }
 
   async fetch(group: string, topic: string, topicId: string): Promise<CommittedOffset[]> {
-    const found: CommittedOffset[] = [];
-    let start: Item | undefined;
-    do {
-      const out = await this.client
-        .send(
-          new QueryCommand({
-            TableName: this.table,
-            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-            ExpressionAttributeValues: { ':pk': S(groupPk(group)), ':prefix': S(`${topic}#`) },
-            ConsistentRead: true,
-            ExclusiveStartKey: start,
-          }),
-        )
-        .catch(mapAwsError);
-      for (const item of out.Items ?? []) {
-        if (item.topicId?.S !== topicId) continue; // committed for a deleted incarnation of the topic
-        found.push({
-          partition: num(item, 'partition'),
-          offset: num(item, 'offset'),
-          metadata: str(item, 'metadata'),
-          generation: num(item, 'generation'),
-          committedAt: num(item, 'committedAt'),
-        });
-      }
-      start = out.LastEvaluatedKey;
-    } while (start !== undefined);
-    return found;
+    const items = await queryAll(this.client, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': S(groupPk(group)), ':prefix': S(`${topic}#`) },
+      ConsistentRead: true,
+    });
+    return items
+      .filter((item) => item.topicId?.S === topicId) // others were committed for a deleted incarnation
+      .map((item) => ({
+        partition: num(item, 'partition'),
+        offset: num(item, 'offset'),
+        metadata: str(item, 'metadata'),
+        generation: num(item, 'generation'),
+        committedAt: num(item, 'committedAt'),
+      }));
   }
 
   /** Records the group's name under pk 'groups' so groups can be listed without a scan. */
@@ -175,23 +194,6 @@ export class DynamoGroupStore implements GroupStore {
   }
 
   async list(): Promise<string[]> {
-    const groups: string[] = [];
-    let start: Item | undefined;
-    do {
-      const out = await this.client
-        .send(
-          new QueryCommand({
-            TableName: this.table,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': S(GROUPS_PK) },
-            ProjectionExpression: 'sk',
-            ExclusiveStartKey: start,
-          }),
-        )
-        .catch(mapAwsError);
-      groups.push(...(out.Items ?? []).map((item) => str(item, 'sk')));
-      start = out.LastEvaluatedKey;
-    } while (start !== undefined);
-    return groups;
+    return (await queryPartition(this.client, this.table, GROUPS_PK)).map((item) => str(item, 'sk'));
   }
 }

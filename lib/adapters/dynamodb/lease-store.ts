@@ -3,7 +3,6 @@ import {
   DeleteItemCommand,
   type DynamoDBClient,
   PutItemCommand,
-  QueryCommand,
   TransactionCanceledException,
   type TransactWriteItem,
   TransactWriteItemsCommand,
@@ -14,7 +13,8 @@ import { InvalidArgumentError, LeaseLostError } from '../../core/errors.ts';
 import type { LeasedCommit, LeaseState, LeaseStore } from '../../core/ports.ts';
 import { mapAwsError } from '../aws-errors.ts';
 import { type Item, N, num, optNum, S } from './attributes.ts';
-import { offsetKey } from './group-store.ts';
+import { offsetUpdate } from './group-store.ts';
+import { queryPartition } from './query.ts';
 
 /**
  * Leases and members in the `meta` table:
@@ -40,27 +40,6 @@ function decodeLease(item: Item): LeaseState {
   };
 }
 
-async function queryAll(client: DynamoDBClient, table: string, pk: ReturnType<typeof S>): Promise<Item[]> {
-  const items: Item[] = [];
-  let start: Item | undefined;
-  do {
-    const out = await client
-      .send(
-        new QueryCommand({
-          TableName: table,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': pk },
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      )
-      .catch(mapAwsError);
-    items.push(...(out.Items ?? []));
-    start = out.LastEvaluatedKey;
-  } while (start !== undefined);
-  return items;
-}
-
 /**
  * @example
  * const leases = new DynamoLeaseStore({ client, table: 'streambed-meta' });
@@ -76,7 +55,9 @@ export class DynamoLeaseStore implements LeaseStore {
   }
 
   async list(group: string, topic: string): Promise<LeaseState[]> {
-    return (await queryAll(this.client, this.table, leasePk(group, topic))).map(decodeLease);
+    return (await queryPartition(this.client, this.table, leasePk(group, topic).S as string)).map(
+      decodeLease,
+    );
   }
 
   async create(group: string, topic: string, partitions: readonly number[]): Promise<void> {
@@ -226,10 +207,12 @@ export class DynamoLeaseStore implements LeaseStore {
   }
 
   async members(group: string, topic: string): Promise<MemberInfo[]> {
-    return (await queryAll(this.client, this.table, memberPk(group, topic))).map((item) => ({
-      memberId: item.sk?.S ?? '',
-      expiresAt: num(item, 'expiresAt'),
-    }));
+    return (await queryPartition(this.client, this.table, memberPk(group, topic).S as string)).map(
+      (item) => ({
+        memberId: item.sk?.S ?? '',
+        expiresAt: num(item, 'expiresAt'),
+      }),
+    );
   }
 
   async removeMember(group: string, topic: string, memberId: string): Promise<void> {
@@ -266,32 +249,18 @@ export class DynamoLeaseStore implements LeaseStore {
         },
       },
       {
-        Update: {
-          TableName: this.table,
-          Key: offsetKey(commit.group, commit.topic, o.partition),
-          UpdateExpression:
-            'SET #offset = :offset, #meta = :meta, #gen = :gen, #at = :at, #topic = :topic, #p = :p, #tid = :tid',
-          ConditionExpression:
+        Update: offsetUpdate(this.table, {
+          group: commit.group,
+          topic: commit.topic,
+          topicId: commit.topicId,
+          partition: o.partition,
+          offset: o.offset,
+          metadata: o.metadata ?? '',
+          generation: o.leaseCounter,
+          at: now,
+          condition:
             'attribute_not_exists(#offset) OR attribute_not_exists(#gen) OR #tid <> :tid OR #gen < :gen OR (#gen = :gen AND #offset <= :offset)',
-          ExpressionAttributeNames: {
-            '#offset': 'offset',
-            '#meta': 'metadata',
-            '#gen': 'generation',
-            '#at': 'committedAt',
-            '#topic': 'topic',
-            '#p': 'partition',
-            '#tid': 'topicId',
-          },
-          ExpressionAttributeValues: {
-            ':tid': S(commit.topicId),
-            ':offset': N(o.offset),
-            ':meta': S(o.metadata ?? ''),
-            ':gen': N(o.leaseCounter),
-            ':at': N(now),
-            ':topic': S(commit.topic),
-            ':p': N(o.partition),
-          },
-        },
+        }),
       },
     ]);
     try {

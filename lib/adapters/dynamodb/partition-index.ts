@@ -29,6 +29,7 @@ import {
   producerTimes,
   tailObjectIds,
 } from './head-codec.ts';
+import { queryAll } from './query.ts';
 
 export interface DynamoPartitionIndexOptions {
   readonly client: DynamoDBClient;
@@ -102,23 +103,13 @@ export class DynamoPartitionIndex implements PartitionIndex {
     // Heads first: an append racing the deletion then fails its attribute_exists condition.
     await batchWrite(this.client, this.table, heads);
     for (let partition = 0; partition < partitions; partition++) {
-      const keys: Item[] = [];
-      let start: Item | undefined;
-      do {
-        const out = await this.client
-          .send(
-            new QueryCommand({
-              TableName: this.table,
-              KeyConditionExpression: 'pk = :pk',
-              ExpressionAttributeValues: { ':pk': S(partitionKey(topicId, partition)) },
-              ProjectionExpression: 'pk, sk',
-              ExclusiveStartKey: start,
-            }),
-          )
-          .catch(mapAwsError);
-        keys.push(...(out.Items ?? []));
-        start = out.LastEvaluatedKey;
-      } while (start !== undefined);
+      const keys = await queryAll(this.client, {
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': S(partitionKey(topicId, partition)) },
+        ProjectionExpression: 'pk, sk',
+        ConsistentRead: true,
+      });
       await batchWrite(
         this.client,
         this.table,

@@ -3,12 +3,12 @@ import {
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
-  QueryCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { SubscriptionStore } from '../../core/ports.ts';
 import type { Subscription } from '../../core/subscription.ts';
 import { mapAwsError } from '../aws-errors.ts';
 import { type Item, S, str } from './attributes.ts';
+import { queryPartition } from './query.ts';
 
 /** Subscriptions in the `meta` table: pk 'subscription', sk = group, `spec` = the subscription as JSON. */
 export const SUBSCRIPTION_PK = 'subscription';
@@ -51,24 +51,8 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
   }
 
   async list(): Promise<Subscription[]> {
-    const found: Subscription[] = [];
-    let start: Item | undefined;
-    do {
-      const out = await this.client
-        .send(
-          new QueryCommand({
-            TableName: this.table,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': S(SUBSCRIPTION_PK) },
-            ConsistentRead: true,
-            ExclusiveStartKey: start,
-          }),
-        )
-        .catch(mapAwsError);
-      found.push(...(out.Items ?? []).map((item) => JSON.parse(str(item, 'spec')) as Subscription));
-      start = out.LastEvaluatedKey;
-    } while (start !== undefined);
-    return found;
+    const items = await queryPartition(this.client, this.table, SUBSCRIPTION_PK);
+    return items.map((item) => JSON.parse(str(item, 'spec')) as Subscription);
   }
 
   async delete(group: string): Promise<void> {

@@ -4,13 +4,13 @@ import {
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
-  QueryCommand,
 } from '@aws-sdk/client-dynamodb';
 import { TopicAlreadyExistsError } from '../../core/errors.ts';
 import type { TopicStore } from '../../core/ports.ts';
 import type { TopicConfig, TopicRecord } from '../../core/types.ts';
 import { mapAwsError } from '../aws-errors.ts';
 import { type Item, N, num, S, str } from './attributes.ts';
+import { queryPartition } from './query.ts';
 
 const TOPIC_PK = 'topic';
 
@@ -81,24 +81,7 @@ export class DynamoTopicStore implements TopicStore {
   }
 
   async list(): Promise<TopicRecord[]> {
-    const topics: TopicRecord[] = [];
-    let start: Item | undefined;
-    do {
-      const out = await this.client
-        .send(
-          new QueryCommand({
-            TableName: this.table,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': S(TOPIC_PK) },
-            ConsistentRead: true,
-            ExclusiveStartKey: start,
-          }),
-        )
-        .catch(mapAwsError);
-      topics.push(...(out.Items ?? []).map(decode));
-      start = out.LastEvaluatedKey;
-    } while (start !== undefined);
-    return topics;
+    return (await queryPartition(this.client, this.table, TOPIC_PK)).map(decode);
   }
 
   async delete(name: string, id: string): Promise<boolean> {
