@@ -37,6 +37,17 @@ const commonErrors = {
   '503': throttled,
 };
 
+/** Errors of every route that takes a JSON body. */
+const bodyErrors = {
+  '413': errorResponse('The request body is too large (RequestTooLarge), or a record is (RecordTooLarge).'),
+  '415': errorResponse('The body is not application/json.'),
+};
+
+const jsonBody = (schema: string) => ({
+  required: true,
+  content: { 'application/json': { schema: ref(schema) } },
+});
+
 const json = (schema: unknown, description: string) => ({
   description,
   content: { 'application/json': { schema } },
@@ -80,8 +91,7 @@ export const openapi = {
         responses: {
           '201': json(ref('Topic'), 'The topic was created.'),
           '409': errorResponse('A topic of that name exists (TopicAlreadyExists).'),
-          '413': errorResponse('The request body is too large.'),
-          '415': errorResponse('The body is not application/json.'),
+          ...bodyErrors,
           ...commonErrors,
         },
       },
@@ -122,13 +132,13 @@ export const openapi = {
           'Partition: the explicit one, else murmur2 of the key (as Kafka), else one partition for all keyless ' +
           'records of the call. With producerId/producerEpoch/sequence the call is idempotent (Kafka semantics): ' +
           'a retry returns the original offsets and appends nothing.',
-        requestBody: { required: true, content: { 'application/json': { schema: ref('ProduceRequest') } } },
+        requestBody: jsonBody('ProduceRequest'),
         responses: {
           '200': json(ref('ProduceResponse'), 'Offsets of the records, in request order.'),
           '404': errorResponse('No such topic (UnknownTopic).'),
           '409': errorResponse('OutOfOrderSequence, DuplicateSequence or ProducerFenced.'),
           '413': errorResponse('A record (RecordTooLarge) or the request (RequestTooLarge) is too large.'),
-          '415': errorResponse('The body is not application/json.'),
+          ...bodyErrors,
           ...commonErrors,
         },
       },
@@ -200,8 +210,7 @@ export const openapi = {
           '200': json(ref('CommitOffsetsResponse'), 'Committed.'),
           '404': errorResponse('No such topic or partition.'),
           '409': errorResponse('A newer generation committed (StaleGeneration).'),
-          '413': errorResponse('The request body is too large.'),
-          '415': errorResponse('The body is not application/json.'),
+          ...bodyErrors,
           ...commonErrors,
         },
       },
@@ -225,11 +234,11 @@ export const openapi = {
           'Partitions are leased (as in the Kinesis Client Library): heartbeat every heartbeatIntervalMs to keep ' +
           'them. A member that stops heartbeating loses its partitions after sessionTimeoutMs (default 10 s); ' +
           'the others take them over at their next heartbeat. Members joining or leaving rebalance the assignment.',
-        requestBody: { required: true, content: { 'application/json': { schema: ref('JoinRequest') } } },
+        requestBody: jsonBody('JoinRequest'),
         responses: {
           '200': json(ref('Membership'), 'The member and its partitions.'),
           '404': errorResponse('No such topic.'),
-          '415': errorResponse('The body is not application/json.'),
+          ...bodyErrors,
           ...commonErrors,
         },
       },
@@ -239,11 +248,11 @@ export const openapi = {
       post: {
         operationId: 'heartbeat',
         summary: "Keep a member's partitions and learn about reassignments",
-        requestBody: { required: true, content: { 'application/json': { schema: ref('HeartbeatRequest') } } },
+        requestBody: jsonBody('HeartbeatRequest'),
         responses: {
           '200': json(ref('Membership'), "The member's partitions now."),
           '404': errorResponse('Unknown topic, or the member is unknown (UnknownMember): join again.'),
-          '415': errorResponse('The body is not application/json.'),
+          ...bodyErrors,
           ...commonErrors,
         },
       },
@@ -276,7 +285,7 @@ export const openapi = {
           '409': errorResponse(
             'The member no longer holds a partition, or the offset would go backwards (LeaseLost).',
           ),
-          '415': errorResponse('The body is not application/json.'),
+          ...bodyErrors,
           ...commonErrors,
         },
       },
