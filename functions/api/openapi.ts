@@ -137,7 +137,6 @@ export const openapi = {
           '200': json(ref('ProduceResponse'), 'Offsets of the records, in request order.'),
           '404': errorResponse('No such topic (UnknownTopic).'),
           '409': errorResponse('OutOfOrderSequence, DuplicateSequence or ProducerFenced.'),
-          '413': errorResponse('A record (RecordTooLarge) or the request (RequestTooLarge) is too large.'),
           ...bodyErrors,
           ...commonErrors,
         },
