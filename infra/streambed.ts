@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { CustomResource, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
   HttpApi,
@@ -11,9 +11,21 @@ import {
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import { AttributeType, BillingMode, StreamViewType, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, type ITable, StreamViewType, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Effect, Grant, type IGrantable, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, type CfnFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import {
+  ApplicationLogLevel,
+  Architecture,
+  type CfnFunction,
+  FilterCriteria,
+  FilterRule,
+  Runtime,
+  StartingPosition,
+  Tracing,
+} from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
@@ -24,7 +36,12 @@ import {
   type IBucket,
   ObjectOwnership,
 } from 'aws-cdk-lib/aws-s3';
+import { Provider } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import { type HandlerGroup, ROUTES } from '../functions/routes.ts';
+import { type StreambedConsumerOptions, subscriptionInput } from './consumer.ts';
+
+export type { StreambedConsumerOptions, StreambedOnFailureDestination } from './consumer.ts';
 
 /** The repository root: the handlers' entries and the lock file are found from here. */
 const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -44,6 +61,18 @@ const DEFAULT_THROTTLE: Required<ThrottleSettings> = { rateLimit: 1000, burstLim
 
 /** Longest prefix that still leaves room for `meta` within DynamoDB's 255-character table names. */
 const MAX_TABLE_NAME_PREFIX_LENGTH = 251;
+
+/**
+ * The dispatcher's timeout, Lambda's longest. It is also the dispatcher's lease on a partition
+ * (STREAMBED_DISPATCH_LEASE_MS), which must outlast any consumer function's invocation (at most 15 minutes).
+ */
+const DISPATCHER_TIMEOUT = Duration.minutes(15);
+
+/** How often the dispatcher sweeps every subscription for lag, healing missed stream triggers. */
+const SWEEP_INTERVAL = Duration.minutes(1);
+
+/** The CloudFormation type of the subscriptions registered by {@link Streambed.addConsumer}. */
+const SUBSCRIPTION_RESOURCE_TYPE = 'Custom::StreambedSubscription';
 
 /** Properties of a {@link Streambed}. */
 export interface StreambedProps {
@@ -109,19 +138,26 @@ export interface StreambedProps {
   readonly throttle?: ThrottleSettings;
 }
 
-/** What differs between the four handler groups. */
-interface HandlerGroup {
+/** What differs between the functions. */
+interface FunctionSpec {
   /** Construct id prefix, e.g. `Topics`. */
   readonly id: string;
   /** Entry file under `functions/`. */
   readonly entry: string;
   readonly description: string;
   readonly memorySize: number;
+  /** @default - 29 seconds, below the HTTP API's 30-second integration limit */
+  readonly timeout?: Duration;
+  /** Variables beyond the common ones. @default - none */
+  readonly environment?: Readonly<Record<string, string>>;
+  /** Why the role holds an action on "*" (the cdk-nag IAM5 acknowledgment). @default - it holds none */
+  readonly anyResourceReason?: string;
 }
 
 /**
  * Streambed in one construct: the segment bucket, the `log` and `meta` tables, one Lambda function per
- * handler group, and an HTTP API with IAM authorization on every route.
+ * handler group, an HTTP API with IAM authorization on every route, and the dispatcher of consumer
+ * functions (see {@link Streambed.addConsumer}).
  *
  * Each function's role holds exactly the actions its routes need (docs/design.md says which requests
  * each operation makes); callers need `execute-api:Invoke`, see {@link Streambed.grantInvoke}.
@@ -129,13 +165,25 @@ interface HandlerGroup {
  * @example
  * const log = new Streambed(this, 'Log', { removalPolicy: RemovalPolicy.DESTROY });
  * log.grantInvoke(myRole);
+ * // Invoke `billingFunction` with the records of the (existing) topic `orders`, as group `billing`.
+ * log.addConsumer({
+ *   group: 'billing',
+ *   topic: 'orders',
+ *   handler: billingFunction,
+ *   batchSize: 500,
+ *   maxBatchingWindow: Duration.seconds(5),
+ *   startingPosition: 'earliest',
+ *   maxRetryAttempts: 3,
+ *   reportBatchItemFailures: true,
+ *   onFailure: { queue: billingFailures },
+ * });
  */
 export class Streambed extends Construct {
   /** Segment objects, under `topics/<topic name>/<topic id>/`. */
   readonly bucket: Bucket;
   /** Partition heads and index pages: `pk` (S), `sk` (N), with a stream of new and old images. */
   readonly logTable: Table;
-  /** Topics and consumer-group offsets: `pk` (S), `sk` (S). */
+  /** Topics, consumer-group offsets, leases, members and subscriptions: `pk` (S), `sk` (S). */
   readonly metaTable: Table;
   /** The HTTP API. */
   readonly api: HttpApi;
@@ -151,8 +199,20 @@ export class Streambed extends Construct {
   readonly produceFunction: NodejsFunction;
   /** `GET /topics/{topic}/partitions/{partition}/records` and `.../offsets`. */
   readonly fetchFunction: NodejsFunction;
-  /** `PUT /groups/{group}/offsets`, `GET /groups/{group}/offsets`, `GET /groups`. */
+  /** Consumer-group offsets (`/groups`, `/groups/{group}/offsets`) and membership (`/groups/{group}/members...`). */
   readonly groupsFunction: NodejsFunction;
+  /**
+   * Delivers records to consumer functions: triggered by the `log` table's stream when a partition head
+   * changes, run every minute to sweep for lag (and publish the `ConsumerLag` metric), and the handler of
+   * the subscriptions that {@link Streambed.addConsumer} registers.
+   */
+  readonly dispatcherFunction: NodejsFunction;
+
+  private readonly logRetention: RetentionDays;
+  private readonly removalPolicy: RemovalPolicy;
+  /** Consumer groups added so far, to the topic each consumes. */
+  private readonly consumers = new Map<string, string>();
+  private subscriptionProvider: Provider | undefined;
 
   constructor(scope: Construct, id: string, props: StreambedProps = {}) {
     super(scope, id);
@@ -164,6 +224,8 @@ export class Streambed extends Construct {
       );
     }
     const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
+    this.logRetention = logRetention;
+    this.removalPolicy = removalPolicy;
     const tracing = props.tracing ?? Tracing.DISABLED;
     const throttle = { ...DEFAULT_THROTTLE, ...props.throttle };
     validateThrottle(throttle);
@@ -225,7 +287,7 @@ export class Streambed extends Construct {
 
     // --- Functions -----------------------------------------------------------------------------------
 
-    const makeFunction = (group: HandlerGroup): NodejsFunction => {
+    const makeFunction = (group: FunctionSpec): NodejsFunction => {
       const logGroup = new LogGroup(this, `${group.id}Logs`, { retention: logRetention, removalPolicy });
       // An explicit role instead of the default one, which carries the AWSLambdaBasicExecutionRole managed
       // policy (logs on every log group): this one may write to its own log group only.
@@ -248,8 +310,9 @@ export class Streambed extends Construct {
         runtime: Runtime.NODEJS_24_X,
         architecture: Architecture.ARM_64,
         memorySize: group.memorySize,
-        // Below the HTTP API's 30 s integration limit, so that the function, not the API, reports a timeout.
-        timeout: Duration.seconds(29),
+        // API functions: below the HTTP API's 30 s integration limit, so that the function, not the API,
+        // reports a timeout.
+        timeout: group.timeout ?? Duration.seconds(29),
         role,
         logGroup,
         tracing,
@@ -260,6 +323,7 @@ export class Streambed extends Construct {
           POWERTOOLS_SERVICE_NAME: 'streambed',
           POWERTOOLS_METRICS_NAMESPACE: 'Streambed',
           NODE_OPTIONS: '--enable-source-maps',
+          ...group.environment,
         },
         bundling: {
           forceDockerBundling: false,
@@ -279,12 +343,19 @@ export class Streambed extends Construct {
       // permissions exist before the function can run); the role half is also implied by the Fn::GetAtt of
       // its ARN, which cfn-lint reports as W3005. Redundant and harmless: silenced on this resource only.
       (fn.node.defaultChild as CfnFunction).addMetadata('cfn-lint', { config: { ignore_checks: ['W3005'] } });
-      if (tracing !== Tracing.DISABLED) {
+      const anyResource = [
+        ...(group.anyResourceReason === undefined ? [] : [group.anyResourceReason]),
+        ...(tracing === Tracing.DISABLED
+          ? []
+          : [
+              'Added by Lambda for X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords): X-Ray ' +
+                'does not support resource-level permissions, so these actions can only be granted on "*".',
+            ]),
+      ];
+      if (anyResource.length > 0) {
         Validations.of(role).acknowledge({
           id: 'AwsSolutions-IAM5[Resource::*]',
-          reason:
-            'Added by Lambda for X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords): X-Ray ' +
-            'does not support resource-level permissions, so these actions can only be granted on "*".',
+          reason: anyResource.join(' '),
         });
       }
       return fn;
@@ -311,8 +382,21 @@ export class Streambed extends Construct {
     this.groupsFunction = makeFunction({
       id: 'Groups',
       entry: 'groups.ts',
-      description: 'Streambed: commit and read consumer-group offsets',
+      description: 'Streambed: consumer-group offsets and membership',
       memorySize: 512,
+    });
+    this.dispatcherFunction = makeFunction({
+      id: 'Dispatcher',
+      entry: 'dispatcher.ts',
+      description: 'Streambed: deliver records to consumer functions',
+      memorySize: 1024,
+      timeout: DISPATCHER_TIMEOUT,
+      environment: { STREAMBED_DISPATCH_LEASE_MS: String(DISPATCHER_TIMEOUT.toMilliseconds()) },
+      anyResourceReason:
+        'dynamodb:ListStreams on "*" is added by the DynamoDB event source (Table.grantStreamRead): Lambda ' +
+        'checks it when it creates the event source mapping, and ListStreams does not support resource-level ' +
+        'permissions (aws/aws-cdk#10631). It lists stream ARNs only; reading a stream (DescribeStream, ' +
+        'GetShardIterator, GetRecords) is granted on the log table stream alone.',
     });
 
     // --- Least-privilege grants ----------------------------------------------------------------------
@@ -365,25 +449,71 @@ export class Streambed extends Construct {
       [this.logTable.tableArn],
     );
 
-    // Groups: offsets commits (TransactWriteItems of conditional updates), reads, listing groups; heads for lag.
+    // Groups (lib/engine/groups.ts, membership.ts; adapters group-store.ts, lease-store.ts):
+    // meta: the topic record and the group registry (GetItem); the registry entry (PutItem); offsets commits
+    //   (UpdateItem, or TransactWriteItems of updates); committed offsets, groups, leases and members
+    //   (Query); lease creation and member heartbeats (PutItem); taking, renewing and releasing leases
+    //   (UpdateItem); leaving (DeleteItem of the member); member commits (TransactWriteItems of a lease
+    //   ConditionCheck and an offset Update per partition).
+    // log: the partition heads, for lag (BatchGetItem).
     allow(
       this.groupsFunction,
       [
         'dynamodb:GetItem',
-        'dynamodb:Query',
-        'dynamodb:Scan',
+        'dynamodb:PutItem',
         'dynamodb:UpdateItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:Query',
         'dynamodb:ConditionCheckItem',
       ],
       [this.metaTable.tableArn],
     );
-    allow(this.groupsFunction, ['dynamodb:GetItem', 'dynamodb:BatchGetItem'], [this.logTable.tableArn]);
+    allow(this.groupsFunction, ['dynamodb:BatchGetItem'], [this.logTable.tableArn]);
+
+    // Dispatcher (lib/engine/dispatcher.ts): reads batches (GetObject) and produces on-failure records to a
+    // Streambed topic (PutObject).
+    // log: heads and pages for fetch and list offsets (GetItem, Query), heads for the sweep (BatchGetItem),
+    //   on-failure produce (UpdateItem head, PutItem page).
+    // meta: topics, subscriptions (GetItem, Query, PutItem, DeleteItem), the group registry (PutItem),
+    //   committed offsets (Query, UpdateItem), leases (Query, PutItem, UpdateItem), leased commits
+    //   (TransactWriteItems of a ConditionCheck and an Update per partition).
+    // The stream read permissions come with the event source below; lambda:InvokeFunction and
+    // sqs:SendMessage with each addConsumer. Metrics are EMF lines in its log: no cloudwatch:PutMetricData.
+    allow(this.dispatcherFunction, ['s3:GetObject', 's3:PutObject'], [objects]);
+    allow(
+      this.dispatcherFunction,
+      [
+        'dynamodb:GetItem',
+        'dynamodb:Query',
+        'dynamodb:BatchGetItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:PutItem',
+      ],
+      [this.logTable.tableArn],
+    );
+    allow(
+      this.dispatcherFunction,
+      [
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:Query',
+        'dynamodb:ConditionCheckItem',
+        'dynamodb:DeleteItem',
+      ],
+      [this.metaTable.tableArn],
+    );
 
     // The object-level S3 permissions above are on `topics/*`: a prefix needs a wildcard.
     const bucketLogicalId = Stack.of(this).resolve((this.bucket.node.defaultChild as CfnBucket).logicalId);
-    for (const role of [this.topicsFunction.role, this.produceFunction.role, this.fetchFunction.role]) {
-      if (role === undefined) continue;
-      Validations.of(role).acknowledge({
+    for (const fn of [
+      this.topicsFunction,
+      this.produceFunction,
+      this.fetchFunction,
+      this.dispatcherFunction,
+    ]) {
+      if (fn.role === undefined) continue;
+      Validations.of(fn.role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${OBJECT_PREFIX}*]`,
         reason:
           'Segment objects are created at run time under topics/<topic name>/<topic id>/<object id>.sbs, so ' +
@@ -392,10 +522,49 @@ export class Streambed extends Construct {
       });
     }
 
+    // --- Dispatcher triggers -------------------------------------------------------------------------
+
+    // Every commit updates a partition head (sk = -1); pages and trims are not deliveries, so only head
+    // changes invoke the dispatcher (the handler further keeps only heads whose `next` grew).
+    this.dispatcherFunction.addEventSource(
+      // (Table declares `tableStreamArn: string | undefined` where ITable has `tableStreamArn?: string`, which
+      // exactOptionalPropertyTypes tells apart; the table does have a stream.)
+      new DynamoEventSource(this.logTable as ITable, {
+        // Commits made before the mapping existed are the sweep's to find.
+        startingPosition: StartingPosition.LATEST,
+        // Head changes of one window are coalesced into one invocation (the handler dedupes partitions).
+        batchSize: 100,
+        maxBatchingWindow: Duration.seconds(1),
+        // The handler never fails a batch over a delivery error (that would block the shard); a retry only
+        // follows a crash or timeout. Records given up on are found by the next sweep, within a minute.
+        retryAttempts: 2,
+        bisectBatchOnError: false,
+        // One invocation delivers until its partitions are caught up, waiting on consumer functions, so it
+        // can run for minutes. With one batch per shard, one slow consumer would hold back the triggers of
+        // every partition on that shard (a small table has a single shard). Ten concurrent batches per shard
+        // (Lambda's maximum) keep per-key order, which nothing here needs: a trigger only names partitions,
+        // the records are read from the log, and leases serialise delivery per (group, partition); a
+        // trigger that finds the lease held returns at once.
+        parallelizationFactor: 10,
+        filters: [FilterCriteria.filter({ dynamodb: { Keys: { sk: { N: FilterRule.isEqual('-1') } } } })],
+      }),
+    );
+
+    // The sweep: every subscribed partition with lag gets a delivery, whatever triggers were missed, and
+    // the ConsumerLag metric is published. A failed or late sweep is not retried: the next one is a minute away.
+    this.dispatcherFunction.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: SWEEP_INTERVAL });
+    new Rule(this, 'SweepSchedule', {
+      description: 'Streambed: sweep consumer subscriptions for lag',
+      schedule: Schedule.rate(SWEEP_INTERVAL),
+      targets: [
+        new LambdaFunction(this.dispatcherFunction, { retryAttempts: 0, maxEventAge: SWEEP_INTERVAL }),
+      ],
+    });
+
     // --- HTTP API ------------------------------------------------------------------------------------
 
     this.api = new HttpApi(this, 'Api', {
-      description: 'Streambed: topics, produce, fetch and consumer-group offsets',
+      description: 'Streambed: topics, produce, fetch and consumer groups',
       // Every route requires SigV4-signed requests from principals with execute-api:Invoke. No CORS:
       // browsers are not the intended clients and a preflight cannot carry a signature anyway.
       defaultAuthorizer: new HttpIamAuthorizer(),
@@ -437,32 +606,28 @@ export class Streambed extends Construct {
     });
     this.url = this.stage.url;
 
-    const topics = new HttpLambdaIntegration('Topics', this.topicsFunction, {
-      payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
-    });
-    const produce = new HttpLambdaIntegration('Produce', this.produceFunction, {
-      payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
-    });
-    const fetch = new HttpLambdaIntegration('Fetch', this.fetchFunction, {
-      payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
-    });
-    const groups = new HttpLambdaIntegration('Groups', this.groupsFunction, {
-      payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
-    });
-    const routes: ReadonlyArray<readonly [HttpMethod, string, HttpLambdaIntegration]> = [
-      [HttpMethod.POST, '/topics', topics],
-      [HttpMethod.GET, '/topics', topics],
-      [HttpMethod.GET, '/topics/{topic}', topics],
-      [HttpMethod.DELETE, '/topics/{topic}', topics],
-      [HttpMethod.POST, '/topics/{topic}/records', produce],
-      [HttpMethod.GET, '/topics/{topic}/partitions/{partition}/records', fetch],
-      [HttpMethod.GET, '/topics/{topic}/partitions/{partition}/offsets', fetch],
-      [HttpMethod.PUT, '/groups/{group}/offsets', groups],
-      [HttpMethod.GET, '/groups/{group}/offsets', groups],
-      [HttpMethod.GET, '/groups', groups],
-    ];
-    for (const [method, path, integration] of routes) {
-      this.api.addRoutes({ path, methods: [method], integration });
+    // The routes come from functions/routes.ts, which the local server wires too: AWS and `npm start` serve
+    // the same API. Every route inherits the IAM authorizer.
+    const integrations: Record<HandlerGroup, HttpLambdaIntegration> = {
+      topics: new HttpLambdaIntegration('Topics', this.topicsFunction, {
+        payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
+      }),
+      produce: new HttpLambdaIntegration('Produce', this.produceFunction, {
+        payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
+      }),
+      fetch: new HttpLambdaIntegration('Fetch', this.fetchFunction, {
+        payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
+      }),
+      groups: new HttpLambdaIntegration('Groups', this.groupsFunction, {
+        payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
+      }),
+    };
+    for (const route of ROUTES) {
+      this.api.addRoutes({
+        path: route.path,
+        methods: [HttpMethod[route.method]],
+        integration: integrations[route.group],
+      });
     }
   }
 
@@ -475,6 +640,113 @@ export class Streambed extends Construct {
       actions: ['execute-api:Invoke'],
       resourceArns: [this.api.arnForExecuteApi()],
     });
+  }
+
+  /**
+   * Adds a consumer function: the dispatcher invokes `options.handler` with the records of
+   * `options.topic`, in order per partition, as consumer group `options.group`, with the knobs of Lambda's
+   * event source mappings for streams (batch size, batching window, starting position, retries, record age,
+   * bisecting, partial batch failures, on-failure destinations).
+   *
+   * Deploying registers the subscription through a custom resource (`Custom::StreambedSubscription`) whose
+   * handler is the dispatcher itself: it validates the settings, gives the group a starting offset on every
+   * partition that has none (`startingPosition`) and stores the subscription. Updating changes the settings
+   * in place (partitions with a committed offset keep it); a new group is a new subscription and the old
+   * one is removed. Removing the consumer, or the stack, removes the subscription but not the group's
+   * committed offsets.
+   *
+   * Topics are created at run time (`POST /topics`), not by the stack, so the topic may be created after
+   * the deployment: a topic newer than its subscription is delivered from its start.
+   *
+   * The dispatcher is granted `lambda:InvokeFunction` on the handler and `sqs:SendMessage` on
+   * `onFailure.queue`, nothing else. Settings are checked at synthesis: an error names the setting and
+   * repeats the bad value.
+   *
+   * @returns the subscription's custom resource
+   *
+   * @example
+   * log.addConsumer({ group: 'billing', topic: 'orders', handler: billingFunction, batchSize: 500 });
+   */
+  addConsumer(options: StreambedConsumerOptions): CustomResource {
+    const subscription = subscriptionInput(options);
+    const consumed = this.consumers.get(options.group);
+    if (consumed !== undefined) {
+      throw new Error(
+        `Streambed.addConsumer(${JSON.stringify(options.group)}): group '${options.group}' was already added ` +
+          `(consuming '${consumed}'); a group can be added only once`,
+      );
+    }
+    this.consumers.set(options.group, Token.isUnresolved(options.topic) ? '<token>' : options.topic);
+
+    this.dispatcherFunction.addToRolePolicy(
+      new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [options.handler.functionArn] }),
+    );
+    const queue = options.onFailure?.queue;
+    if (queue !== undefined) {
+      this.dispatcherFunction.addToRolePolicy(
+        new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }),
+      );
+      // Sending to a queue encrypted with a customer managed key needs the key (SQS's documented pair).
+      queue.encryptionMasterKey?.grant(this.dispatcherFunction, 'kms:GenerateDataKey', 'kms:Decrypt');
+    }
+
+    return new CustomResource(this, `Consumer-${options.group}`, {
+      serviceToken: this.provider().serviceToken,
+      resourceType: SUBSCRIPTION_RESOURCE_TYPE,
+      properties: { Subscription: Stack.of(this).toJsonString(subscription) },
+      // A subscription is configuration, not data: once the consumer is gone from the app, the dispatcher
+      // must stop invoking its function. Unsubscribing keeps the group's committed offsets.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+  }
+
+  /**
+   * The custom resource provider of the subscriptions, made with the first consumer: the CDK's provider
+   * framework (which answers CloudFormation) around the dispatcher (which subscribes and unsubscribes).
+   */
+  private provider(): Provider {
+    if (this.subscriptionProvider !== undefined) return this.subscriptionProvider;
+    const logGroup = new LogGroup(this, 'SubscriptionProviderLogs', {
+      retention: this.logRetention,
+      removalPolicy: this.removalPolicy,
+    });
+    // Instead of the framework's default role, which carries the AWSLambdaBasicExecutionRole managed policy.
+    const role = new Role(this, 'SubscriptionProviderRole', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Streambed subscription provider (custom resource framework)',
+    });
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logGroup.logGroupArn],
+      }),
+    );
+    const provider = new Provider(this, 'SubscriptionProvider', {
+      onEventHandler: this.dispatcherFunction,
+      frameworkOnEventRole: role,
+      logGroup,
+      // The framework logs its failures; below ERROR it would also log the response URLs of requests.
+      frameworkLambdaLoggingLevel: ApplicationLogLevel.ERROR,
+    });
+    // The framework picks its runtime from a per-region mapping; the stack already needs nodejs24.x in its
+    // region for the other functions, so use it here too, on arm64 like them (the framework is plain JS).
+    const framework = provider.node.findChild('framework-onEvent').node.defaultChild as CfnFunction;
+    framework.runtime = Runtime.NODEJS_24_X.name;
+    framework.architectures = [Architecture.ARM_64.name];
+    framework.addMetadata('cfn-lint', { config: { ignore_checks: ['W3005'] } });
+
+    const dispatcherLogicalId = Stack.of(this).resolve(
+      (this.dispatcherFunction.node.defaultChild as CfnFunction).logicalId,
+    );
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${dispatcherLogicalId}.Arn>:*]`,
+      reason:
+        'Added by the CDK provider framework (Function.grantInvoke), which invokes the onEvent handler: the ' +
+        'wildcard covers versions and aliases of the Streambed dispatcher function only, the one function ' +
+        'this role may invoke. It holds nothing else but writing its own log group.',
+    });
+    this.subscriptionProvider = provider;
+    return provider;
   }
 }
 

@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import { createDispatcher, type StreambedAwsConfig } from '../../lib/adapters/aws.ts';
+import { createDispatcher, createStreambed, type StreambedAwsConfig } from '../../lib/adapters/aws.ts';
 import { StreamPoller } from '../../lib/adapters/dynamodb/stream-poller.ts';
-import { InvalidArgumentError, UnknownTopicError } from '../../lib/core/errors.ts';
+import { InvalidArgumentError } from '../../lib/core/errors.ts';
 import type { QueueSender } from '../../lib/core/ports.ts';
 import { type ConsumerHandler, InProcessInvoker } from '../../lib/engine/in-process-invoker.ts';
 import type { ServiceEndpoints } from '../../lib/harness/services.ts';
@@ -47,8 +47,8 @@ async function loadHandler(spec: string, base: string): Promise<ConsumerHandler>
 /**
  * Runs the consumers of a consumers file against the local stack, through the same path as on AWS:
  * the `log` table's stream (DynamoDB Local) triggers the dispatcher, a periodic sweep heals missed
- * triggers, and the dispatcher invokes the handlers in this process. A consumer whose topic does not
- * exist yet is attached as soon as the topic is created.
+ * triggers, and the dispatcher invokes the handlers in this process. A consumer may name a topic that
+ * does not exist yet: once created, it is delivered from its start.
  *
  * @example
  * const consumers = await startLocalConsumers({ endpoints, config, file: 'streambed.consumers.json' });
@@ -75,35 +75,29 @@ export async function startLocalConsumers(options: {
     invoker.register(handler, await loadHandler(handler, base));
     pending.push({ ...knobs, target: handler });
   }
-  const dispatcher = createDispatcher(options.config, { invoker, sqs: printQueue, leaseMs: 60_000 });
-  const attached = new Set<string>();
-  const attach = async () => {
-    for (const subscription of pending) {
-      const group = String(subscription.group);
-      if (attached.has(group)) continue;
-      try {
-        await dispatcher.subscribe(subscription);
-        attached.add(group);
-        log(`group '${group}' consumes '${String(subscription.topic)}' with ${String(subscription.target)}`);
-      } catch (error) {
-        if (!(error instanceof UnknownTopicError)) throw error;
-      }
-    }
-  };
-  await attach();
+  const report = (error: unknown) => log(`delivery error (will retry): ${String(error)}`);
+  const engine = createStreambed(options.config);
+  const topicExists = async (name: string) => (await engine.listTopics()).some((t) => t.name === name);
+  const dispatcher = createDispatcher(options.config, {
+    invoker,
+    sqs: printQueue,
+    leaseMs: 60_000,
+    onError: (error, where) => report(`${where.group} ${where.topic}/${where.partition}: ${String(error)}`),
+  });
   for (const subscription of pending) {
-    if (!attached.has(String(subscription.group))) {
-      log(
-        `group '${String(subscription.group)}' waits for topic '${String(subscription.topic)}' to be created`,
-      );
-    }
+    await dispatcher.subscribe(subscription);
+    const topic = String(subscription.topic);
+    const exists = await topicExists(topic);
+    log(
+      `group '${String(subscription.group)}' consumes '${topic}' with ${String(subscription.target)}` +
+        (exists ? '' : ` (the topic does not exist yet; its records will be delivered from its start)`),
+    );
   }
   const streams = new DynamoDBStreamsClient({
     endpoint: options.endpoints.dynamoDbEndpoint,
     region: options.endpoints.region,
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
-  const report = (error: unknown) => log(`delivery error (will retry): ${String(error)}`);
   const poller = new StreamPoller({
     dynamodb: options.config.dynamodb,
     streams,
@@ -116,10 +110,7 @@ export async function startLocalConsumers(options: {
   await poller.start();
   let sweeping: Promise<unknown> = Promise.resolve();
   const timer = setInterval(() => {
-    sweeping = sweeping
-      .then(() => attach())
-      .then(() => dispatcher.sweep(Date.now() + 30_000))
-      .catch(report);
+    sweeping = sweeping.then(() => dispatcher.sweep(Date.now() + 30_000)).catch(report);
   }, options.sweepMs ?? 5_000);
   return {
     groups: pending.map((s) => String(s.group)),

@@ -43,6 +43,12 @@ export interface Subscription extends SubscriptionKnobs {
   readonly topic: string;
   /** A Lambda function name or ARN on AWS; a handler name from the consumers file locally. */
   readonly target: string;
+  /**
+   * When the subscription was stored (set by the dispatcher). A topic created after it — not there
+   * yet when subscribing, or deleted and created again — is read from its start even with `latest`:
+   * all of its records are newer than the subscription.
+   */
+  readonly subscribedAt?: number;
 }
 
 export const DEFAULT_KNOBS: SubscriptionKnobs = {

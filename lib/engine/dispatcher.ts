@@ -38,6 +38,8 @@ export interface DispatcherOptions {
   readonly maxBatchBytes?: number;
   /** How long the subscription list is cached. @default 10_000 */
   readonly subscriptionCacheMs?: number;
+  /** Told about a delivery that failed (it is retried by the next trigger or sweep). @default console.error */
+  readonly onError?: (error: unknown, where: { group: string; topic: string; partition: number }) => void;
 }
 
 export type DeliveryOutcome = 'caught-up' | 'deadline' | 'busy' | 'lost' | 'disabled';
@@ -116,6 +118,7 @@ export class Dispatcher {
   private readonly subscriptionCacheMs: number;
   private readonly sticky = new StickyPartitions();
   private cached: { at: number; subscriptions: Subscription[] } | undefined;
+  private readonly onError: NonNullable<DispatcherOptions['onError']>;
 
   constructor(options: DispatcherOptions) {
     this.ctx = new EngineContext(options.deps);
@@ -128,6 +131,10 @@ export class Dispatcher {
     this.retryMaxMs = options.retryMaxMs ?? 5_000;
     this.maxBatchBytes = options.maxBatchBytes ?? 3 * 1024 * 1024;
     this.subscriptionCacheMs = options.subscriptionCacheMs ?? 10_000;
+    this.onError =
+      options.onError ??
+      ((error, where) =>
+        console.error(`delivery to ${where.group} of ${where.topic}/${where.partition} failed`, error));
   }
 
   /**
@@ -136,10 +143,24 @@ export class Dispatcher {
    * first offset at or after a timestamp.
    */
   async subscribe(input: SubscriptionInput): Promise<Subscription> {
-    const subscription = resolveSubscription(input);
-    const topic = await this.ctx.topic(subscription.topic);
-    if (subscription.onFailure?.topic !== undefined) await this.ctx.topic(subscription.onFailure.topic);
+    const subscription: Subscription = { ...resolveSubscription(input), subscribedAt: this.ctx.now() };
     await this.ctx.groups.register(subscription.group);
+    let topic: TopicRecord | undefined;
+    try {
+      topic = await this.ctx.topic(subscription.topic, true);
+    } catch (error) {
+      // The topic may be created later (a stack deployed before its topics): its records all come
+      // after the subscription, so delivery will start at its beginning.
+      if (!(error instanceof UnknownTopicError)) throw error;
+    }
+    if (topic !== undefined) await this.initializeOffsets(subscription, topic);
+    await this.subscriptions.put(subscription);
+    this.cached = undefined;
+    return subscription;
+  }
+
+  /** Gives every partition without a committed offset its starting position. */
+  private async initializeOffsets(subscription: Subscription, topic: TopicRecord): Promise<void> {
     const committed = await this.ctx.groups.fetch(subscription.group, topic.name, topic.id);
     const missing = Array.from({ length: topic.partitions }, (_, p) => p).filter(
       (p) => !committed.some((c) => c.partition === p),
@@ -156,9 +177,6 @@ export class Dispatcher {
         offsets: starts.slice(i, i + 100),
       });
     }
-    await this.subscriptions.put(subscription);
-    this.cached = undefined;
-    return subscription;
   }
 
   /** Removes a subscription; its committed offsets stay (as a deleted event source mapping's would not, but a group's do). */
@@ -172,7 +190,11 @@ export class Dispatcher {
     topic: TopicRecord,
     partition: number,
   ): Promise<number> {
-    const position = subscription.startingPosition;
+    // A topic created after the subscription holds only newer records: read it from its start.
+    const newerTopic =
+      subscription.subscribedAt !== undefined && topic.createdAt >= subscription.subscribedAt;
+    const position =
+      newerTopic && subscription.startingPosition === 'latest' ? 'earliest' : subscription.startingPosition;
     if (position === 'earliest' || position === 'latest') {
       return (await listOffsets(this.ctx, topic.name, partition, position)) ?? 0;
     }
@@ -205,7 +227,25 @@ export class Dispatcher {
         if (change.topicId === topic.id) work.push({ subscription, partition: change.partition });
       }
     }
-    await mapLimit(work, 8, (w) => this.deliver(w.subscription, w.partition, deadline));
+    await this.deliverAll(work, deadline);
+  }
+
+  /** Delivers each (subscription, partition); one failing delivery does not stop the others. */
+  private async deliverAll(
+    work: readonly { subscription: Subscription; partition: number }[],
+    deadline: number,
+  ): Promise<void> {
+    await mapLimit(work, 8, async (w) => {
+      try {
+        await this.deliver(w.subscription, w.partition, deadline);
+      } catch (error) {
+        this.onError(error, {
+          group: w.subscription.group,
+          topic: w.subscription.topic,
+          partition: w.partition,
+        });
+      }
+    });
   }
 
   /**
@@ -234,7 +274,7 @@ export class Dispatcher {
         if (lag > 0) work.push({ subscription, partition: head.partition });
       }
     }
-    await mapLimit(work, 8, (w) => this.deliver(w.subscription, w.partition, deadline));
+    await this.deliverAll(work, deadline);
     return reports;
   }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { ROUTES, routeKey } from '../../functions/routes.ts';
 import { logicalId, SKIP_BUNDLING, type Synthesized, synthesizeApp } from './support.ts';
 
 let synthesized: Synthesized;
@@ -11,19 +12,8 @@ before(() => {
   template = synthesized.template;
 });
 
-/** Route key → the handler group that serves it. */
-const ROUTES: Record<string, 'topics' | 'produce' | 'fetch' | 'groups'> = {
-  'POST /topics': 'topics',
-  'GET /topics': 'topics',
-  'GET /topics/{topic}': 'topics',
-  'DELETE /topics/{topic}': 'topics',
-  'POST /topics/{topic}/records': 'produce',
-  'GET /topics/{topic}/partitions/{partition}/records': 'fetch',
-  'GET /topics/{topic}/partitions/{partition}/offsets': 'fetch',
-  'PUT /groups/{group}/offsets': 'groups',
-  'GET /groups/{group}/offsets': 'groups',
-  'GET /groups': 'groups',
-};
+/** Route key → the handler group that serves it, from the route table the local server uses too. */
+const EXPECTED_ROUTES = Object.fromEntries(ROUTES.map((route) => [routeKey(route), route.group]));
 
 describe('HTTP API', () => {
   test('one HTTP API, without CORS', () => {
@@ -34,7 +24,19 @@ describe('HTTP API', () => {
     });
   });
 
-  test('exactly the routes of the issue, each on its handler group, payload format 2.0', () => {
+  test('the route table has unique route keys, the membership routes on the groups function', () => {
+    assert.equal(new Set(ROUTES.map(routeKey)).size, ROUTES.length);
+    for (const key of [
+      'POST /groups/{group}/members',
+      'POST /groups/{group}/members/{member}/heartbeat',
+      'DELETE /groups/{group}/members/{member}',
+      'PUT /groups/{group}/members/{member}/offsets',
+    ]) {
+      assert.equal(EXPECTED_ROUTES[key], 'groups', key);
+    }
+  });
+
+  test('exactly the routes of functions/routes.ts, each on its handler group, payload format 2.0', () => {
     const { streambed } = synthesized.stack;
     const functionIds = {
       topics: logicalId(streambed.topicsFunction),
@@ -55,24 +57,33 @@ describe('HTTP API', () => {
       const group = Object.entries(functionIds).find(([, id]) => id === functionId)?.[0];
       served[route.Properties.RouteKey] = group ?? functionId;
     }
-    assert.deepEqual(served, ROUTES);
+    assert.deepEqual(served, EXPECTED_ROUTES);
   });
 
   test('every route requires IAM authorization (SigV4)', () => {
     const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route'));
-    assert.equal(routes.length, Object.keys(ROUTES).length);
+    assert.equal(routes.length, ROUTES.length);
     for (const route of routes) {
       assert.equal(route.Properties.AuthorizationType, 'AWS_IAM', route.Properties.RouteKey);
+    }
+    for (const route of ROUTES) {
+      template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+        RouteKey: routeKey(route),
+        AuthorizationType: 'AWS_IAM',
+      });
     }
     template.resourceCountIs('AWS::ApiGatewayV2::Authorizer', 0);
   });
 
   test('API Gateway may invoke each function only from this API, route by route', () => {
     const apiId = logicalId(synthesized.stack.streambed.api);
-    const permissions = Object.values(template.findResources('AWS::Lambda::Permission'));
-    assert.equal(permissions.length, Object.keys(ROUTES).length);
+    const permissions = Object.values(
+      template.findResources('AWS::Lambda::Permission', {
+        Properties: { Principal: 'apigateway.amazonaws.com' },
+      }),
+    );
+    assert.equal(permissions.length, ROUTES.length);
     for (const permission of permissions) {
-      assert.equal(permission.Properties.Principal, 'apigateway.amazonaws.com');
       assert.deepEqual(permission.Properties.SourceArn['Fn::Join'][1][7], { Ref: apiId });
     }
   });

@@ -14,9 +14,25 @@ before(() => {
   template = synthesized.template;
 });
 
-type Group = 'topics' | 'produce' | 'fetch' | 'groups';
-const GROUPS: readonly Group[] = ['topics', 'produce', 'fetch', 'groups'];
-const MEMORY: Record<Group, number> = { topics: 512, produce: 1024, fetch: 1024, groups: 512 };
+type Group = 'topics' | 'produce' | 'fetch' | 'groups' | 'dispatcher';
+const GROUPS: readonly Group[] = ['topics', 'produce', 'fetch', 'groups', 'dispatcher'];
+const MEMORY: Record<Group, number> = {
+  topics: 512,
+  produce: 1024,
+  fetch: 1024,
+  groups: 512,
+  dispatcher: 1024,
+};
+/** Seconds: API functions stay below the HTTP API's 30 s limit; the dispatcher gets Lambda's longest. */
+const TIMEOUT: Record<Group, number> = { topics: 29, produce: 29, fetch: 29, groups: 29, dispatcher: 900 };
+/** Environment beyond the common variables: the dispatcher's lease is its timeout. */
+const EXTRA_ENVIRONMENT: Record<Group, Record<string, string>> = {
+  topics: {},
+  produce: {},
+  fetch: {},
+  groups: {},
+  dispatcher: { STREAMBED_DISPATCH_LEASE_MS: '900000' },
+};
 
 function fn(group: Group): NodejsFunction {
   const { streambed } = synthesized.stack;
@@ -25,6 +41,7 @@ function fn(group: Group): NodejsFunction {
     produce: streambed.produceFunction,
     fetch: streambed.fetchFunction,
     groups: streambed.groupsFunction,
+    dispatcher: streambed.dispatcherFunction,
   }[group];
 }
 
@@ -90,30 +107,65 @@ const EXPECTED: Record<Group, string[]> = {
     ...allow(
       [
         'dynamodb:GetItem',
-        'dynamodb:Query',
-        'dynamodb:Scan',
+        'dynamodb:PutItem',
         'dynamodb:UpdateItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:Query',
         'dynamodb:ConditionCheckItem',
       ],
       ['metaTable.Arn'],
     ),
-    ...allow(['dynamodb:GetItem', 'dynamodb:BatchGetItem'], ['logTable.Arn']),
+    ...allow(['dynamodb:BatchGetItem'], ['logTable.Arn']),
+  ],
+  dispatcher: [
+    ...LOGS,
+    ...allow(['s3:GetObject', 's3:PutObject'], [OBJECTS]),
+    ...allow(
+      [
+        'dynamodb:GetItem',
+        'dynamodb:Query',
+        'dynamodb:BatchGetItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:PutItem',
+      ],
+      ['logTable.Arn'],
+    ),
+    ...allow(
+      [
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:Query',
+        'dynamodb:ConditionCheckItem',
+        'dynamodb:DeleteItem',
+      ],
+      ['metaTable.Arn'],
+    ),
+    // The stream event source (Table.grantStreamRead); ListStreams has no resource-level permissions.
+    ...allow(
+      ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
+      ['logTable.StreamArn'],
+    ),
+    'Allow dynamodb:ListStreams on *',
+    // No lambda:InvokeFunction and no sqs:SendMessage until addConsumer (consumers.test.ts).
   ],
 };
 
 describe('functions', () => {
-  test('exactly the four handler groups, and no other function (no custom-resource providers)', () => {
-    template.resourceCountIs('AWS::Lambda::Function', 4);
+  test('exactly the four handler groups and the dispatcher; no custom-resource provider without consumers', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 5);
+    template.resourceCountIs('AWS::CloudFormation::CustomResource', 0);
+    assert.deepEqual(Object.keys(template.findResources('Custom::StreambedSubscription')), []);
   });
 
   for (const group of GROUPS) {
     describe(group, () => {
-      test('Node.js 24 on arm64, ESM bundle handler, 29 s timeout, memory for its work', () => {
+      test(`Node.js 24 on arm64, ESM bundle handler, ${TIMEOUT[group]} s timeout, memory for its work`, () => {
         const p = properties(group);
         assert.equal(p.Runtime, 'nodejs24.x');
         assert.deepEqual(p.Architectures, ['arm64']);
         assert.equal(p.Handler, 'index.handler');
-        assert.equal(p.Timeout, 29);
+        assert.equal(p.Timeout, TIMEOUT[group]);
         assert.equal(p.MemorySize, MEMORY[group]);
         assert.equal(p.TracingConfig, undefined);
       });
@@ -127,6 +179,7 @@ describe('functions', () => {
           POWERTOOLS_SERVICE_NAME: 'streambed',
           POWERTOOLS_METRICS_NAMESPACE: 'Streambed',
           NODE_OPTIONS: '--enable-source-maps',
+          ...EXTRA_ENVIRONMENT[group],
         });
       });
 
@@ -137,7 +190,7 @@ describe('functions', () => {
         assert.equal(logGroup.Properties.RetentionInDays, 30);
       });
 
-      test('its role holds exactly the permissions its routes need', () => {
+      test('its role holds exactly the permissions its code paths need', () => {
         assert.deepEqual(permissions(group), [...EXPECTED[group]].sort());
       });
 
@@ -194,7 +247,18 @@ describe('functions', () => {
     }
   });
 
-  test('the only cfn-lint check silenced is W3005 (redundant DependsOn), on the four functions only', () => {
+  test('dispatcher: its lease (STREAMBED_DISPATCH_LEASE_MS) is its timeout, in milliseconds', () => {
+    const p = properties('dispatcher');
+    assert.equal(Number(p.Environment.Variables.STREAMBED_DISPATCH_LEASE_MS), p.Timeout * 1000);
+  });
+
+  test('dispatcher: no metrics API (EMF in its log), no invoke or queue rights without consumers', () => {
+    const actions = permissions('dispatcher').join('\n');
+    assert.doesNotMatch(actions, /cloudwatch:|lambda:|sqs:|kms:/);
+    assert.doesNotMatch(actions, /s3:DeleteObject|s3:ListBucket|dynamodb:Scan|dynamodb:BatchWriteItem/);
+  });
+
+  test('the only cfn-lint check silenced is W3005 (redundant DependsOn), on the five functions only', () => {
     const resources = template.toJSON().Resources as Record<string, { Type: string; Metadata?: object }>;
     const silenced = Object.entries(resources).flatMap(([id, resource]) =>
       resource.Metadata !== undefined && 'cfn-lint' in resource.Metadata
@@ -211,11 +275,17 @@ describe('functions', () => {
     );
   });
 
-  test('no statement in the stack allows anything on "*"', () => {
+  test('no statement in the stack allows anything on "*", but the dispatcher\'s dynamodb:ListStreams', () => {
+    const dispatcherRoleId = properties('dispatcher').Role['Fn::GetAtt'][0] as string;
     for (const [id, resource] of Object.entries(template.findResources('AWS::IAM::Policy'))) {
       for (const statement of resource.Properties.PolicyDocument.Statement) {
         const resources = [statement.Resource].flat();
-        assert.ok(!resources.includes('*'), `${id}: ${JSON.stringify(statement)}`);
+        // ListStreams does not support resource-level permissions (the acknowledged IAM5 finding).
+        const listStreams =
+          statement.Action === 'dynamodb:ListStreams' &&
+          statement.Resource === '*' &&
+          JSON.stringify(resource.Properties.Roles) === JSON.stringify([{ Ref: dispatcherRoleId }]);
+        assert.ok(listStreams || !resources.includes('*'), `${id}: ${JSON.stringify(statement)}`);
         assert.ok(![statement.Action].flat().some((a: string) => a.endsWith('*')), JSON.stringify(statement));
       }
     }
@@ -229,3 +299,94 @@ function bundleDirectory(group: Group): string {
   assert.ok(existsSync(dir), `no asset directory ${dir}`);
   return dir;
 }
+
+const dispatcherId = () => logicalId(fn('dispatcher'));
+
+describe('dispatcher trigger: the log table stream', () => {
+  // biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON
+  let mapping: any;
+  before(() => {
+    const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping'));
+    assert.equal(mappings.length, 1);
+    mapping = mappings[0]?.Properties;
+  });
+
+  test('one event source mapping: the log table stream to the dispatcher', () => {
+    assert.deepEqual(mapping.FunctionName, { Ref: dispatcherId() });
+    assert.deepEqual(mapping.EventSourceArn, {
+      'Fn::GetAtt': [logicalId(synthesized.stack.streambed.logTable), 'StreamArn'],
+    });
+  });
+
+  test('starts at LATEST (the sweep covers earlier commits), small coalescing window, batches of 100', () => {
+    assert.equal(mapping.StartingPosition, 'LATEST');
+    assert.equal(mapping.BatchSize, 100);
+    assert.equal(mapping.MaximumBatchingWindowInSeconds, 1);
+  });
+
+  test('few retries, no bisecting (the handler never fails a batch for a delivery), 10 batches per shard', () => {
+    assert.equal(mapping.MaximumRetryAttempts, 2);
+    assert.equal(mapping.BisectBatchOnFunctionError, false);
+    assert.equal(mapping.ParallelizationFactor, 10);
+    assert.equal(mapping.FunctionResponseTypes, undefined);
+    assert.equal(mapping.TumblingWindowInSeconds, undefined);
+  });
+
+  test('filtered to partition heads: only items with sk = -1 invoke it (pages and trims do not)', () => {
+    const filters = mapping.FilterCriteria.Filters as { Pattern: string }[];
+    assert.equal(filters.length, 1);
+    assert.deepEqual(JSON.parse(filters[0]?.Pattern ?? ''), { dynamodb: { Keys: { sk: { N: ['-1'] } } } });
+  });
+});
+
+describe('dispatcher trigger: the sweep schedule', () => {
+  test('an EventBridge rule invokes the dispatcher every minute', () => {
+    const rules = Object.entries(template.findResources('AWS::Events::Rule'));
+    assert.equal(rules.length, 1);
+    const [, rule] = rules[0] as [string, { Properties: Record<string, unknown> }];
+    assert.equal(rule.Properties.ScheduleExpression, 'rate(1 minute)');
+    assert.equal(rule.Properties.State, 'ENABLED');
+    assert.deepEqual(rule.Properties.EventPattern, undefined);
+    assert.deepEqual(rule.Properties.Targets, [
+      {
+        Arn: { 'Fn::GetAtt': [dispatcherId(), 'Arn'] },
+        Id: 'Target0',
+        // A late or failed sweep is not worth retrying: the next one is a minute away.
+        RetryPolicy: { MaximumEventAgeInSeconds: 60, MaximumRetryAttempts: 0 },
+      },
+    ]);
+  });
+
+  test('EventBridge may invoke the dispatcher from that rule only; nothing else but API Gateway may invoke', () => {
+    const [ruleId] = Object.keys(template.findResources('AWS::Events::Rule'));
+    const permissions = Object.values(template.findResources('AWS::Lambda::Permission')).filter(
+      (p) => p.Properties.Principal !== 'apigateway.amazonaws.com',
+    );
+    assert.deepEqual(
+      permissions.map((p) => p.Properties),
+      [
+        {
+          Action: 'lambda:InvokeFunction',
+          FunctionName: { 'Fn::GetAtt': [dispatcherId(), 'Arn'] },
+          Principal: 'events.amazonaws.com',
+          SourceArn: { 'Fn::GetAtt': [ruleId, 'Arn'] },
+        },
+      ],
+    );
+  });
+
+  test('asynchronous sweeps are not retried by Lambda and expire after a minute', () => {
+    const configs = Object.values(template.findResources('AWS::Lambda::EventInvokeConfig'));
+    assert.deepEqual(
+      configs.map((c) => c.Properties),
+      [
+        {
+          FunctionName: { Ref: dispatcherId() },
+          MaximumEventAgeInSeconds: 60,
+          MaximumRetryAttempts: 0,
+          Qualifier: '$LATEST',
+        },
+      ],
+    );
+  });
+});

@@ -5,7 +5,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App, type CfnElement, Stack } from 'aws-cdk-lib';
+import { App, type CfnElement, Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { createApp } from '../../infra/app.ts';
@@ -150,4 +150,16 @@ export function permissionsOfRole(
     }
   }
   return permissions.sort();
+}
+
+/** Every acknowledgment (cdk-nag via Validations) under `root`: construct path → rule id → reason. */
+export function acknowledgments(root: IConstruct): Map<string, Record<string, string>> {
+  const found = new Map<string, Record<string, string>>();
+  for (const construct of root.node.findAll()) {
+    for (const entry of construct.node.metadata) {
+      if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
+      found.set(construct.node.path, { ...found.get(construct.node.path), ...(entry.data as object) });
+    }
+  }
+  return found;
 }

@@ -5,6 +5,7 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { createDispatcher } from '../../lib/adapters/aws.ts';
 import { StreamPoller } from '../../lib/adapters/dynamodb/stream-poller.ts';
+import { UnknownTopicError } from '../../lib/core/errors.ts';
 import type { FailedBatchRecord, StreambedEvent, StreambedRecord } from '../../lib/core/subscription.ts';
 import type { Dispatcher } from '../../lib/engine/dispatcher.ts';
 import { InProcessInvoker } from '../../lib/engine/in-process-invoker.ts';
@@ -332,6 +333,29 @@ describe('consumer functions', () => {
     assert.equal(committed?.offset, 30);
   });
 
+  test('a subscription made before its topic exists delivers the topic from its start, even with latest; one failing delivery does not stop the sweep', async () => {
+    const seen: Seen = [];
+    invoker.register('early', recorder(seen));
+    const errors: unknown[] = [];
+    const sweeper = createDispatcher(stack.config, { invoker, onError: (error) => errors.push(error) });
+    await sweeper.subscribe({ group: 'early', topic: 'later', target: 'early', startingPosition: 'latest' });
+    // This one fails, and its on-failure topic does not exist: its delivery throws.
+    await sweeper.subscribe({
+      group: 'broken',
+      topic: 'later',
+      target: 'no-such-handler',
+      maxRetryAttempts: 0,
+      onFailure: { topic: 'missing-dlq' },
+    });
+    await log.createTopic({ name: 'later', partitions: 1 });
+    await log.produce({ topic: 'later', records: [{ value: bytes('first') }, { value: bytes('second') }] });
+    const lags = await sweeper.sweep(Date.now() + 20_000);
+    assert.equal(errors.length, 1, JSON.stringify(lags));
+    assert.ok(errors[0] instanceof UnknownTopicError);
+    assertOrderedAtLeastOnce(seen, 0, 2);
+    assert.equal(await lagOf('early', 'later'), 0);
+  });
+
   test('knobs are validated with the ranges of Lambda event source mappings', async () => {
     await log.createTopic({ name: 'knobs', partitions: 1 });
     const base = { group: 'k', topic: 'knobs', target: 't' };
@@ -349,21 +373,19 @@ describe('consumer functions', () => {
     ] as const) {
       await assert.rejects(dispatcher.subscribe({ ...base, ...bad }), new RegExp(field));
     }
-    const defaults = await dispatcher.subscribe(base);
-    assert.deepEqual(
-      { ...defaults },
-      {
-        ...base,
-        batchSize: 100,
-        maxBatchingWindowSeconds: 0,
-        startingPosition: 'latest',
-        maxRetryAttempts: -1,
-        maxRecordAgeSeconds: -1,
-        bisectBatchOnFunctionError: false,
-        reportBatchItemFailures: false,
-        enabled: true,
-      },
-    );
+    const { subscribedAt, ...defaults } = await dispatcher.subscribe(base);
+    assert.ok(typeof subscribedAt === 'number');
+    assert.deepEqual(defaults, {
+      ...base,
+      batchSize: 100,
+      maxBatchingWindowSeconds: 0,
+      startingPosition: 'latest',
+      maxRetryAttempts: -1,
+      maxRecordAgeSeconds: -1,
+      bisectBatchOnFunctionError: false,
+      reportBatchItemFailures: false,
+      enabled: true,
+    });
   });
 
   async function subscription(group: string) {

@@ -42,7 +42,7 @@ describe('npm start runs consumer functions from a consumers file', () => {
         assert.ok(Date.now() < deadline && child.exitCode === null, output);
         await sleep(100);
       }
-      assert.match(output, /waits for topic 'events'/);
+      assert.match(output, /group 'sink' consumes 'events'.*does not exist yet/);
       const base = `http://127.0.0.1:${port}`;
       const post = (path: string, body: unknown) =>
         fetch(`${base}${path}`, {
