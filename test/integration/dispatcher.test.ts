@@ -356,6 +356,27 @@ describe('consumer functions', () => {
     assert.equal(await lagOf('early', 'later'), 0);
   });
 
+  test('a disabled subscription is paused and resumes where it stopped when enabled again', async () => {
+    await log.createTopic({ name: 'pausable', partitions: 1 });
+    const seen: Seen = [];
+    invoker.register('pausable', recorder(seen));
+    const base = { group: 'pausable', topic: 'pausable', target: 'pausable', startingPosition: 'earliest' };
+    await dispatcher.subscribe(base);
+    await log.produce({ topic: 'pausable', records: [{ value: bytes('1') }] });
+    await dispatcher.sweep(Date.now() + 10_000);
+    await dispatcher.subscribe({ ...base, enabled: false });
+    await log.produce({ topic: 'pausable', records: [{ value: bytes('2') }, { value: bytes('3') }] });
+    await dispatcher.sweep(Date.now() + 10_000);
+    assert.equal(await lagOf('pausable', 'pausable'), 2);
+    await dispatcher.subscribe({ ...base, enabled: true });
+    await dispatcher.sweep(Date.now() + 10_000);
+    assert.equal(await lagOf('pausable', 'pausable'), 0);
+    assert.deepEqual(
+      seen.map((s) => s.offsets),
+      [[0], [1, 2]],
+    );
+  });
+
   test('knobs are validated with the ranges of Lambda event source mappings', async () => {
     await log.createTopic({ name: 'knobs', partitions: 1 });
     const base = { group: 'k', topic: 'knobs', target: 't' };
