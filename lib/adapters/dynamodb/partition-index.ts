@@ -229,15 +229,24 @@ export class DynamoPartitionIndex implements PartitionIndex {
   private async flush(ref: PartitionRef, item: Item): Promise<void> {
     const pageSize = headPageSize(item);
     let currentItem = item;
-    for (let round = 0; round < 16; round++) {
+    const maxTail = DynamoPartitionIndex.maxTail(pageSize);
+    for (let round = 0; round < 8; round++) {
       const current = decodeHead(ref.partition, currentItem);
-      if (current.tail.length < pageSize) return;
-      const chunk = current.tail.slice(0, pageSize);
+      const pages = Math.floor(current.tail.length / pageSize);
+      if (pages === 0) return;
+      // Every whole page in the tail at once: the pages in parallel, then one trim.
+      const moved = current.tail.slice(0, pages * pageSize);
       const lb = current.tailBase;
-      const end = lb + chunk.reduce((sum, entry) => sum + entry.recordCount, 0);
-      await this.writePage(ref, chunk, end);
+      const end = lb + moved.reduce((sum, entry) => sum + entry.recordCount, 0);
+      await Promise.all(
+        Array.from({ length: pages }, (_, i) => {
+          const chunk = moved.slice(i * pageSize, (i + 1) * pageSize);
+          const last = chunk.at(-1) as IndexEntry;
+          return this.writePage(ref, chunk, last.baseOffset + last.recordCount);
+        }),
+      );
       const names: Record<string, string> = { '#tail': 'tail', '#lb': 'lb', '#ids': 'ids' };
-      const removes = chunk.map((_, i) => `#tail[${i}]`);
+      const removes = moved.map((_, i) => `#tail[${i}]`);
       const cutoff = Date.now() - this.producerExpirationMs;
       let expired = 0;
       for (const [producerId, at] of producerTimes(currentItem)) {
@@ -259,7 +268,7 @@ export class DynamoPartitionIndex implements PartitionIndex {
             ExpressionAttributeValues: {
               ':lb': N(lb),
               ':end': N(end),
-              ':trimmed': { SS: [...new Set(chunk.map((e) => e.objectId))] },
+              ':trimmed': { SS: [...new Set(moved.map((e) => e.objectId))] },
             },
             ReturnValues: 'ALL_NEW',
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -269,7 +278,9 @@ export class DynamoPartitionIndex implements PartitionIndex {
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) mapAwsError(error);
         if (error.Item === undefined) return; // the partition was deleted
-        currentItem = error.Item; // another flusher moved on: continue from there
+        currentItem = error.Item; // another flusher got there first
+        // Leave the rest to that flusher unless the tail is still filling up towards its limit.
+        if (decodeHead(ref.partition, currentItem).tail.length < maxTail / 2) return;
       }
     }
   }
