@@ -65,6 +65,8 @@ export class DynamoPartitionIndex implements PartitionIndex {
   private readonly producerExpirationMs: number;
   private readonly maxProducers: number;
   private readonly onFlushError: (error: unknown) => void;
+  /** The page size of partitions this instance has seen (fixed per partition, so safe to keep). */
+  private readonly pageSizes = new Map<string, number>();
 
   constructor(options: DynamoPartitionIndexOptions) {
     this.client = options.client;
@@ -120,11 +122,13 @@ export class DynamoPartitionIndex implements PartitionIndex {
 
   async append(ref: PartitionRef, entry: PendingEntry, producer?: ProducerBatch): Promise<AppendOutcome> {
     // The tail length limit is per partition (4 pages); until we have seen the head, assume the default.
-    let maxTail = DynamoPartitionIndex.maxTail(DEFAULT_PAGE_SIZE);
+    const key = partitionKey(ref.topicId, ref.partition);
+    let maxTail = DynamoPartitionIndex.maxTail(this.pageSizes.get(key) ?? DEFAULT_PAGE_SIZE);
     for (let attempt = 0; ; attempt++) {
       try {
         const out = await this.client.send(this.appendCommand(ref, entry, producer, maxTail));
         const item = out.Attributes ?? {};
+        this.pageSizes.set(key, headPageSize(item));
         const head = decodeHead(ref.partition, item);
         const pageSize = headPageSize(item);
         if (head.tail.length >= pageSize && head.tail.length % pageSize === 0) {
@@ -137,6 +141,7 @@ export class DynamoPartitionIndex implements PartitionIndex {
         const old = error.Item;
         if (old === undefined) throw new UnknownTopicError(ref.topic);
         const head = decodeHead(ref.partition, old);
+        this.pageSizes.set(key, headPageSize(old));
         maxTail = DynamoPartitionIndex.maxTail(headPageSize(old));
         if (tailObjectIds(old).has(entry.objectId)) {
           // An earlier attempt of this very append (an SDK retry after a lost response) committed it.
@@ -158,8 +163,9 @@ export class DynamoPartitionIndex implements PartitionIndex {
           }
         }
         if (head.tail.length >= maxTail) {
-          await this.flush(ref, old).catch(this.onFlushError);
-          await sleep(Math.random() * 10 * (attempt + 1));
+          // The appender that filled the last page is paging already; step in only if it seems stuck.
+          if (attempt >= 2) await this.flush(ref, old).catch(this.onFlushError);
+          await sleep(2 + Math.random() * 5 * (attempt + 1));
         }
         if (attempt >= 20) {
           throw new PartitionBusyError(
