@@ -387,7 +387,8 @@ export const openapi = {
           value: {},
           valueBase64: {
             type: 'string',
-            pattern: '^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$',
+            // Padding (length a multiple of 4) is checked by the handler: a linear pattern stays fast on MiBs.
+            pattern: '^[A-Za-z0-9+/]*={0,2}$',
             'x-rule': 'must be padded base64 (RFC 4648)',
           },
           headers: ref('Headers'),

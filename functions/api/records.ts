@@ -35,6 +35,9 @@ export function toProduceRecord(record: HttpRecordIn, index: number): ProduceRec
   if (!hasValue && !hasBase64) {
     throw new InvalidArgumentError(`body.records[${index}] needs value or valueBase64`);
   }
+  if (hasBase64 && (record.valueBase64 as string).length % 4 !== 0) {
+    throw new InvalidArgumentError(`body.records[${index}].valueBase64 must be padded base64 (RFC 4648)`);
+  }
   return {
     key: record.key === undefined || record.key === null ? null : encoder.encode(record.key),
     value: hasBase64

@@ -3,7 +3,15 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { InvalidArgumentError } from '../../lib/core/errors.ts';
 import { openapi } from './openapi.ts';
 
-const ajv = new Ajv2020({ allErrors: false, strict: true, strictTypes: false, verbose: true });
+// Every pattern in the document is ASCII, so non-Unicode regexps are equivalent — and much faster on
+// megabytes of base64.
+const ajv = new Ajv2020({
+  allErrors: false,
+  strict: true,
+  strictTypes: false,
+  verbose: true,
+  unicodeRegExp: false,
+});
 ajv.addVocabulary(['x-rule']);
 for (const [name, schema] of Object.entries(openapi.components.schemas)) {
   ajv.addSchema(schema, `#/components/schemas/${name}`);

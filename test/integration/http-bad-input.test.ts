@@ -139,6 +139,15 @@ const CASES: Case[] = [
     mentions: 'valueBase64',
   },
   {
+    name: 'unpadded base64',
+    method: 'POST',
+    path: '/topics/t/records',
+    json: { records: [{ valueBase64: 'AAE' }] },
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'valueBase64',
+  },
+  {
     name: 'neither value nor valueBase64',
     method: 'POST',
     path: '/topics/t/records',
