@@ -88,6 +88,10 @@ export interface FetchRequest {
   readonly maxBytes?: number;
 }
 
+/**
+ * A fetched record. Its byte arrays may be shared with other fetches of the same batch (decoded
+ * batches are cached): copy them before changing them.
+ */
 export interface FetchedRecord extends LogRecord {
   readonly offset: number;
 }

@@ -9,6 +9,7 @@ import type {
 } from '../core/ports.ts';
 import type { TopicRecord } from '../core/types.ts';
 import { validateNonNegativeInt, validateTopicName } from '../core/validation.ts';
+import { BatchCache } from './batch-cache.ts';
 
 /** What the engine is built from: ports, a clock, and tuning. */
 export interface EngineDeps {
@@ -23,6 +24,8 @@ export interface EngineDeps {
   readonly topicCacheMs?: number;
   /** Parallel ranged GETs per fetch. @default 8 */
   readonly fetchConcurrency?: number;
+  /** Decoded batches kept in memory for readers that step through a batch. @default 32 MiB */
+  readonly batchCacheBytes?: number;
 }
 
 /** Shared state of one engine instance. */
@@ -34,6 +37,7 @@ export class EngineContext {
   readonly leases: LeaseStore;
   readonly now: () => number;
   readonly fetchConcurrency: number;
+  readonly batches: BatchCache;
   private readonly topicCacheMs: number;
   private readonly cache = new Map<string, { topic: TopicRecord; at: number }>();
 
@@ -46,6 +50,7 @@ export class EngineContext {
     this.now = deps.now ?? Date.now;
     this.topicCacheMs = deps.topicCacheMs ?? 5000;
     this.fetchConcurrency = deps.fetchConcurrency ?? 8;
+    this.batches = new BatchCache(deps.batchCacheBytes ?? 32 * 1024 * 1024);
   }
 
   /** The topic, from the cache when fresh; `fresh` forces a read. Throws UnknownTopicError. */

@@ -52,12 +52,11 @@ function indexGap(ref: PartitionRef, from: number, to: number): CorruptSegmentEr
 }
 
 async function readBatch(ctx: EngineContext, topic: TopicRecord, ref: PartitionRef, entry: IndexEntry) {
-  const bytes = await ctx.objects.getRange(
-    segmentKey(topic.name, topic.id, entry.objectId),
-    entry.byteOffset,
-    entry.byteLength,
-  );
-  return decodeBatch(bytes, { partition: ref.partition, recordCount: entry.recordCount });
+  const key = segmentKey(topic.name, topic.id, entry.objectId);
+  return await ctx.batches.getOrLoad(`${key}@${entry.byteOffset}`, entry.byteLength, async () => {
+    const bytes = await ctx.objects.getRange(key, entry.byteOffset, entry.byteLength);
+    return decodeBatch(bytes, { partition: ref.partition, recordCount: entry.recordCount });
+  });
 }
 
 /**

@@ -353,6 +353,7 @@ describe('consumer functions', () => {
     assert.equal(errors.length, 1, JSON.stringify(lags));
     assert.ok(errors[0] instanceof UnknownTopicError);
     assertOrderedAtLeastOnce(seen, 0, 2);
+    await sweeper.unsubscribe('broken');
     assert.equal(await lagOf('early', 'later'), 0);
   });
 
