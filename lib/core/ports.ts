@@ -115,6 +115,8 @@ export interface LeaseState extends Lease {
 export interface LeaseStore {
   /** Every lease of the (group, topic), strongly consistent. */
   list(group: string, topic: string): Promise<LeaseState[]>;
+  /** One partition's lease, strongly consistent; undefined when it was never created. */
+  get(group: string, topic: string, partition: number): Promise<LeaseState | undefined>;
   /** Creates free leases for these partitions unless they exist. */
   create(group: string, topic: string, partitions: readonly number[]): Promise<void>;
   /** Takes `lease` for `owner` if its counter is still `lease.counter`; returns the new lease or undefined. */

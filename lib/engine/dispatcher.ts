@@ -281,10 +281,10 @@ export class Dispatcher {
   /** Takes the partition's lease, unless another dispatcher or member holds it. */
   private async acquire(subscription: Subscription, topic: TopicRecord, partition: number) {
     const { group } = subscription;
-    let lease = (await this.ctx.leases.list(group, topic.name)).find((l) => l.partition === partition);
+    let lease = await this.ctx.leases.get(group, topic.name, partition);
     if (lease === undefined) {
       await this.ctx.leases.create(group, topic.name, [partition]);
-      lease = (await this.ctx.leases.list(group, topic.name)).find((l) => l.partition === partition);
+      lease = await this.ctx.leases.get(group, topic.name, partition);
       if (lease === undefined) return undefined;
     }
     const now = this.ctx.now();
@@ -305,12 +305,17 @@ export class Dispatcher {
     const { group } = subscription;
     let limit = subscription.batchSize;
     let failure = { offset: lease.failedOffset ?? -1, attempts: lease.attempts ?? 0 };
+    // Read the committed offset once: while this dispatcher holds the lease, only it commits here.
+    const committed = (await this.ctx.groups.fetch(group, topic.name, topic.id)).find(
+      (c) => c.partition === partition,
+    );
+    let offset = committed?.offset ?? (await this.startOffset(subscription, topic, partition));
+    const commitAt = async (next: number) => {
+      await this.commit(subscription, topic, lease as LeaseState, partition, next);
+      offset = next;
+    };
     try {
       while (this.ctx.now() < deadline) {
-        const committed = (await this.ctx.groups.fetch(group, topic.name, topic.id)).find(
-          (c) => c.partition === partition,
-        );
-        let offset = committed?.offset ?? (await this.startOffset(subscription, topic, partition));
         let records: readonly FetchedRecord[];
         try {
           records = await this.batch(
@@ -324,8 +329,7 @@ export class Dispatcher {
         } catch (error) {
           if (!(error instanceof OffsetOutOfRangeError)) throw error;
           // The committed offset fell below the log start (retention): resume at the log start.
-          offset = error.logStartOffset;
-          await this.commit(subscription, topic, lease, partition, offset);
+          await commitAt(error.logStartOffset);
           continue;
         }
         if (records.length === 0) return 'caught-up';
@@ -341,24 +345,21 @@ export class Dispatcher {
             0,
             'expired',
           );
-          await this.commit(
-            subscription,
-            topic,
-            lease,
-            partition,
-            (records[expired - 1] as FetchedRecord).offset + 1,
-          );
+          await commitAt((records[expired - 1] as FetchedRecord).offset + 1);
           continue;
         }
-        const renewed = await this.ctx.leases.renew(
-          group,
-          topic.name,
-          lease,
-          this.ownerId,
-          this.ctx.now() + this.leaseMs,
-        );
-        if (renewed === undefined) return 'lost';
-        lease = renewed;
+        // Renew before invoking once half the lease is gone (commits are fenced by the lease anyway).
+        if (lease.expiresAt - this.ctx.now() < this.leaseMs / 2) {
+          const renewed = await this.ctx.leases.renew(
+            group,
+            topic.name,
+            lease,
+            this.ownerId,
+            this.ctx.now() + this.leaseMs,
+          );
+          if (renewed === undefined) return 'lost';
+          lease = renewed;
+        }
         const outcome = await this.invoker.invoke(
           subscription.target,
           this.event(subscription, topic, partition, records),
@@ -366,7 +367,7 @@ export class Dispatcher {
         const failedAt = this.failedOffset(subscription, records, outcome);
         const last = records.at(-1) as FetchedRecord;
         if (failedAt === undefined) {
-          await this.commit(subscription, topic, lease, partition, last.offset + 1);
+          await commitAt(last.offset + 1);
           if (failure.attempts > 0) await this.clearFailure(subscription, topic, lease);
           failure = { offset: -1, attempts: 0 };
           limit = subscription.batchSize;
@@ -375,7 +376,7 @@ export class Dispatcher {
         const error = outcome.ok ? 'the function reported batch item failures' : outcome.error;
         if (failedAt > (records[0] as FetchedRecord).offset) {
           // Everything before the lowest reported failure succeeded: keep it, retry from there.
-          await this.commit(subscription, topic, lease, partition, failedAt);
+          await commitAt(failedAt);
         } else if (!outcome.ok && subscription.bisectBatchOnFunctionError && records.length > 1) {
           limit = Math.ceil(records.length / 2);
           continue;
@@ -396,7 +397,7 @@ export class Dispatcher {
             attempts,
             error,
           );
-          await this.commit(subscription, topic, lease, partition, last.offset + 1);
+          await commitAt(last.offset + 1);
           await this.clearFailure(subscription, topic, lease);
           failure = { offset: -1, attempts: 0 };
           limit = subscription.batchSize;

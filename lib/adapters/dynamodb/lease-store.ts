@@ -2,6 +2,7 @@ import {
   ConditionalCheckFailedException,
   DeleteItemCommand,
   type DynamoDBClient,
+  GetItemCommand,
   PutItemCommand,
   TransactionCanceledException,
   type TransactWriteItem,
@@ -58,6 +59,19 @@ export class DynamoLeaseStore implements LeaseStore {
     return (await queryPartition(this.client, this.table, leasePk(group, topic).S as string)).map(
       decodeLease,
     );
+  }
+
+  async get(group: string, topic: string, partition: number): Promise<LeaseState | undefined> {
+    const out = await this.client
+      .send(
+        new GetItemCommand({
+          TableName: this.table,
+          Key: { pk: leasePk(group, topic), sk: partitionSk(partition) },
+          ConsistentRead: true,
+        }),
+      )
+      .catch(mapAwsError);
+    return out.Item === undefined ? undefined : decodeLease(out.Item);
   }
 
   async create(group: string, topic: string, partitions: readonly number[]): Promise<void> {
