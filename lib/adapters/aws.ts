@@ -7,6 +7,7 @@ import { Streambed } from '../engine/streambed.ts';
 import { DynamoGroupStore } from './dynamodb/group-store.ts';
 import { DynamoLeaseStore } from './dynamodb/lease-store.ts';
 import { DynamoPartitionIndex } from './dynamodb/partition-index.ts';
+import { DynamoProducerRegistry } from './dynamodb/producer-registry.ts';
 import { DynamoSubscriptionStore } from './dynamodb/subscription-store.ts';
 import type { TableNames } from './dynamodb/tables.ts';
 import { DynamoTopicStore } from './dynamodb/topic-store.ts';
@@ -19,7 +20,7 @@ export interface StreambedAwsConfig {
   readonly tables: TableNames;
   /** Tail entries per index page. @default 8 */
   readonly pageSize?: number;
-  readonly engine?: Omit<EngineDeps, 'objects' | 'topics' | 'index' | 'groups' | 'leases'>;
+  readonly engine?: Omit<EngineDeps, 'objects' | 'topics' | 'index' | 'groups' | 'leases' | 'producers'>;
   readonly onFlushError?: (error: unknown) => void;
 }
 
@@ -37,6 +38,7 @@ export function awsPorts(config: StreambedAwsConfig): EngineDeps {
     }),
     groups: new DynamoGroupStore({ client: config.dynamodb, table: config.tables.meta }),
     leases: new DynamoLeaseStore({ client: config.dynamodb, table: config.tables.meta }),
+    producers: new DynamoProducerRegistry({ client: config.dynamodb, table: config.tables.meta }),
   };
 }
 

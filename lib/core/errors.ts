@@ -83,6 +83,17 @@ export class RecordTooLargeError extends StreambedError {
   readonly status = 413;
 }
 
+/**
+ * Kafka's UNKNOWN_PRODUCER_ID / INVALID_PRODUCER_ID_MAPPING: the producer id was never issued by
+ * `POST /producers` (or its registration expired). Get a new one.
+ *
+ * @example new UnknownProducerIdError("producer id '42' was not issued by this cluster")
+ */
+export class UnknownProducerIdError extends StreambedError {
+  readonly code = 'UnknownProducerId';
+  readonly status = 400;
+}
+
 /** Kafka's OUT_OF_ORDER_SEQUENCE_NUMBER: the producer skipped a sequence number. */
 export class OutOfOrderSequenceError extends StreambedError {
   readonly code = 'OutOfOrderSequence';

@@ -155,6 +155,29 @@ export interface LeaseStore {
   commitLeased(commit: LeasedCommit): Promise<void>;
 }
 
+/** A producer id issued by the server (Kafka's InitProducerId), with its current epoch. */
+export interface IssuedProducer {
+  /** Decimal digits of a positive integer below 2^53 (Kafka's int64 producer id). */
+  readonly producerId: string;
+  readonly epoch: number;
+  /** Set when the id belongs to a transactional id (a stable name whose epoch fences old holders). */
+  readonly transactionalId?: string;
+}
+
+/**
+ * Issues producer ids, as Kafka's InitProducerId does. Produce accepts only ids issued here, and only
+ * at their current epoch.
+ */
+export interface ProducerRegistry {
+  /**
+   * Without a transactional id: a new producer id at epoch 0. With one: the id registered to that
+   * name (created on first use) at its next epoch, which fences every holder of an older epoch.
+   */
+  init(transactionalId?: string): Promise<IssuedProducer>;
+  /** A strongly consistent read of an issued id; undefined when it was never issued or has expired. */
+  get(producerId: string): Promise<IssuedProducer | undefined>;
+}
+
 /** Consumer-function subscriptions, one per group. */
 export interface SubscriptionStore {
   put(subscription: Subscription): Promise<void>;

@@ -5,6 +5,7 @@ import type {
   ObjectStore,
   PartitionIndex,
   PartitionRef,
+  ProducerRegistry,
   TopicStore,
 } from '../core/ports.ts';
 import type { TopicRecord } from '../core/types.ts';
@@ -18,6 +19,7 @@ export interface EngineDeps {
   readonly index: PartitionIndex;
   readonly groups: GroupStore;
   readonly leases: LeaseStore;
+  readonly producers: ProducerRegistry;
   /** @default Date.now */
   readonly now?: () => number;
   /** How long topic metadata is cached per process, in ms. Safe: appends check the topic id. @default 5000 */
@@ -35,6 +37,7 @@ export class EngineContext {
   readonly index: PartitionIndex;
   readonly groups: GroupStore;
   readonly leases: LeaseStore;
+  readonly producers: ProducerRegistry;
   readonly now: () => number;
   readonly fetchConcurrency: number;
   readonly batches: BatchCache;
@@ -47,6 +50,7 @@ export class EngineContext {
     this.index = deps.index;
     this.groups = deps.groups;
     this.leases = deps.leases;
+    this.producers = deps.producers;
     this.now = deps.now ?? Date.now;
     this.topicCacheMs = deps.topicCacheMs ?? 5000;
     this.fetchConcurrency = deps.fetchConcurrency ?? 8;

@@ -1,4 +1,4 @@
-import type { StoredObject } from '../core/ports.ts';
+import type { IssuedProducer, StoredObject } from '../core/ports.ts';
 import type {
   CommitOffsetsRequest,
   CommittedOffset,
@@ -30,6 +30,7 @@ import {
 } from './membership.ts';
 import { findOrphanSegments } from './orphans.ts';
 import { produce, StickyPartitions } from './produce.ts';
+import { type InitProducerInput, initProducer } from './producers.ts';
 import { type CreateTopicInput, createTopic, deleteTopic, describeTopic, listTopics } from './topics.ts';
 
 /**
@@ -64,6 +65,18 @@ export class Streambed {
 
   deleteTopic(name: string): Promise<void> {
     return deleteTopic(this.ctx, name);
+  }
+
+  /**
+   * Kafka's InitProducerId: a producer id for idempotent produce calls. With a `transactionalId`,
+   * the same id at the next epoch, fencing the previous holder.
+   *
+   * @example
+   * const { producerId, epoch } = await log.initProducer();
+   * await log.produce({ topic, records, producer: { producerId, epoch, sequences: 0 } });
+   */
+  initProducer(input?: InitProducerInput): Promise<IssuedProducer> {
+    return initProducer(this.ctx, input);
   }
 
   produce(request: ProduceRequest): Promise<ProduceResult> {
