@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { DynamoPartitionIndex } from '../../lib/adapters/dynamodb/partition-index.ts';
+import { newObjectId } from '../../lib/core/object-keys.ts';
 import { planProduce } from '../../lib/core/produce-plan.ts';
 import { encodeSegment } from '../../lib/core/segment/index.ts';
 import type { BenchConfig } from '../config.ts';
@@ -59,7 +60,7 @@ export async function breakdownSuite(
     const location = encoded.batches[0];
     if (location === undefined) throw new Error('no batch');
     let n = 0;
-    const objectId = () => `${Date.now().toString(36).padStart(12, '0')}-${randomBytes(8).toString('hex')}`;
+    const objectId = () => newObjectId(Date.now());
     const work: Record<(typeof STEPS)[number], () => Promise<unknown> | unknown> = {
       'plan+encode (CPU)': () => encodeSegment(planProduce(request, topic, Date.now(), 0).batches),
       'PutObject (raw)': () =>
@@ -111,8 +112,8 @@ export async function breakdownSuite(
             byteOffset: location.byteOffset,
             byteLength: location.byteLength,
             recordCount: location.recordCount,
-            minTimestamp: location.minTimestamp,
             maxTimestamp: location.maxTimestamp,
+            appendTime: Date.now(),
           },
         ),
       'produce (lib, whole call)': () => engine.produce(request),

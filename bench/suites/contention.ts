@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { DynamoPartitionIndex } from '../../lib/adapters/dynamodb/partition-index.ts';
 import type { PendingEntry } from '../../lib/core/index-entry.ts';
+import { newObjectId } from '../../lib/core/object-keys.ts';
 import type { BenchConfig } from '../config.ts';
 import { count, errorsNamed } from '../support/instrument.ts';
 import { ratio, round, runLoad, type Throughput, throughput } from '../support/load.ts';
@@ -167,12 +168,12 @@ interface ProtocolRun {
 function entry(): PendingEntry {
   const now = Date.now();
   return {
-    objectId: `${now.toString(36).padStart(12, '0')}-${randomBytes(8).toString('hex')}`,
+    objectId: newObjectId(now),
     byteOffset: 8,
     byteLength: 10_600,
     recordCount: RECORDS,
-    minTimestamp: now,
     maxTimestamp: now,
+    appendTime: now,
   };
 }
 
@@ -184,7 +185,7 @@ function entryItem() {
       o: { N: String(e.byteOffset) },
       l: { N: String(e.byteLength) },
       n: { N: String(e.recordCount) },
-      t0: { N: String(e.minTimestamp) },
+      t0: { N: String(e.appendTime) },
       t1: { N: String(e.maxTimestamp) },
     },
   };

@@ -1,5 +1,5 @@
 /**
- * The index maps offset ranges to bytes in segment objects. An entry covers
+ * The index maps offsets to bytes in segment objects. An entry covers
  * `[baseOffset, baseOffset + recordCount)` of one partition and points at one batch.
  */
 export interface IndexEntry {
@@ -9,8 +9,10 @@ export interface IndexEntry {
   readonly objectId: string;
   readonly byteOffset: number;
   readonly byteLength: number;
-  readonly minTimestamp: number;
+  /** The largest record timestamp in the batch (for timestamp lookup, as Kafka's time index). */
   readonly maxTimestamp: number;
+  /** When the batch was appended, by the appender's clock (Kafka's LogAppendTime), in ms. */
+  readonly appendTime: number;
 }
 
 /** An entry before offsets are assigned (what a producer commits). */

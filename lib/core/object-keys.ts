@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { InvalidArgumentError } from './errors.ts';
 
 /**
  * Segment objects live under a per-topic prefix, so S3 lifecycle rules and sweepers can act on
@@ -6,7 +7,8 @@ import { randomBytes } from 'node:crypto';
  *
  *   topics/<topic name>/<topic id>/<object id>.sbs
  *
- * Object ids start with the creation time in base 36 (12 chars, sortable) then 16 random hex chars.
+ * An object id is the creation time in ms, base 36 (12 chars, so ids sort by time), a dash, and
+ * 48 random bits in hex (12 chars). The index stores it as 12 bytes (6 of time, 6 random).
  */
 export function topicPrefix(topic: string, topicId: string): string {
   return `topics/${topic}/${topicId}/`;
@@ -16,9 +18,39 @@ export function segmentKey(topic: string, topicId: string, objectId: string): st
   return `${topicPrefix(topic, topicId)}${objectId}.sbs`;
 }
 
-/** @example newObjectId(Date.now()) // '000mhx7s2kq0-5f1c0a9b3e2d4c1a' */
+/** Bytes of an object id in the index. */
+export const OBJECT_ID_BYTES = 12;
+const OBJECT_ID = /^([0-9a-z]{12})-([0-9a-f]{12})$/;
+const MAX_TIME = 2 ** 48 - 1;
+
+/** @example newObjectId(Date.now()) // '000mhx7s2kq0-5f1c0a9b3e2d' */
 export function newObjectId(now: number): string {
-  return `${now.toString(36).padStart(12, '0')}-${randomBytes(8).toString('hex')}`;
+  if (!Number.isSafeInteger(now) || now < 0 || now > MAX_TIME) throw new RangeError(`bad object time ${now}`);
+  return `${now.toString(36).padStart(12, '0')}-${randomBytes(6).toString('hex')}`;
+}
+
+/** The 12 bytes of an object id. @example objectIdToBytes('000mhx7s2kq0-5f1c0a9b3e2d').length // 12 */
+export function objectIdToBytes(objectId: string): Uint8Array {
+  const match = OBJECT_ID.exec(objectId);
+  const time = match === null ? Number.NaN : Number.parseInt(match[1] as string, 36);
+  if (match === null || !(time <= MAX_TIME)) {
+    throw new InvalidArgumentError(`'${objectId}' is not a segment object id`);
+  }
+  const out = new Uint8Array(OBJECT_ID_BYTES);
+  let rest = time;
+  for (let i = 5; i >= 0; i--) {
+    out[i] = rest % 256;
+    rest = Math.floor(rest / 256);
+  }
+  out.set(Buffer.from(match[2] as string, 'hex'), 6);
+  return out;
+}
+
+/** The object id of 12 index bytes (the inverse of {@link objectIdToBytes}). */
+export function objectIdFromBytes(bytes: Uint8Array): string {
+  let time = 0;
+  for (let i = 0; i < 6; i++) time = time * 256 + (bytes[i] as number);
+  return `${time.toString(36).padStart(12, '0')}-${Buffer.from(bytes.subarray(6, 12)).toString('hex')}`;
 }
 
 /** The object id of a segment key, or undefined when the key is not a segment of that prefix. */

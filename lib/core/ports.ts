@@ -61,9 +61,15 @@ export interface PartitionIndex {
   /** Removes heads and index pages of every partition. */
   deletePartitions(topicId: string, partitions: number): Promise<void>;
   /**
-   * Atomically assigns the next `entry.recordCount` offsets of the partition to `entry`.
-   * Throws UnknownTopicError when the partition head is gone (topic deleted), or the producer
-   * errors of {@link ProducerBatch} rules.
+   * Reads, beside the object PUT, what appends to these partitions will need: a recent lower bound
+   * of each end offset (to resolve an append whose response is lost by reading) and, for an
+   * idempotent producer, its state on each partition. Appends work without it, only slower.
+   */
+  prepare(refs: readonly PartitionRef[], producerId?: string): Promise<void>;
+  /**
+   * Atomically assigns the next `entry.recordCount` offsets of the partition to `entry`, once:
+   * a retry after a lost response never appends it twice. Throws UnknownTopicError when the
+   * partition head is gone (topic deleted), or the producer errors of {@link ProducerBatch} rules.
    */
   append(ref: PartitionRef, entry: PendingEntry, producer?: ProducerBatch): Promise<AppendOutcome>;
   /** A strongly consistent read of one head; undefined when the partition does not exist. */
@@ -74,6 +80,12 @@ export interface PartitionIndex {
    * Entries may repeat across pages; callers skip what they have passed.
    */
   entriesFrom(ref: PartitionRef, offset: number, head: PartitionHead): AsyncIterable<IndexEntry>;
+  /**
+   * Where to start looking for the first record with a timestamp ≥ `timestamp`: every record before
+   * the returned offset has a smaller timestamp. Undefined when no record has one that large. Uses a
+   * time index: a bounded number of reads whatever the partition's length.
+   */
+  timestampStart(ref: PartitionRef, timestamp: number, head: PartitionHead): Promise<number | undefined>;
 }
 
 /**

@@ -1,14 +1,28 @@
 import { DuplicateSequenceError, OutOfOrderSequenceError, ProducerFencedError } from './errors.ts';
 
-/**
- * What a partition remembers about an idempotent producer: its epoch and its last appended batch
- * (first sequence, record count, and the base offset it received).
- */
+/** Kafka keeps the last 5 batches of each producer per partition (max.in.flight.requests = 5). */
+export const PRODUCER_WINDOW = 5;
+
+/** One of a producer's last batches on a partition. */
+export interface WindowBatch {
+  /** First sequence number of the batch. */
+  readonly sequence: number;
+  readonly count: number;
+  /** The segment object holding it: the index entry with this object id is the batch. */
+  readonly objectId: string;
+  /** An offset at or below the batch's base offset (where a search for its entry may start). */
+  readonly bound: number;
+}
+
+/** What a partition remembers about an idempotent producer. */
 export interface ProducerState {
   readonly epoch: number;
-  readonly lastSequence: number;
-  readonly lastCount: number;
-  readonly lastBaseOffset: number;
+  /** The sequence the next batch must start with. */
+  readonly nextSequence: number;
+  /** The last batches, oldest first, at most {@link PRODUCER_WINDOW}. */
+  readonly window: readonly WindowBatch[];
+  /** When the producer last appended here (ms); state idle longer than the expiration is gone. */
+  readonly lastAppend: number;
 }
 
 /** One partition's batch from an idempotent producer. */
@@ -19,44 +33,35 @@ export interface ProducerBatch {
   readonly count: number;
 }
 
-/** The outcome for a batch whose conditional append was refused. */
-export type RefusedBatch =
-  | { readonly kind: 'duplicate'; readonly baseOffset: number }
-  | { readonly kind: 'retry' }
+export type ProducerDecision =
+  | { readonly kind: 'append' }
+  | { readonly kind: 'duplicate'; readonly batch: WindowBatch }
   | { readonly kind: 'error'; readonly error: Error };
 
 /**
- * Kafka's rules for a batch, given the partition's stored state for the producer:
+ * Kafka's rules for a batch, given the partition's state for the producer (undefined when it has
+ * none, or when it expired):
  * - no state: the first sequence must be 0;
  * - a lower epoch than stored is fenced; a higher one must start at sequence 0;
- * - same epoch: the next sequence is accepted, the last batch again is a duplicate (its original
- *   offsets are returned), anything older is a DuplicateSequence, anything further is a gap.
+ * - same epoch: the next sequence is appended; a batch equal to one of the last 5 is a duplicate
+ *   (its original offsets are returned); older than those is a DuplicateSequence; anything else
+ *   (a gap, or a resend with another record count) is OutOfOrderSequence.
  *
- * `accepts` says whether the batch may be appended; `classifyRefusal` explains a refused one from
- * the state the failed condition returned.
- */
-export function accepts(state: ProducerState | undefined, batch: ProducerBatch): boolean {
-  if (state === undefined) return batch.sequence === 0;
-  if (batch.epoch > state.epoch) return batch.sequence === 0;
-  if (batch.epoch < state.epoch) return false;
-  return batch.sequence === state.lastSequence + state.lastCount;
-}
-
-/**
  * @example
- * classifyRefusal({ epoch: 0, lastSequence: 5, lastCount: 2, lastBaseOffset: 40 },
- *   { producerId: 'p', epoch: 0, sequence: 5, count: 2 }) // { kind: 'duplicate', baseOffset: 40 }
+ * decide({ epoch: 0, nextSequence: 7, window: [{ sequence: 5, count: 2, objectId, bound: 40 }], lastAppend },
+ *   { producerId: '9', epoch: 0, sequence: 5, count: 2 }) // { kind: 'duplicate', batch: { sequence: 5, ... } }
  */
-export function classifyRefusal(state: ProducerState | undefined, batch: ProducerBatch): RefusedBatch {
-  const who = `producer '${batch.producerId}'`;
+export function decide(state: ProducerState | undefined, batch: ProducerBatch): ProducerDecision {
+  const who = `producer ${batch.producerId}`;
+  const outOfOrder = (message: string) => ({
+    kind: 'error' as const,
+    error: new OutOfOrderSequenceError(`${who} ${message}`),
+  });
   if (state === undefined) {
-    if (batch.sequence === 0) return { kind: 'retry' };
-    return {
-      kind: 'error',
-      error: new OutOfOrderSequenceError(
-        `${who} is new to this partition: expected sequence 0, got ${batch.sequence}`,
-      ),
-    };
+    if (batch.sequence === 0) return { kind: 'append' };
+    return outOfOrder(
+      `has no state on this partition (new, or idle past the expiration): expected sequence 0, got ${batch.sequence}`,
+    );
   }
   if (batch.epoch < state.epoch) {
     return {
@@ -65,35 +70,40 @@ export function classifyRefusal(state: ProducerState | undefined, batch: Produce
     };
   }
   if (batch.epoch > state.epoch) {
-    if (batch.sequence === 0) return { kind: 'retry' };
-    return {
-      kind: 'error',
-      error: new OutOfOrderSequenceError(
-        `${who} starts epoch ${batch.epoch}: expected sequence 0, got ${batch.sequence}`,
-      ),
-    };
+    if (batch.sequence === 0) return { kind: 'append' };
+    return outOfOrder(`starts epoch ${batch.epoch}: expected sequence 0, got ${batch.sequence}`);
   }
-  const expected = state.lastSequence + state.lastCount;
-  if (batch.sequence === state.lastSequence) {
-    if (batch.count === state.lastCount) return { kind: 'duplicate', baseOffset: state.lastBaseOffset };
-    return {
-      kind: 'error',
-      error: new OutOfOrderSequenceError(
-        `${who} resent sequence ${batch.sequence} with ${batch.count} records; the original had ${state.lastCount}`,
-      ),
-    };
+  const same = state.window.find((b) => b.sequence === batch.sequence);
+  if (same !== undefined) {
+    if (same.count === batch.count) return { kind: 'duplicate', batch: same };
+    return outOfOrder(
+      `resent sequence ${batch.sequence} with ${batch.count} records; the original had ${same.count}`,
+    );
   }
-  if (batch.sequence === expected) return { kind: 'retry' };
-  if (batch.sequence < state.lastSequence) {
+  if (batch.sequence === state.nextSequence) return { kind: 'append' };
+  const oldest = state.window[0]?.sequence ?? state.nextSequence;
+  if (batch.sequence < oldest) {
     return {
       kind: 'error',
       error: new DuplicateSequenceError(
-        `${who} sequence ${batch.sequence} was appended before the last batch (sequence ${state.lastSequence})`,
+        `${who} sequence ${batch.sequence} is older than the last ${PRODUCER_WINDOW} batches (from sequence ${oldest}): ` +
+          'it was appended before, and its offsets are no longer known',
       ),
     };
   }
-  return {
-    kind: 'error',
-    error: new OutOfOrderSequenceError(`${who} expected sequence ${expected}, got ${batch.sequence}`),
-  };
+  return outOfOrder(`expected sequence ${state.nextSequence}, got ${batch.sequence}`);
+}
+
+/** The state after appending `batch` (which {@link decide} accepted). */
+export function afterAppend(
+  state: ProducerState | undefined,
+  batch: ProducerBatch,
+  appended: { readonly objectId: string; readonly bound: number; readonly now: number },
+): ProducerState {
+  const previous = state !== undefined && state.epoch === batch.epoch ? state.window : [];
+  const window = [
+    ...previous,
+    { sequence: batch.sequence, count: batch.count, objectId: appended.objectId, bound: appended.bound },
+  ].slice(-PRODUCER_WINDOW);
+  return { epoch: batch.epoch, nextSequence: batch.sequence + batch.count, window, lastAppend: appended.now };
 }

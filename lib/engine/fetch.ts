@@ -134,7 +134,10 @@ export async function listOffsets(
     if (spec === 'latest') return h.highWatermark;
     const target = validateNonNegativeInt(spec.timestamp, 'timestamp');
     if (h.logStartOffset >= h.highWatermark) return null;
-    for await (const entry of entriesFrom(ctx, ref, h.logStartOffset, h)) {
+    // The time index says where to start: every record before `from` is older than the target.
+    const from = await ctx.index.timestampStart(ref, target, h);
+    if (from === undefined) return null;
+    for await (const entry of entriesFrom(ctx, ref, Math.max(from, h.logStartOffset), h)) {
       if (entry.maxTimestamp < target) continue;
       const batch = await readBatch(ctx, topic, ref, entry);
       for (const [j, record] of batch.records.entries()) {

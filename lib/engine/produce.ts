@@ -1,11 +1,12 @@
-import { InvalidArgumentError } from '../core/errors.ts';
+import { InvalidArgumentError, StreambedError } from '../core/errors.ts';
 import { newObjectId, segmentKey } from '../core/object-keys.ts';
-import type { AppendOutcome } from '../core/ports.ts';
+import type { AppendOutcome, PartitionRef } from '../core/ports.ts';
 import { planProduce } from '../core/produce-plan.ts';
 import { encodeSegment } from '../core/segment/index.ts';
 import type { ProduceRequest, ProduceResult, RecordOffset, TopicRecord } from '../core/types.ts';
 import type { EngineContext } from './context.ts';
 import { withTopic } from './context.ts';
+import { checkRegistered } from './producer-check.ts';
 
 /** Round-robin choice of the sticky partition for keyless records, per topic. */
 export class StickyPartitions {
@@ -35,7 +36,24 @@ export async function produce(
     const segment = encodeSegment(plan.batches);
     const objectId = newObjectId(now);
     const objectKey = segmentKey(topic.name, topic.id, objectId);
-    await ctx.objects.put(objectKey, segment.bytes);
+    const refs = plan.partitions.map((part) => ({
+      topic: topic.name,
+      topicId: topic.id,
+      partition: part.partition,
+    }));
+    const producer = request.producer;
+    // Beside the PUT: the producer's registration and state, and lower bounds of the end offsets.
+    const [put, prepared, registered] = await Promise.allSettled([
+      ctx.objects.put(objectKey, segment.bytes),
+      ctx.index.prepare(refs, producer?.producerId),
+      producer === undefined ? undefined : checkRegistered(ctx, producer.producerId, producer.epoch),
+    ]);
+    for (const step of [registered, put, prepared]) {
+      if (step.status === 'fulfilled') continue;
+      // Nothing was appended: a refused call leaves no object behind.
+      if (put.status === 'fulfilled') await discard(ctx, objectKey);
+      throw step.reason;
+    }
     const settled = await Promise.allSettled(
       plan.partitions.map((part, i) => {
         const location = segment.batches[i];
@@ -43,22 +61,30 @@ export async function produce(
           throw new Error('segment batches do not line up with the plan');
         }
         return ctx.index.append(
-          { topic: topic.name, topicId: topic.id, partition: part.partition },
+          refs[i] as PartitionRef,
           {
             objectId,
             byteOffset: location.byteOffset,
             byteLength: location.byteLength,
             recordCount: location.recordCount,
-            minTimestamp: location.minTimestamp,
             maxTimestamp: location.maxTimestamp,
+            appendTime: ctx.now(),
           },
           part.producer,
         );
       }),
     );
     const failed = settled.find((result) => result.status === 'rejected');
+    const outcomes = settled.map((result) => (result.status === 'fulfilled' ? result.value : undefined));
+    // No partition references the object (every batch refused, or a duplicate of an earlier call):
+    // delete it. An append that failed with an unknown outcome may reference it, so then keep it.
+    const unreferenced = outcomes.every((outcome, i) => {
+      if (outcome !== undefined) return outcome.kind === 'duplicate';
+      const reason = (settled[i] as PromiseRejectedResult).reason;
+      return reason instanceof StreambedError && !reason.retryable;
+    });
+    if (unreferenced) await discard(ctx, objectKey);
     if (failed !== undefined) throw failed.reason;
-    const outcomes = settled.map((result) => (result as PromiseFulfilledResult<AppendOutcome>).value);
     const offsets = new Array<RecordOffset>(request.records.length);
     const duplicatePartitions: number[] = [];
     plan.partitions.forEach((part, i) => {
@@ -70,4 +96,9 @@ export async function produce(
     });
     return { offsets, objectKey, duplicatePartitions };
   });
+}
+
+/** Best effort: an object nothing references is an orphan a sweeper would find anyway. */
+async function discard(ctx: EngineContext, objectKey: string): Promise<void> {
+  await ctx.objects.deleteMany([objectKey]).catch(() => {});
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { awsPorts } from '../../lib/adapters/aws.ts';
 import { DynamoPartitionIndex } from '../../lib/adapters/dynamodb/partition-index.ts';
-import { CorruptSegmentError, PartitionBusyError, UnknownTopicError } from '../../lib/core/errors.ts';
+import { CorruptSegmentError, UnknownTopicError } from '../../lib/core/errors.ts';
 import { Streambed } from '../../lib/engine/streambed.ts';
 import { loseNextResponse } from '../support/faults.ts';
 import { bytes, type TestStack, testStack } from '../support/stack.ts';
@@ -125,36 +125,5 @@ describe('lost responses, retries and mixed deployments', () => {
       (await log.fetchOffsets('g', 'reborn')).map((o) => o.offset),
       [1],
     );
-  });
-
-  test('a partition remembers a bounded number of idempotent producers; others are refused, plain appends go on', async () => {
-    const log = new Streambed(awsPorts({ ...stack.config, engine: {} }));
-    const limited = new Streambed({
-      ...awsPorts(stack.config),
-      index: new DynamoPartitionIndex({ client: stack.dynamodb, table: stack.tables.log, maxProducers: 3 }),
-    });
-    await log.createTopic({ name: 'producers', partitions: 1 });
-    for (const id of ['p1', 'p2', 'p3']) {
-      await limited.produce({
-        topic: 'producers',
-        records: [{ value: bytes(id) }],
-        producer: { producerId: id, epoch: 0, sequences: 0 },
-      });
-    }
-    await assert.rejects(
-      limited.produce({
-        topic: 'producers',
-        records: [{ value: bytes('p4') }],
-        producer: { producerId: 'p4', epoch: 0, sequences: 0 },
-      }),
-      PartitionBusyError,
-    );
-    await limited.produce({
-      topic: 'producers',
-      records: [{ value: bytes('p1 again') }],
-      producer: { producerId: 'p1', epoch: 0, sequences: 1 },
-    });
-    await limited.produce({ topic: 'producers', records: [{ value: bytes('plain') }] });
-    assert.equal(await log.listOffsets('producers', 0, 'latest'), 5);
   });
 });

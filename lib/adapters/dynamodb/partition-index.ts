@@ -1,72 +1,87 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  BatchGetItemCommand,
   ConditionalCheckFailedException,
   type DynamoDBClient,
   GetItemCommand,
-  PutItemCommand,
   QueryCommand,
   UpdateItemCommand,
+  type UpdateItemCommandOutput,
 } from '@aws-sdk/client-dynamodb';
 import { PartitionBusyError, UnknownTopicError } from '../../core/errors.ts';
 import type { IndexEntry, PendingEntry } from '../../core/index-entry.ts';
 import type { AppendOutcome, PartitionHead, PartitionIndex, PartitionRef } from '../../core/ports.ts';
-import { accepts, classifyRefusal, type ProducerBatch } from '../../core/producer-state.ts';
+import type { ProducerBatch } from '../../core/producer-state.ts';
 import { mapAwsError } from '../aws-errors.ts';
-import { type Item, L, M, N, num, optNum, S } from './attributes.ts';
+import { type Item, N, num, S } from './attributes.ts';
 import { batchGet, batchWrite } from './batch.ts';
+import { DEFAULT_FENCE_TTL_MS, Flusher, flushDue } from './flusher.ts';
 import {
   DEFAULT_PAGE_SIZE,
   decodeHead,
   decodePage,
   encodeEntry,
-  encodePage,
   HEAD_SK,
+  type HeadState,
   headKey,
-  headPageSize,
   newHeadItem,
   partitionKey,
-  producerState,
-  producerTimes,
-  tailObjectIds,
+  producersKey,
+  timeKey,
 } from './head-codec.ts';
+import { IdempotentAppender } from './idempotent-append.ts';
 import { queryAll } from './query.ts';
+import { AmbiguousWriteError, sendWithoutBlindRetry } from './send-once.ts';
+import { firstPageAtTime } from './time-index.ts';
 
 export interface DynamoPartitionIndexOptions {
   readonly client: DynamoDBClient;
   readonly table: string;
   /**
    * Tail entries moved to one index page at a time, for partitions created from now on (each
-   * partition keeps the page size it was created with). @default 8
+   * partition keeps the page size it was created with). @default 32
    */
   readonly pageSize?: number;
-  /** Idle time after which an idempotent producer's state is dropped (Kafka: producer.id.expiration.ms). @default 1 day */
+  /** Idle time after which an idempotent producer's state is gone (Kafka: producer.id.expiration.ms). @default 1 day */
   readonly producerExpirationMs?: number;
-  /** Idempotent producers remembered per partition (their state lives in the head item). @default 64 */
-  readonly maxProducers?: number;
-  /** Called when a best-effort page flush fails (it is retried by a later append). */
+  /** How long a fenced append attempt is remembered. @default 1 hour */
+  readonly fenceTtlMs?: number;
+  /** A cached lower bound of a partition's end offset older than this is refreshed by `prepare`. @default 60 s */
+  readonly boundRefreshMs?: number;
+  /** Called when a best-effort page flush fails (a later append flushes again). */
   readonly onFlushError?: (error: unknown) => void;
+  /** @default Date.now */
+  readonly now?: () => number;
 }
 
+const MAX_BOUNDS = 100_000;
+
 /**
- * The partition index on DynamoDB. One conditional UpdateItem per partition commits a batch:
- * it adds the record count to `next`, appends the entry to `tail`, and (for idempotent producers)
- * checks and records the producer's sequence — atomically, so there is no window in which offsets
- * are reserved but not committed. Every `pageSize` appends, the appender moves the oldest
- * `pageSize` tail entries into an immutable page item. See docs/design.md.
+ * The partition index on DynamoDB (index format v2, docs/design.md §2–3). A plain append is ONE
+ * UpdateItem of the partition's head: it adds the record count to `next` and appends the ~20-byte
+ * entry to `tail`, atomically, so offsets are never reserved without an entry. An idempotent
+ * producer's append is one transaction of that update and its (partition, producer) state item.
+ * Every `ps` appends, the appender that filled the page moves it into an immutable page item.
+ * An append whose outcome is unknown is never resent blindly: it is fenced, then looked for.
  *
  * @example
  * const index = new DynamoPartitionIndex({ client, table: 'streambed-log' });
- * const { baseOffset } = await index.append({ topic: 't', topicId, partition: 0 }, entry);
+ * await index.prepare([ref]);
+ * const { baseOffset } = await index.append(ref, entry);
  */
 export class DynamoPartitionIndex implements PartitionIndex {
   private readonly client: DynamoDBClient;
   private readonly table: string;
   private readonly pageSize: number;
-  private readonly producerExpirationMs: number;
-  private readonly maxProducers: number;
+  private readonly boundRefreshMs: number;
+  private readonly now: () => number;
   private readonly onFlushError: (error: unknown) => void;
-  /** The page size of partitions this instance has seen (fixed per partition, so safe to keep). */
+  private readonly flusher: Flusher;
+  private readonly idempotent: IdempotentAppender;
+  /** Page sizes of partitions seen (fixed per partition, so safe to keep). */
   private readonly pageSizes = new Map<string, number>();
+  /** The largest `next` seen per partition, and when: a lower bound of where a new append lands. */
+  private readonly bounds = new Map<string, { next: number; at: number }>();
 
   constructor(options: DynamoPartitionIndexOptions) {
     this.client = options.client;
@@ -75,8 +90,8 @@ export class DynamoPartitionIndex implements PartitionIndex {
     if (!Number.isInteger(this.pageSize) || this.pageSize < 1 || this.pageSize > 64) {
       throw new Error(`pageSize must be an integer in [1, 64], got ${options.pageSize}`);
     }
-    this.producerExpirationMs = options.producerExpirationMs ?? 24 * 3600 * 1000;
-    this.maxProducers = options.maxProducers ?? 64;
+    this.boundRefreshMs = options.boundRefreshMs ?? 60_000;
+    this.now = options.now ?? Date.now;
     const report = options.onFlushError ?? (() => {});
     this.onFlushError = (error) => {
       try {
@@ -85,10 +100,41 @@ export class DynamoPartitionIndex implements PartitionIndex {
         // A reporting failure must not turn a committed append into a failed one.
       }
     };
+    this.flusher = new Flusher({
+      client: this.client,
+      table: this.table,
+      fenceTtlMs: options.fenceTtlMs ?? DEFAULT_FENCE_TTL_MS,
+      now: this.now,
+    });
+    this.idempotent = new IdempotentAppender({
+      client: this.client,
+      table: this.table,
+      expirationMs: options.producerExpirationMs ?? 24 * 3600 * 1000,
+      now: this.now,
+      maxTail: (ref) => this.maxTail(ref),
+      bound: (ref) => this.bound(ref),
+      readHead: (ref) => this.readHeadState(ref),
+      locate: (ref, objectId, bound) => this.locate(ref, objectId, bound),
+      afterAppend: (ref, head, position) => this.afterAppend(ref, head, position),
+    });
   }
 
-  private static maxTail(pageSize: number): number {
-    return pageSize * 4;
+  private maxTail(ref: PartitionRef): number {
+    return 4 * (this.pageSizes.get(partitionKey(ref.topicId, ref.partition)) ?? DEFAULT_PAGE_SIZE);
+  }
+
+  private bound(ref: PartitionRef): number {
+    return this.bounds.get(partitionKey(ref.topicId, ref.partition))?.next ?? 0;
+  }
+
+  /** Remembers what a head read or write showed. */
+  private observe(ref: PartitionRef, head: HeadState): HeadState {
+    const key = partitionKey(ref.topicId, ref.partition);
+    this.pageSizes.set(key, head.pageSize);
+    const known = this.bounds.get(key);
+    if (known === undefined && this.bounds.size >= MAX_BOUNDS) this.bounds.clear();
+    this.bounds.set(key, { next: Math.max(known?.next ?? 0, head.highWatermark), at: this.now() });
+    return head;
   }
 
   async createPartitions(topicId: string, partitions: number): Promise<void> {
@@ -105,69 +151,96 @@ export class DynamoPartitionIndex implements PartitionIndex {
     // Heads first: an append racing the deletion then fails its attribute_exists condition.
     await batchWrite(this.client, this.table, heads);
     for (let partition = 0; partition < partitions; partition++) {
-      const keys = await queryAll(this.client, {
-        TableName: this.table,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': S(partitionKey(topicId, partition)) },
-        ProjectionExpression: 'pk, sk',
-        ConsistentRead: true,
-      });
-      await batchWrite(
-        this.client,
-        this.table,
-        keys.map((Key) => ({ DeleteRequest: { Key } })),
-      );
+      for (const pk of [
+        partitionKey(topicId, partition),
+        timeKey(topicId, partition),
+        producersKey(topicId, partition),
+      ]) {
+        const keys = await queryAll(this.client, {
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': S(pk) },
+          ProjectionExpression: 'pk, sk',
+          ConsistentRead: true,
+        });
+        await batchWrite(
+          this.client,
+          this.table,
+          keys.map((Key) => ({ DeleteRequest: { Key } })),
+        );
+      }
+    }
+  }
+
+  async prepare(refs: readonly PartitionRef[], producerId?: string): Promise<void> {
+    const stale = refs.filter((ref) => {
+      const known = this.bounds.get(partitionKey(ref.topicId, ref.partition));
+      return known === undefined || this.now() - known.at > this.boundRefreshMs;
+    });
+    await Promise.all([
+      stale.length === 0 ? undefined : this.refreshBounds(stale),
+      producerId === undefined ? undefined : this.idempotent.prefetch(refs, producerId),
+    ]);
+  }
+
+  /** An eventually consistent read is enough: any `next` ever observed is a lower bound. */
+  private async refreshBounds(refs: readonly PartitionRef[]): Promise<void> {
+    const byKey = new Map(refs.map((ref) => [partitionKey(ref.topicId, ref.partition), ref]));
+    const out = await this.client
+      .send(
+        new BatchGetItemCommand({
+          RequestItems: {
+            [this.table]: {
+              Keys: refs.slice(0, 100).map((ref) => headKey(ref.topicId, ref.partition)),
+              ProjectionExpression: 'pk, #next',
+              ExpressionAttributeNames: { '#next': 'next' },
+            },
+          },
+        }),
+      )
+      .catch(mapAwsError);
+    for (const item of out.Responses?.[this.table] ?? []) {
+      const key = item.pk?.S ?? '';
+      if (!byKey.has(key)) continue;
+      const known = this.bounds.get(key);
+      this.bounds.set(key, { next: Math.max(known?.next ?? 0, num(item, 'next')), at: this.now() });
     }
   }
 
   async append(ref: PartitionRef, entry: PendingEntry, producer?: ProducerBatch): Promise<AppendOutcome> {
-    // The tail length limit is per partition (4 pages); until we have seen the head, assume the default.
-    const key = partitionKey(ref.topicId, ref.partition);
-    let maxTail = DynamoPartitionIndex.maxTail(this.pageSizes.get(key) ?? DEFAULT_PAGE_SIZE);
-    for (let attempt = 0; ; attempt++) {
+    if (producer !== undefined) return await this.idempotent.append(ref, entry, producer);
+    const bound = this.bound(ref);
+    let attempt = 1;
+    for (let tries = 0; ; tries++) {
       try {
-        const out = await this.client.send(this.appendCommand(ref, entry, producer, maxTail));
-        const item = out.Attributes ?? {};
-        this.pageSizes.set(key, headPageSize(item));
-        const head = decodeHead(ref.partition, item);
-        const pageSize = headPageSize(item);
-        if (head.tail.length >= pageSize && head.tail.length % pageSize === 0) {
-          await this.flush(ref, item).catch(this.onFlushError);
-        }
+        const out = await sendWithoutBlindRetry<UpdateItemCommandOutput>(
+          this.client,
+          this.appendCommand(ref, entry, `${entry.objectId}.${attempt}`),
+        );
+        const head = this.observe(ref, decodeHead(ref.partition, out.Attributes ?? {}));
+        await this.afterAppend(ref, head, head.tail.length - 1);
         return { kind: 'appended', baseOffset: head.highWatermark - entry.recordCount };
       } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) mapAwsError(error);
-        // The failed condition returned the item as it was: decide from it, without another read.
-        const old = error.Item;
-        if (old === undefined) throw new UnknownTopicError(ref.topic);
-        const head = decodeHead(ref.partition, old);
-        this.pageSizes.set(key, headPageSize(old));
-        maxTail = DynamoPartitionIndex.maxTail(headPageSize(old));
-        if (tailObjectIds(old).has(entry.objectId)) {
-          // An earlier attempt of this very append (an SDK retry after a lost response) committed it.
-          const mine = head.tail.find((e) => e.objectId === entry.objectId);
-          if (mine !== undefined) return { kind: 'appended', baseOffset: mine.baseOffset };
+        if (error instanceof AmbiguousWriteError) {
+          // The attempt may have landed. Fence it so it never can from now on, then look.
+          await this.fence(ref, `${entry.objectId}.${attempt}`);
+          const found = await this.locate(ref, entry.objectId, bound);
+          if (found !== undefined) return { kind: 'appended', baseOffset: found };
+          attempt++;
+          continue;
         }
-        if (producer !== undefined) {
-          const state = producerState(old, producer.producerId);
-          if (!accepts(state, producer)) {
-            const refusal = classifyRefusal(state, producer);
-            if (refusal.kind === 'duplicate') return { kind: 'duplicate', baseOffset: refusal.baseOffset };
-            if (refusal.kind === 'error') throw refusal.error;
-          }
-          if (state === undefined && producerTimes(old).size >= this.maxProducers) {
-            throw new PartitionBusyError(
-              `partition ${ref.partition} of '${ref.topic}' already tracks ${this.maxProducers} idempotent producers; ` +
-                'idle ones expire after a day',
-            );
-          }
+        if ((error as Error).name === 'TransactionConflictException') {
+          await sleep(1 + Math.random() * 4 * Math.min(tries + 1, 10));
+        } else {
+          if (!(error instanceof ConditionalCheckFailedException)) mapAwsError(error);
+          // The failed condition returned the item as it was: decide from it, without another read.
+          if (error.Item === undefined) throw new UnknownTopicError(ref.topic);
+          const head = this.observe(ref, decodeHead(ref.partition, error.Item));
+          // The tail is full: the flusher is behind. Step in if it seems stuck, and wait.
+          if (tries >= 2) await this.flusher.flush(ref, head).catch(this.onFlushError);
+          await sleep(2 + Math.random() * 5 * Math.min(tries + 1, 10));
         }
-        if (head.tail.length >= maxTail) {
-          // The appender that filled the last page is paging already; step in only if it seems stuck.
-          if (attempt >= 2) await this.flush(ref, old).catch(this.onFlushError);
-          await sleep(2 + Math.random() * 5 * (attempt + 1));
-        }
-        if (attempt >= 20) {
+        if (tries >= 40) {
           throw new PartitionBusyError(
             `partition ${ref.partition} of '${ref.topic}' is catching up; retry shortly`,
           );
@@ -176,144 +249,72 @@ export class DynamoPartitionIndex implements PartitionIndex {
     }
   }
 
-  private appendCommand(
-    ref: PartitionRef,
-    entry: PendingEntry,
-    producer: ProducerBatch | undefined,
-    maxTail: number,
-  ) {
-    const names: Record<string, string> = { '#next': 'next', '#tail': 'tail', '#ids': 'ids' };
-    const values: Item = {
-      ':n': N(entry.recordCount),
-      ':entry': L([M(encodeEntry(entry))]),
-      ':maxTail': N(maxTail),
-      ':id': S(entry.objectId),
-      ':idSet': { SS: [entry.objectId] },
-    };
-    let update = 'SET #tail = list_append(#tail, :entry), #next = #next + :n';
-    let condition = 'attribute_exists(pk) AND size(#tail) < :maxTail AND NOT contains(#ids, :id)';
-    if (producer !== undefined) {
-      names['#prod'] = 'prod';
-      names['#prodo'] = 'prodo';
-      names['#pid'] = producer.producerId;
-      values[':state'] = M({
-        e: N(producer.epoch),
-        s: N(producer.sequence),
-        ns: N(producer.sequence + producer.count),
-        t: N(Date.now()),
-      });
-      values[':e'] = N(producer.epoch);
-      values[':s'] = N(producer.sequence);
-      // `#next` on the right-hand side reads the value before this update: the batch's base offset.
-      update += ', #prod.#pid = :state, #prodo.#pid = #next';
-      const next = '(#prod.#pid.e = :e AND #prod.#pid.ns = :s)';
-      const fresh =
-        '(attribute_not_exists(#prod.#pid) AND size(#prodo) < :maxProducers) OR #prod.#pid.e < :e';
-      if (producer.sequence === 0) values[':maxProducers'] = N(this.maxProducers);
-      condition += producer.sequence === 0 ? ` AND (${fresh} OR ${next})` : ` AND ${next}`;
-    }
+  private appendCommand(ref: PartitionRef, entry: PendingEntry, fence: string) {
     return new UpdateItemCommand({
       TableName: this.table,
       Key: headKey(ref.topicId, ref.partition),
-      UpdateExpression: `${update} ADD #ids :idSet`,
-      ConditionExpression: condition,
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: values,
+      UpdateExpression: 'SET #tail = list_append(#tail, :entry), #next = #next + :n',
+      ConditionExpression:
+        'attribute_exists(pk) AND size(#tail) < :maxTail AND attribute_not_exists(#fx.#fence)',
+      ExpressionAttributeNames: { '#next': 'next', '#tail': 'tail', '#fx': 'fx', '#fence': fence },
+      ExpressionAttributeValues: {
+        ':n': N(entry.recordCount),
+        ':entry': { L: [encodeEntry(entry)] },
+        ':maxTail': N(this.maxTail(ref)),
+      },
       ReturnValues: 'ALL_NEW',
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     });
   }
 
-  /**
-   * Moves the oldest tail entries into pages, `ps` (the partition's page size) at a time. A page is
-   * a pure function of (`lb`, the tail, `ps`), so concurrent flushers write identical pages, and a
-   * page is only ever created, never overwritten (conditional put). The trim is conditional on `lb`,
-   * so exactly one flusher removes the entries, and only after their page exists. A flusher that
-   * loses the race continues from the head its failed condition returned. The trim also drops
-   * idempotent-producer state idle for longer than the expiration.
-   */
-  private async flush(ref: PartitionRef, item: Item): Promise<void> {
-    const pageSize = headPageSize(item);
-    let currentItem = item;
-    const maxTail = DynamoPartitionIndex.maxTail(pageSize);
-    for (let round = 0; round < 8; round++) {
-      const current = decodeHead(ref.partition, currentItem);
-      const pages = Math.floor(current.tail.length / pageSize);
-      if (pages === 0) return;
-      // Every whole page in the tail at once: the pages in parallel, then one trim.
-      const moved = current.tail.slice(0, pages * pageSize);
-      const lb = current.tailBase;
-      const end = lb + moved.reduce((sum, entry) => sum + entry.recordCount, 0);
-      await Promise.all(
-        Array.from({ length: pages }, (_, i) => {
-          const chunk = moved.slice(i * pageSize, (i + 1) * pageSize);
-          const last = chunk.at(-1) as IndexEntry;
-          return this.writePage(ref, chunk, last.baseOffset + last.recordCount);
-        }),
-      );
-      const names: Record<string, string> = { '#tail': 'tail', '#lb': 'lb', '#ids': 'ids' };
-      const removes = moved.map((_, i) => `#tail[${i}]`);
-      const cutoff = Date.now() - this.producerExpirationMs;
-      let expired = 0;
-      for (const [producerId, at] of producerTimes(currentItem)) {
-        if (at >= cutoff || expired >= 10) continue;
-        names[`#x${expired}`] = producerId;
-        names['#prod'] = 'prod';
-        names['#prodo'] = 'prodo';
-        removes.push(`#prod.#x${expired}`, `#prodo.#x${expired}`);
-        expired++;
-      }
+  /** Pages the tail out when this append is the one that should (see {@link flushDue}). */
+  private async afterAppend(ref: PartitionRef, head: HeadState, position: number): Promise<void> {
+    const due =
+      flushDue(head.tail.length, head.pageSize) ||
+      (position === head.pageSize - 1 && head.tail.length >= head.pageSize);
+    if (due) await this.flusher.flush(ref, head).catch(this.onFlushError);
+  }
+
+  /** Makes sure the fenced attempt can never be applied (retried until it is known to be set). */
+  private async fence(ref: PartitionRef, fence: string): Promise<void> {
+    for (let tries = 0; ; tries++) {
       try {
-        const out = await this.client.send(
+        await this.client.send(
           new UpdateItemCommand({
             TableName: this.table,
             Key: headKey(ref.topicId, ref.partition),
-            UpdateExpression: `REMOVE ${removes.join(', ')} SET #lb = :end DELETE #ids :trimmed`,
-            ConditionExpression: '#lb = :lb',
-            ExpressionAttributeNames: names,
-            ExpressionAttributeValues: {
-              ':lb': N(lb),
-              ':end': N(end),
-              ':trimmed': { SS: [...new Set(moved.map((e) => e.objectId))] },
-            },
-            ReturnValues: 'ALL_NEW',
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+            UpdateExpression: 'SET #fx.#fence = :now',
+            ConditionExpression: 'attribute_exists(pk)',
+            ExpressionAttributeNames: { '#fx': 'fx', '#fence': fence },
+            ExpressionAttributeValues: { ':now': N(this.now()) },
           }),
         );
-        currentItem = out.Attributes ?? {};
+        return;
       } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) mapAwsError(error);
-        if (error.Item === undefined) return; // the partition was deleted
-        currentItem = error.Item; // another flusher got there first
-        // Leave the rest to that flusher unless the tail is still filling up towards its limit.
-        if (decodeHead(ref.partition, currentItem).tail.length < maxTail / 2) return;
+        if (error instanceof ConditionalCheckFailedException) throw new UnknownTopicError(ref.topic);
+        if (tries >= 5) mapAwsError(error);
+        await sleep(20 * 2 ** tries);
       }
     }
   }
 
-  /** Creates the page unless it exists; an existing page must cover at least the same range. */
-  private async writePage(ref: PartitionRef, chunk: readonly IndexEntry[], end: number): Promise<void> {
-    try {
-      await this.client.send(
-        new PutItemCommand({
-          TableName: this.table,
-          Item: encodePage(ref.topicId, ref.partition, chunk),
-          ConditionExpression: 'attribute_not_exists(pk)',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) mapAwsError(error);
-      const existingEnd = optNum(error.Item, 'end') ?? -1;
-      if (existingEnd < end) {
-        throw new Error(
-          `index page at ${chunk[0]?.baseOffset} of partition ${ref.partition} ends at ${existingEnd}, not ${end}`,
-        );
-      }
+  /**
+   * The base offset of the entry of object `objectId`, searched from `bound` (an offset at or below
+   * where it would be) to the end; undefined when it is not in the index.
+   */
+  async locate(ref: PartitionRef, objectId: string, bound: number): Promise<number | undefined> {
+    const head = await this.readHeadState(ref);
+    if (head === undefined) throw new UnknownTopicError(ref.topic);
+    const inTail = head.tail.find((entry) => entry.objectId === objectId);
+    if (inTail !== undefined) return inTail.baseOffset;
+    if (bound >= head.tailBase) return undefined;
+    for await (const entry of this.entriesFrom(ref, Math.max(bound, head.logStartOffset), head)) {
+      if (entry.objectId === objectId) return entry.baseOffset;
     }
+    return undefined;
   }
 
-  async readHead(ref: PartitionRef): Promise<PartitionHead | undefined> {
+  private async readHeadState(ref: PartitionRef): Promise<HeadState | undefined> {
     const out = await this.client
       .send(
         new GetItemCommand({
@@ -323,7 +324,11 @@ export class DynamoPartitionIndex implements PartitionIndex {
         }),
       )
       .catch(mapAwsError);
-    return out.Item === undefined ? undefined : decodeHead(ref.partition, out.Item);
+    return out.Item === undefined ? undefined : this.observe(ref, decodeHead(ref.partition, out.Item));
+  }
+
+  async readHead(ref: PartitionRef): Promise<PartitionHead | undefined> {
+    return await this.readHeadState(ref);
   }
 
   async readHeads(topicId: string, partitions: number): Promise<PartitionHead[]> {
@@ -335,6 +340,14 @@ export class DynamoPartitionIndex implements PartitionIndex {
         return decodeHead(Number(pk.slice(pk.lastIndexOf('#') + 1)), item);
       })
       .sort((a, b) => a.partition - b.partition);
+  }
+
+  async timestampStart(
+    ref: PartitionRef,
+    timestamp: number,
+    head: PartitionHead,
+  ): Promise<number | undefined> {
+    return await firstPageAtTime(this.client, this.table, ref, timestamp, head);
   }
 
   async *entriesFrom(ref: PartitionRef, offset: number, head: PartitionHead): AsyncIterable<IndexEntry> {
@@ -370,11 +383,11 @@ export class DynamoPartitionIndex implements PartitionIndex {
             KeyConditionExpression: 'pk = :pk AND sk > :after',
             ExpressionAttributeValues: { ':pk': pk, ':after': N(Math.max(after, HEAD_SK)) },
             ConsistentRead: true,
-            Limit: 4,
+            Limit: 16,
           }),
         )
         .catch(mapAwsError);
-      const items = out.Items ?? [];
+      const items: Item[] = out.Items ?? [];
       if (items.length === 0) return;
       for (const item of items) {
         after = num(item, 'sk');
