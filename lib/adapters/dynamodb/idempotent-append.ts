@@ -85,16 +85,24 @@ export class IdempotentAppender {
   async append(ref: PartitionRef, entry: PendingEntry, batch: ProducerBatch): Promise<AppendOutcome> {
     const key = IdempotentAppender.cacheKey(ref, batch.producerId);
     let known: Known;
-    if (this.prefetched.has(key)) {
+    // A prefetched state may predate another call of the same producer: it may decide an append
+    // (the pinned version checks it), but a refusal is only given from a state read just now.
+    let fresh = !this.prefetched.has(key);
+    if (fresh) {
+      known = (await this.read([ref], batch.producerId))[0];
+    } else {
       known = this.prefetched.get(key);
       this.prefetched.delete(key);
-    } else {
-      known = (await this.read([ref], batch.producerId))[0];
     }
     const bound = this.deps.bound(ref);
     for (let tries = 0; ; tries++) {
       const state = this.live(known);
       const decision = decide(state, batch);
+      if (decision.kind === 'error' && !fresh) {
+        known = (await this.read([ref], batch.producerId))[0];
+        fresh = true;
+        continue;
+      }
       if (decision.kind === 'error') throw decision.error;
       if (decision.kind === 'duplicate') {
         const original = decision.batch;
@@ -115,6 +123,7 @@ export class IdempotentAppender {
           const [headReason, producerReason] = error.CancellationReasons ?? [];
           if (producerReason?.Code === 'ConditionalCheckFailed') {
             known = decodeProducer(producerReason.Item as Item | undefined);
+            fresh = true;
             continue;
           }
           if (headReason?.Code === 'ConditionalCheckFailed') {
@@ -132,6 +141,7 @@ export class IdempotentAppender {
         }
         await sleep(2 + Math.random() * 5 * Math.min(tries + 1, 10));
         known = (await this.read([ref], batch.producerId))[0];
+        fresh = true;
       }
     }
   }
