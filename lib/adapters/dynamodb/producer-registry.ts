@@ -1,22 +1,223 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { randomInt } from 'node:crypto';
+import {
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  GetItemCommand,
+  TransactionCanceledException,
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { ThrottledError } from '../../core/errors.ts';
 import type { IssuedProducer, ProducerRegistry } from '../../core/ports.ts';
+import { mapAwsError } from '../aws-errors.ts';
+import { type Item, N, num, optNum, S } from './attributes.ts';
 
 export interface DynamoProducerRegistryOptions {
   readonly client: DynamoDBClient;
   /** The `meta` table. */
   readonly table: string;
+  /** How long a registration lives after it was issued (Kafka: transactional.id.expiration.ms). @default 7 days */
+  readonly expirationMs?: number;
+  /** @default Date.now */
+  readonly now?: () => number;
 }
 
-/** Producer ids in the `meta` table (stub: being written). */
+/** Kafka's producer epoch is a 16-bit signed integer. */
+const MAX_EPOCH = 32_767;
+const PRODUCER_ID = /^[1-9][0-9]{0,15}$/;
+
+/**
+ * Issued producer ids in the `meta` table (docs/design.md §2):
+ *   pk 'producer', sk '<producer id>': v, epoch, txn (its transactional id), createdAt, ttl
+ *   pk 'txn', sk '<transactional id>': producerId
+ * Ids are random positive integers below 2^53 (Kafka's int64 producer id), created only if absent.
+ * A registration is valid until `ttl` (renewed by every init of a transactional id); `get` checks
+ * the time itself, so correctness never rests on DynamoDB TTL deleting on time.
+ *
+ * @example
+ * const registry = new DynamoProducerRegistry({ client, table: 'streambed-meta' });
+ * const { producerId, epoch } = await registry.init('orders-writer');
+ */
 export class DynamoProducerRegistry implements ProducerRegistry {
-  readonly options: DynamoProducerRegistryOptions;
+  private readonly client: DynamoDBClient;
+  private readonly table: string;
+  private readonly expirationMs: number;
+  private readonly now: () => number;
+
   constructor(options: DynamoProducerRegistryOptions) {
-    this.options = options;
+    this.client = options.client;
+    this.table = options.table;
+    this.expirationMs = options.expirationMs ?? 7 * 24 * 3600 * 1000;
+    this.now = options.now ?? Date.now;
   }
-  async init(_transactionalId?: string): Promise<IssuedProducer> {
-    throw new Error('not implemented');
+
+  private ttl(): number {
+    return Math.ceil((this.now() + this.expirationMs) / 1000);
   }
-  async get(_producerId: string): Promise<IssuedProducer | undefined> {
-    throw new Error('not implemented');
+
+  private producerItem(producerId: string, epoch: number, transactionalId?: string): Item {
+    return {
+      pk: S('producer'),
+      sk: S(producerId),
+      v: N(1),
+      epoch: N(epoch),
+      createdAt: N(this.now()),
+      ttl: N(this.ttl()),
+      ...(transactionalId === undefined ? {} : { txn: S(transactionalId) }),
+    };
+  }
+
+  async init(transactionalId?: string): Promise<IssuedProducer> {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const issued =
+        transactionalId === undefined
+          ? await this.issueFresh()
+          : await this.initTransactional(transactionalId);
+      if (issued !== undefined) return issued;
+    }
+    throw new ThrottledError('could not issue a producer id; retry');
+  }
+
+  /** A fresh id at epoch 0, or undefined when the random id was taken (vanishingly rare). */
+  private async issueFresh(): Promise<IssuedProducer | undefined> {
+    const producerId = String(randomInt(1, 2 ** 48) * 32 + randomInt(0, 32));
+    try {
+      await this.client.send(
+        new TransactWriteItemsCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.table,
+                Item: this.producerItem(producerId, 0),
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+          ],
+        }),
+      );
+      return { producerId, epoch: 0 };
+    } catch (error) {
+      if (error instanceof TransactionCanceledException) return undefined;
+      return mapAwsError(error);
+    }
+  }
+
+  private async initTransactional(name: string): Promise<IssuedProducer | undefined> {
+    const mapped = await this.client
+      .send(
+        new GetItemCommand({
+          TableName: this.table,
+          Key: { pk: S('txn'), sk: S(name) },
+          ConsistentRead: true,
+        }),
+      )
+      .catch(mapAwsError);
+    const producerId = mapped.Item?.producerId?.S;
+    if (producerId === undefined) return await this.createTransactional(name);
+    try {
+      const out = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: { pk: S('producer'), sk: S(producerId) },
+          UpdateExpression: 'ADD epoch :one SET #ttl = :ttl',
+          ConditionExpression: 'attribute_exists(pk) AND epoch < :max AND txn = :txn',
+          ExpressionAttributeNames: { '#ttl': 'ttl' },
+          ExpressionAttributeValues: {
+            ':one': N(1),
+            ':ttl': N(this.ttl()),
+            ':max': N(MAX_EPOCH),
+            ':txn': S(name),
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return { producerId, epoch: num(out.Attributes, 'epoch'), transactionalId: name };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) return mapAwsError(error);
+      // The epoch is exhausted (or the registration is gone): a new id at epoch 0, as Kafka does.
+      return await this.repoint(name, producerId);
+    }
+  }
+
+  private async createTransactional(name: string): Promise<IssuedProducer | undefined> {
+    const producerId = String(randomInt(1, 2 ** 48) * 32 + randomInt(0, 32));
+    try {
+      await this.client.send(
+        new TransactWriteItemsCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.table,
+                Item: { pk: S('txn'), sk: S(name), producerId: S(producerId) },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            {
+              Put: {
+                TableName: this.table,
+                Item: this.producerItem(producerId, 0, name),
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+          ],
+        }),
+      );
+      return { producerId, epoch: 0, transactionalId: name };
+    } catch (error) {
+      if (error instanceof TransactionCanceledException) return undefined; // a racing creator won: bump
+      return mapAwsError(error);
+    }
+  }
+
+  private async repoint(name: string, previous: string): Promise<IssuedProducer | undefined> {
+    const producerId = String(randomInt(1, 2 ** 48) * 32 + randomInt(0, 32));
+    try {
+      await this.client.send(
+        new TransactWriteItemsCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.table,
+                Item: { pk: S('txn'), sk: S(name), producerId: S(producerId) },
+                ConditionExpression: 'producerId = :previous',
+                ExpressionAttributeValues: { ':previous': S(previous) },
+              },
+            },
+            {
+              Put: {
+                TableName: this.table,
+                Item: this.producerItem(producerId, 0, name),
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+          ],
+        }),
+      );
+      return { producerId, epoch: 0, transactionalId: name };
+    } catch (error) {
+      if (error instanceof TransactionCanceledException) return undefined;
+      return mapAwsError(error);
+    }
+  }
+
+  async get(producerId: string): Promise<IssuedProducer | undefined> {
+    if (typeof producerId !== 'string' || !PRODUCER_ID.test(producerId) || Number(producerId) >= 2 ** 53) {
+      return undefined;
+    }
+    const out = await this.client
+      .send(
+        new GetItemCommand({
+          TableName: this.table,
+          Key: { pk: S('producer'), sk: S(producerId) },
+          ConsistentRead: true,
+        }),
+      )
+      .catch(mapAwsError);
+    const item = out.Item;
+    if (item === undefined) return undefined;
+    const ttl = optNum(item, 'ttl');
+    if (ttl !== undefined && ttl * 1000 <= this.now()) return undefined;
+    const txn = item.txn?.S;
+    return { producerId, epoch: num(item, 'epoch'), ...(txn === undefined ? {} : { transactionalId: txn }) };
   }
 }
