@@ -4,8 +4,15 @@ import { LIMITS } from './api/openapi.ts';
 import { type HttpProduceBody, toProduceRecord, toProducer } from './api/records.ts';
 import { validate } from './api/schemas.ts';
 
-/** Produce: POST /topics/{topic}/records. */
+/** Produce: POST /topics/{topic}/records, and producer ids: POST /producers. */
 export const handler = httpApi({
+  'POST /producers': async ({ body, engine }) => {
+    const request = validate<{ transactionalId?: string }>('InitProducerRequest', body);
+    const issued = await engine.initProducer(
+      request.transactionalId === undefined ? {} : { transactionalId: request.transactionalId },
+    );
+    return json(200, { producerId: issued.producerId, producerEpoch: issued.epoch });
+  },
   'POST /topics/{topic}/records': async ({ event, body, engine }) => {
     const records = (body as { records?: unknown } | null)?.records;
     if (Array.isArray(records) && records.length > LIMITS.maxRecordsPerRequest) {

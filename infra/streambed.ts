@@ -278,11 +278,15 @@ export class Streambed extends Construct {
       ...(props.tableNamePrefix === undefined ? {} : { tableName: `${props.tableNamePrefix}log` }),
       sortKey: { name: 'sk', type: AttributeType.NUMBER },
       stream: StreamViewType.NEW_AND_OLD_IMAGES,
+      // Cleanup of expired producer state only: readers check the time themselves.
+      timeToLiveAttribute: 'ttl',
     });
     this.metaTable = new Table(this, 'MetaTable', {
       ...tableDefaults,
       ...(props.tableNamePrefix === undefined ? {} : { tableName: `${props.tableNamePrefix}meta` }),
       sortKey: { name: 'sk', type: AttributeType.STRING },
+      // Cleanup of expired producer registrations and members only: readers check the time themselves.
+      timeToLiveAttribute: 'ttl',
     });
 
     // --- Functions -----------------------------------------------------------------------------------
@@ -431,12 +435,29 @@ export class Streambed extends Construct {
       [this.logTable.tableArn, this.metaTable.tableArn],
     );
 
-    // Produce: one PutObject, the topic lookup, the head update, and index paging (PutItem page).
+    // Produce (lib/engine/produce.ts, adapters partition-index.ts, idempotent-append.ts, producer-registry.ts):
+    // S3: one PutObject per call (never a delete: produce cannot remove data).
+    // log: the head update (UpdateItem; idempotent producers: TransactWriteItems of two updates), index
+    //   paging and time index (PutItem, UpdateItem), lower bounds of end offsets (BatchGetItem), the head
+    //   and pages to find an append whose response was lost (GetItem, Query), producer state (GetItem,
+    //   BatchGetItem).
+    // meta: the topic and producer registrations (GetItem); POST /producers (TransactWriteItems of Puts,
+    //   UpdateItem of the epoch).
     allow(this.produceFunction, ['s3:PutObject'], [objects]);
-    allow(this.produceFunction, ['dynamodb:GetItem'], [this.metaTable.tableArn]);
     allow(
       this.produceFunction,
       ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      [this.metaTable.tableArn],
+    );
+    allow(
+      this.produceFunction,
+      [
+        'dynamodb:GetItem',
+        'dynamodb:BatchGetItem',
+        'dynamodb:Query',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+      ],
       [this.logTable.tableArn],
     );
 

@@ -139,6 +139,24 @@ export const openapi = {
           '409': errorResponse('OutOfOrderSequence, DuplicateSequence or ProducerFenced.'),
           ...bodyErrors,
           ...commonErrors,
+          '400': errorResponse('A malformed request (the message names the field), or UnknownProducerId.'),
+        },
+      },
+    },
+    '/producers': {
+      post: {
+        operationId: 'initProducer',
+        summary: 'Issue a producer id (Kafka InitProducerId)',
+        description:
+          'Idempotent produce calls carry a producerId and producerEpoch issued here. Without a transactionalId ' +
+          'each call issues a new id at epoch 0. A transactionalId is a stable name: calling again returns the ' +
+          'same id at the next epoch, and every older epoch is refused (409 ProducerFenced) from then on. ' +
+          'Produce refuses ids and epochs never issued (400 UnknownProducerId).',
+        requestBody: jsonBody('InitProducerRequest'),
+        responses: {
+          '200': json(ref('InitProducerResponse'), 'The producer id and its epoch.'),
+          ...bodyErrors,
+          ...commonErrors,
         },
       },
     },
@@ -433,6 +451,27 @@ export const openapi = {
         type: 'object',
         required: ['partition', 'offset'],
         properties: { partition: nonNegativeInteger, offset: nonNegativeInteger },
+      },
+      InitProducerRequest: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          transactionalId: {
+            type: 'string',
+            minLength: 1,
+            maxLength: 255,
+            pattern: '^[^\\u0000-\\u001f\\u007f]+$',
+            'x-rule': 'must be 1-255 characters without control characters',
+          },
+        },
+      },
+      InitProducerResponse: {
+        type: 'object',
+        required: ['producerId', 'producerEpoch'],
+        properties: {
+          producerId: { type: 'string', pattern: '^[1-9][0-9]{0,15}$' },
+          producerEpoch: { type: 'integer', minimum: 0, maximum: 32767 },
+        },
       },
       ProduceResponse: {
         type: 'object',

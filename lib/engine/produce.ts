@@ -1,4 +1,4 @@
-import { InvalidArgumentError, StreambedError } from '../core/errors.ts';
+import { InvalidArgumentError } from '../core/errors.ts';
 import { newObjectId, segmentKey } from '../core/object-keys.ts';
 import type { AppendOutcome, PartitionRef } from '../core/ports.ts';
 import { planProduce } from '../core/produce-plan.ts';
@@ -42,18 +42,13 @@ export async function produce(
       partition: part.partition,
     }));
     const producer = request.producer;
-    // Beside the PUT: the producer's registration and state, and lower bounds of the end offsets.
-    const [put, prepared, registered] = await Promise.allSettled([
+    // A producer id that was never issued, or a fenced epoch, is refused before anything is stored.
+    if (producer !== undefined) await checkRegistered(ctx, producer.producerId, producer.epoch);
+    // Beside the PUT: the producer's state and lower bounds of the end offsets.
+    await Promise.all([
       ctx.objects.put(objectKey, segment.bytes),
       ctx.index.prepare(refs, producer?.producerId),
-      producer === undefined ? undefined : checkRegistered(ctx, producer.producerId, producer.epoch),
     ]);
-    for (const step of [registered, put, prepared]) {
-      if (step.status === 'fulfilled') continue;
-      // Nothing was appended: a refused call leaves no object behind.
-      if (put.status === 'fulfilled') await discard(ctx, objectKey);
-      throw step.reason;
-    }
     const settled = await Promise.allSettled(
       plan.partitions.map((part, i) => {
         const location = segment.batches[i];
@@ -75,16 +70,8 @@ export async function produce(
       }),
     );
     const failed = settled.find((result) => result.status === 'rejected');
-    const outcomes = settled.map((result) => (result.status === 'fulfilled' ? result.value : undefined));
-    // No partition references the object (every batch refused, or a duplicate of an earlier call):
-    // delete it. An append that failed with an unknown outcome may reference it, so then keep it.
-    const unreferenced = outcomes.every((outcome, i) => {
-      if (outcome !== undefined) return outcome.kind === 'duplicate';
-      const reason = (settled[i] as PromiseRejectedResult).reason;
-      return reason instanceof StreambedError && !reason.retryable;
-    });
-    if (unreferenced) await discard(ctx, objectKey);
     if (failed !== undefined) throw failed.reason;
+    const outcomes = settled.map((result) => (result as PromiseFulfilledResult<AppendOutcome>).value);
     const offsets = new Array<RecordOffset>(request.records.length);
     const duplicatePartitions: number[] = [];
     plan.partitions.forEach((part, i) => {
@@ -96,9 +83,4 @@ export async function produce(
     });
     return { offsets, objectKey, duplicatePartitions };
   });
-}
-
-/** Best effort: an object nothing references is an orphan a sweeper would find anyway. */
-async function discard(ctx: EngineContext, objectKey: string): Promise<void> {
-  await ctx.objects.deleteMany([objectKey]).catch(() => {});
 }

@@ -93,8 +93,17 @@ const EXPECTED: Record<Group, string[]> = {
   produce: [
     ...LOGS,
     ...allow(['s3:PutObject'], [OBJECTS]),
-    ...allow(['dynamodb:GetItem'], ['metaTable.Arn']),
-    ...allow(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], ['logTable.Arn']),
+    ...allow(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], ['metaTable.Arn']),
+    ...allow(
+      [
+        'dynamodb:GetItem',
+        'dynamodb:BatchGetItem',
+        'dynamodb:Query',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+      ],
+      ['logTable.Arn'],
+    ),
   ],
   fetch: [
     ...LOGS,

@@ -88,6 +88,8 @@ describe('tables', () => {
       );
       assert.equal(properties.GlobalSecondaryIndexes, undefined);
       assert.equal(properties.LocalSecondaryIndexes, undefined);
+      // TTL as ensureTables enables it locally: cleanup of expired producer state and registrations.
+      assert.deepEqual(properties.TimeToLiveSpecification, { AttributeName: 'ttl', Enabled: true });
     });
   }
 

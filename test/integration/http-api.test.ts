@@ -114,25 +114,44 @@ describe('the HTTP API end to end over real HTTP (local stack on MinIO + DynamoD
     assert.deepEqual([below.status, below.body.error.code], [416, 'OffsetOutOfRange']);
   });
 
-  test('idempotent produce over HTTP: a retry returns the original offsets', async () => {
+  test('POST /producers issues ids; a transactionalId bumps its epoch and fences the previous holder', async () => {
+    const a = await call(url, 'POST', '/producers', { json: {} });
+    const b = await call(url, 'POST', '/producers', { json: {} });
+    assert.equal(a.status, 200);
+    assert.match(a.body.producerId, /^[1-9][0-9]*$/);
+    assert.equal(a.body.producerEpoch, 0);
+    assert.notEqual(a.body.producerId, b.body.producerId);
+    const t0 = await call(url, 'POST', '/producers', { json: { transactionalId: 'billing-writer' } });
+    const t1 = await call(url, 'POST', '/producers', { json: { transactionalId: 'billing-writer' } });
+    assert.deepEqual(t1.body, { producerId: t0.body.producerId, producerEpoch: t0.body.producerEpoch + 1 });
+  });
+
+  test('idempotent produce over HTTP: a retry returns the original offsets; unknown ids and old epochs are refused', async () => {
     await call(url, 'POST', '/topics', { json: { name: 'idem', partitions: 2 } });
+    const issued = await call(url, 'POST', '/producers', { json: { transactionalId: 'idem-writer' } });
     const body = {
       records: [{ value: 'x', partition: 1 }],
-      producerId: 'app-1',
-      producerEpoch: 0,
+      producerId: issued.body.producerId,
+      producerEpoch: issued.body.producerEpoch,
       sequence: 0,
     };
     const first = await call(url, 'POST', '/topics/idem/records', { json: body });
     const retry = await call(url, 'POST', '/topics/idem/records', { json: body });
+    assert.equal(first.status, 200);
     assert.deepEqual(retry.body, first.body);
     const gap = await call(url, 'POST', '/topics/idem/records', { json: { ...body, sequence: 5 } });
     assert.deepEqual([gap.status, gap.body.error.code], [409, 'OutOfOrderSequence']);
-    const fenced = await call(url, 'POST', '/topics/idem/records', {
-      json: { ...body, producerEpoch: 1, sequence: 0 },
+    const unknown = await call(url, 'POST', '/topics/idem/records', {
+      json: { ...body, producerId: 'app-1' },
     });
-    assert.equal(fenced.status, 200);
+    assert.deepEqual([unknown.status, unknown.body.error.code], [400, 'UnknownProducerId']);
+    const bumped = await call(url, 'POST', '/producers', { json: { transactionalId: 'idem-writer' } });
     const stale = await call(url, 'POST', '/topics/idem/records', { json: { ...body, sequence: 1 } });
     assert.deepEqual([stale.status, stale.body.error.code], [409, 'ProducerFenced']);
+    const current = await call(url, 'POST', '/topics/idem/records', {
+      json: { ...body, producerEpoch: bumped.body.producerEpoch, sequence: 0 },
+    });
+    assert.equal(current.status, 200);
     const latest = await call(url, 'GET', '/topics/idem/partitions/1/offsets?at=latest');
     assert.equal(latest.body.offset, 2);
   });

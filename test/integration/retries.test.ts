@@ -5,8 +5,8 @@ import {
   UpdateItemCommand,
   type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
-import { localClients } from '../../lib/adapters/clients.ts';
 import { createStreambed } from '../../lib/adapters/aws.ts';
+import { localClients } from '../../lib/adapters/clients.ts';
 import type { Streambed } from '../../lib/engine/streambed.ts';
 import { endpointsFromEnv } from '../../lib/harness/services.ts';
 import { delayNextRequest, loseResponseAfter } from '../support/faults.ts';

@@ -61,7 +61,10 @@ describe('timestamp lookup on a partition of 1,000,000 records', () => {
       const offset = await log.listOffsets('clock', 0, { timestamp: target });
       assert.equal(offset, expected(target), `first offset at ${target}`);
       const reads = Object.values(counter.snapshot()).reduce((a, b) => a + b, 0);
-      assert.ok(reads <= 5, `lookup of ${target} took ${reads} DynamoDB reads: ${JSON.stringify(counter.snapshot())}`);
+      assert.ok(
+        reads <= 5,
+        `lookup of ${target} took ${reads} DynamoDB reads: ${JSON.stringify(counter.snapshot())}`,
+      );
     }
   });
 });

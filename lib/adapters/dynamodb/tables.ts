@@ -3,6 +3,7 @@ import {
   type CreateTableCommandInput,
   type DynamoDBClient,
   ResourceInUseException,
+  UpdateTimeToLiveCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 
@@ -62,6 +63,17 @@ export async function ensureTables(client: DynamoDBClient, names: TableNames): P
         if (!(error instanceof ResourceInUseException)) throw error;
       }
       await waitUntilTableExists({ client, maxWaitTime: 60 }, { TableName: definition.TableName });
+      // TTL on `ttl` cleans up expired producer state and registrations (readers check the time).
+      try {
+        await client.send(
+          new UpdateTimeToLiveCommand({
+            TableName: definition.TableName,
+            TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+          }),
+        );
+      } catch (error) {
+        if (!/already enabled/i.test((error as Error).message)) throw error;
+      }
     }),
   );
 }
