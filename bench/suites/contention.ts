@@ -34,7 +34,7 @@ export interface ContentionPoint {
   readonly appendFailuresPerCommit: number;
   /** ...of which page trims that lost to another flusher (their page PutItem was a duplicate). */
   readonly pageTrimFailuresPerCommit: number;
-  /** Index page PutItems per commit (1/8 when each page is written once). */
+  /** Index page and time-index PutItems per commit (1/32 + 1/256 when each is written once). */
   readonly pagePutsPerCommit: number;
   readonly requests: Record<string, number>;
   readonly errors: Record<string, number>;
@@ -260,9 +260,6 @@ function streambedProtocol(name: string, pageSize?: number): Protocol {
 
 const PROTOCOLS: readonly Protocol[] = [
   streambedProtocol('streambed head update'),
-  // Diagnostic: the same commit with 8× less paging (pages of 64 entries, tail up to 256), to show
-  // how much of the head update's contention curve is index paging rather than the append itself.
-  streambedProtocol('streambed head update, pageSize 64 (diagnostic)', 64),
   {
     // Each batch is an item keyed by its base offset, put only if that offset is free; a writer that
     // loses learns the next free offset from the item it collided with (ReturnValuesOnConditionCheckFailure)

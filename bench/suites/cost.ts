@@ -16,6 +16,7 @@ import {
 } from '../support/records.ts';
 import type { BenchStack } from '../support/stack.ts';
 import type { ProduceCell } from './produce.ts';
+import { type ProducersWriteCost, producersCost } from './producers-cost.ts';
 
 const GB = 1e9; // AWS bills storage in decimal GB
 
@@ -74,6 +75,8 @@ export interface ReadCost {
 }
 
 export interface CostResults {
+  /** WRU per plain and per idempotent commit while 64 idempotent producers write one partition. */
+  readonly withProducers: ProducersWriteCost;
   readonly writes: WriteCost[];
   /** The same 10 × 1 KiB commits with 1 and with 16 concurrent writers on one partition. */
   readonly contended: ContendedWriteCost[];
@@ -149,11 +152,18 @@ export async function costSuite(
     const c = contended.at(-1) as ContendedWriteCost;
     log(`cost contended n=${writers}: ${c.wruPerCommit} WRU/commit, $${c.usdPerGiB}/GiB`);
   }
+  const withProducers = await producersCost(config, stack, run);
+  log(
+    `cost with ${withProducers.idempotentProducers} idempotent producers + ${withProducers.plainWriters} plain writers: ` +
+      `${withProducers.wruPerPlainCommit} WRU/plain commit, ${withProducers.wruPerIdempotentCommit} WRU/idempotent commit, ` +
+      `head ${withProducers.headBytes} B`,
+  );
   const reads = await readCost(config, stack, cost, run, log);
   const idle = idleCost(writes);
   return {
     writes,
     contended,
+    withProducers,
     reads,
     idle,
     method: [

@@ -14,7 +14,8 @@ describe('requests per produce call', () => {
   for (const partitions of [1, 8]) {
     test(`a produce call to ${partitions} partition(s) makes one S3 PUT and one DynamoDB write per partition, plus paging every 32 calls`, async () => {
       const counter = new RequestCounter();
-      const log = createStreambed(stack.config);
+      // A topic cache that outlives the test: a slow machine must not add a topic read mid-count.
+      const log = createStreambed({ ...stack.config, engine: { topicCacheMs: 3_600_000 } });
       counter.attach(stack.s3, 's3:').attach(stack.dynamodb, 'ddb:');
       const topic = `count-${partitions}`;
       await log.createTopic({ name: topic, partitions });
