@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { BenchConfig } from '../config.ts';
 import { itemSize } from '../support/item-size.ts';
@@ -8,6 +9,8 @@ import type { BenchStack } from '../support/stack.ts';
 /** WRU per commit on one partition while idempotent producers write it too (issue 8). */
 export interface ProducersWriteCost {
   readonly plainWriters: number;
+  /** Pause of each idempotent producer between its commits. */
+  readonly producerPauseMs: number;
   readonly idempotentProducers: number;
   readonly plainCommits: number;
   readonly idempotentCommits: number;
@@ -24,7 +27,8 @@ export interface ProducersWriteCost {
 
 /**
  * `plainWriters` plain writers and `producers` idempotent producers (ids from initProducer) commit
- * 10 × 1 KiB records at a time to one partition for a while; each kind has its own clients, so
+ * 10 × 1 KiB records at a time to one partition for a while (producers pausing `producerPauseMs`
+ * between commits); each kind has its own clients, so
  * its request units are counted apart.
  */
 export async function producersCost(
@@ -33,6 +37,7 @@ export async function producersCost(
   run: string,
   plainWriters = 16,
   producers = 64,
+  producerPauseMs = 250,
 ): Promise<ProducersWriteCost> {
   const plain = stack.costClients();
   const idem = stack.costClients();
@@ -52,8 +57,12 @@ export async function producersCost(
         plainCommits++;
       }
     }),
-    ...ids.map(async (p) => {
+    ...ids.map(async (p, i) => {
+      // Active, not flat out: each producer commits about 4 times a second (staggered), so the
+      // partition has 64 producers with live state while about 16 + 16 calls are in flight.
+      await sleep((i * 250) / producers);
       for (let sequence = 0; performance.now() < until; sequence += records.length) {
+        if (sequence > 0) await sleep(producerPauseMs);
         await idem.engine.produce({
           topic,
           records,
@@ -79,6 +88,7 @@ export async function producersCost(
   );
   return {
     plainWriters,
+    producerPauseMs,
     idempotentProducers: producers,
     plainCommits,
     idempotentCommits,
