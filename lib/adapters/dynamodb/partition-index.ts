@@ -4,7 +4,6 @@ import {
   ConditionalCheckFailedException,
   type DynamoDBClient,
   GetItemCommand,
-  QueryCommand,
   UpdateItemCommand,
   type UpdateItemCommandOutput,
 } from '@aws-sdk/client-dynamodb';
@@ -13,15 +12,13 @@ import type { IndexEntry, PendingEntry } from '../../core/index-entry.ts';
 import type { AppendOutcome, PartitionHead, PartitionIndex, PartitionRef } from '../../core/ports.ts';
 import type { ProducerBatch } from '../../core/producer-state.ts';
 import { mapAwsError } from '../aws-errors.ts';
-import { type Item, N, num, S } from './attributes.ts';
+import { N, num, S } from './attributes.ts';
 import { batchGet, batchWrite } from './batch.ts';
 import { DEFAULT_FENCE_TTL_MS, Flusher, flushDue } from './flusher.ts';
 import {
   DEFAULT_PAGE_SIZE,
   decodeHead,
-  decodePage,
   encodeEntry,
-  HEAD_SK,
   type HeadState,
   headKey,
   newHeadItem,
@@ -30,6 +27,7 @@ import {
   timeKey,
 } from './head-codec.ts';
 import { IdempotentAppender } from './idempotent-append.ts';
+import { pageEntriesFrom } from './pages.ts';
 import { queryAll } from './query.ts';
 import { AmbiguousWriteError, sendWithoutBlindRetry } from './send-once.ts';
 import { firstPageAtTime } from './time-index.ts';
@@ -350,54 +348,7 @@ export class DynamoPartitionIndex implements PartitionIndex {
     return await firstPageAtTime(this.client, this.table, ref, timestamp, head);
   }
 
-  async *entriesFrom(ref: PartitionRef, offset: number, head: PartitionHead): AsyncIterable<IndexEntry> {
-    if (offset >= head.tailBase) return;
-    const pk = S(partitionKey(ref.topicId, ref.partition));
-    // The page holding `offset` is the last page starting at or below it.
-    const first = await this.client
-      .send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :zero AND :offset',
-          ExpressionAttributeValues: { ':pk': pk, ':zero': N(0), ':offset': N(offset) },
-          ScanIndexForward: false,
-          Limit: 1,
-          ConsistentRead: true,
-        }),
-      )
-      .catch(mapAwsError);
-    let cursor = offset;
-    let after = first.Items?.[0] === undefined ? offset - 1 : num(first.Items[0], 'sk');
-    for (const item of first.Items ?? []) {
-      for (const entry of decodePage(item)) {
-        if (entry.baseOffset + entry.recordCount <= cursor) continue;
-        yield entry;
-        cursor = entry.baseOffset + entry.recordCount;
-      }
-    }
-    while (cursor < head.tailBase) {
-      const out = await this.client
-        .send(
-          new QueryCommand({
-            TableName: this.table,
-            KeyConditionExpression: 'pk = :pk AND sk > :after',
-            ExpressionAttributeValues: { ':pk': pk, ':after': N(Math.max(after, HEAD_SK)) },
-            ConsistentRead: true,
-            Limit: 16,
-          }),
-        )
-        .catch(mapAwsError);
-      const items: Item[] = out.Items ?? [];
-      if (items.length === 0) return;
-      for (const item of items) {
-        after = num(item, 'sk');
-        for (const entry of decodePage(item)) {
-          if (entry.baseOffset + entry.recordCount <= cursor) continue;
-          if (entry.baseOffset >= head.tailBase) return;
-          yield entry;
-          cursor = entry.baseOffset + entry.recordCount;
-        }
-      }
-    }
+  entriesFrom(ref: PartitionRef, offset: number, head: PartitionHead): AsyncIterable<IndexEntry> {
+    return pageEntriesFrom(this.client, this.table, ref, offset, head);
   }
 }

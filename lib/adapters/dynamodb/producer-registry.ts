@@ -22,6 +22,11 @@ export interface DynamoProducerRegistryOptions {
   readonly now?: () => number;
 }
 
+/** A random positive integer below 2^53, in decimal. */
+function newProducerId(): string {
+  return String(randomInt(1, 2 ** 48) * 32 + randomInt(0, 32));
+}
+
 /** Kafka's producer epoch is a 16-bit signed integer. */
 const MAX_EPOCH = 32_767;
 const PRODUCER_ID = /^[1-9][0-9]{0,15}$/;
@@ -80,7 +85,7 @@ export class DynamoProducerRegistry implements ProducerRegistry {
 
   /** A fresh id at epoch 0, or undefined when the random id was taken (vanishingly rare). */
   private async issueFresh(): Promise<IssuedProducer | undefined> {
-    const producerId = String(randomInt(1, 2 ** 48) * 32 + randomInt(0, 32));
+    const producerId = newProducerId();
     try {
       await this.client.send(
         new TransactWriteItemsCommand({
@@ -139,38 +144,23 @@ export class DynamoProducerRegistry implements ProducerRegistry {
     }
   }
 
+  /** The first registration of a transactional id (undefined when a racing creator won: then bump). */
   private async createTransactional(name: string): Promise<IssuedProducer | undefined> {
-    const producerId = String(randomInt(1, 2 ** 48) * 32 + randomInt(0, 32));
-    try {
-      await this.client.send(
-        new TransactWriteItemsCommand({
-          TransactItems: [
-            {
-              Put: {
-                TableName: this.table,
-                Item: { pk: S('txn'), sk: S(name), producerId: S(producerId) },
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
-            },
-            {
-              Put: {
-                TableName: this.table,
-                Item: this.producerItem(producerId, 0, name),
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
-            },
-          ],
-        }),
-      );
-      return { producerId, epoch: 0, transactionalId: name };
-    } catch (error) {
-      if (error instanceof TransactionCanceledException) return undefined; // a racing creator won: bump
-      return mapAwsError(error);
-    }
+    return await this.registerTransactional(name, 'attribute_not_exists(pk)', {});
   }
 
+  /** A new producer id at epoch 0 for `name`, whose previous id `previous` exhausted its epochs. */
   private async repoint(name: string, previous: string): Promise<IssuedProducer | undefined> {
-    const producerId = String(randomInt(1, 2 ** 48) * 32 + randomInt(0, 32));
+    return await this.registerTransactional(name, 'producerId = :previous', { ':previous': S(previous) });
+  }
+
+  /** Points `name` at a fresh producer id, if the name item still matches `condition`. */
+  private async registerTransactional(
+    name: string,
+    condition: string,
+    values: Item,
+  ): Promise<IssuedProducer | undefined> {
+    const producerId = newProducerId();
     try {
       await this.client.send(
         new TransactWriteItemsCommand({
@@ -179,8 +169,8 @@ export class DynamoProducerRegistry implements ProducerRegistry {
               Put: {
                 TableName: this.table,
                 Item: { pk: S('txn'), sk: S(name), producerId: S(producerId) },
-                ConditionExpression: 'producerId = :previous',
-                ExpressionAttributeValues: { ':previous': S(previous) },
+                ConditionExpression: condition,
+                ...(Object.keys(values).length === 0 ? {} : { ExpressionAttributeValues: values }),
               },
             },
             {
