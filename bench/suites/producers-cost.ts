@@ -21,6 +21,9 @@ export interface ProducersWriteCost {
   /** Read units per idempotent commit (registration, state, the head for the offset). */
   readonly rruPerIdempotentCommit: number;
   readonly failedConditionsPerCommit: number;
+  /** Requests and errors of the plain writers' and the producers' clients, per commit of each. */
+  readonly plainRequestsPerCommit: Record<string, number>;
+  readonly idempotentRequestsPerCommit: Record<string, number>;
   /** The head item's size at the end, by DynamoDB's item-size rules. */
   readonly headBytes: number;
 }
@@ -102,6 +105,12 @@ export async function producersCost(
     ),
     rruPerIdempotentCommit: round(b.capacity.read / Math.max(1, idempotentCommits), 3),
     failedConditionsPerCommit: round(failed / Math.max(1, plainCommits + idempotentCommits), 3),
+    plainRequestsPerCommit: perCommit({ ...a.requests, ...a.errors }, plainCommits),
+    idempotentRequestsPerCommit: perCommit({ ...b.requests, ...b.errors }, idempotentCommits),
     headBytes: itemSize(head.Item ?? {}),
   };
+}
+
+function perCommit(counts: Record<string, number>, commits: number): Record<string, number> {
+  return Object.fromEntries(Object.entries(counts).map(([name, n]) => [name, round(n / Math.max(1, commits), 3)]));
 }

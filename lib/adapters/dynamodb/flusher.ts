@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ConditionalCheckFailedException,
   type DynamoDBClient,
@@ -29,12 +30,12 @@ export interface FlusherOptions {
 }
 
 /**
- * When an appender should page the tail out: the one whose append made the tail exactly one page
- * long (one flusher per page, so flushers do not race), and anyone who sees a tail two or more
- * pages long at a page boundary (the first flusher died or is slow).
+ * Whether the appender whose entry is the `entries`-th of the tail should page it out: when that
+ * completes the first page (one flusher per page, so flushers do not race), or a later whole page
+ * (the first flusher died or is slow).
  */
-export function flushDue(tailLength: number, pageSize: number): boolean {
-  return tailLength === pageSize || (tailLength >= 2 * pageSize && tailLength % pageSize === 0);
+export function flushDue(entries: number, pageSize: number): boolean {
+  return entries >= pageSize && entries % pageSize === 0;
 }
 
 /**
@@ -106,27 +107,31 @@ export class Flusher {
       removes.push(`#fx.#f${stale}`);
       stale++;
     }
-    try {
-      const out = await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.table,
-          Key: headKey(ref.topicId, ref.partition),
-          UpdateExpression: `REMOVE ${removes.join(', ')} SET #lb = :end, #pn = :pn, #cm = :cm`,
-          ConditionExpression: '#lb = :lb',
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: {
-            ':lb': N(view.tailBase),
-            ':end': N(end),
-            ':pn': N(view.pagesWritten + pages),
-            ':cm': N(cm),
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return decodeHead(ref.partition, out.Attributes ?? {});
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return undefined;
-      return mapAwsError(error);
+    const trim = new UpdateItemCommand({
+      TableName: this.table,
+      Key: headKey(ref.topicId, ref.partition),
+      UpdateExpression: `REMOVE ${removes.join(', ')} SET #lb = :end, #pn = :pn, #cm = :cm`,
+      ConditionExpression: '#lb = :lb',
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: {
+        ':lb': N(view.tailBase),
+        ':end': N(end),
+        ':pn': N(view.pagesWritten + pages),
+        ':cm': N(cm),
+      },
+      ReturnValues: 'ALL_NEW',
+    });
+    for (let tries = 0; ; tries++) {
+      try {
+        const out = await this.client.send(trim);
+        return decodeHead(ref.partition, out.Attributes ?? {});
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return undefined;
+        // An idempotent append's transaction holds the head: wait for it rather than give up paging.
+        if ((error as Error).name !== 'TransactionConflictException' || tries >= 20)
+          return mapAwsError(error);
+        await sleep(1 + Math.random() * 3 * Math.min(tries + 1, 8));
+      }
     }
   }
 

@@ -265,12 +265,14 @@ export class DynamoPartitionIndex implements PartitionIndex {
     });
   }
 
-  /** Pages the tail out when this append is the one that should (see {@link flushDue}). */
+  /**
+   * Pages the tail out when this append is the one that should: the one whose entry sits at the end
+   * of a whole page of the tail (see {@link flushDue}). An entry's position is unique at a given
+   * `lb`, so exactly one appender per page flushes, also when idempotent appenders learn their
+   * position from a later read.
+   */
   private async afterAppend(ref: PartitionRef, head: HeadState, position: number): Promise<void> {
-    const due =
-      flushDue(head.tail.length, head.pageSize) ||
-      (position === head.pageSize - 1 && head.tail.length >= head.pageSize);
-    if (due) await this.flusher.flush(ref, head).catch(this.onFlushError);
+    if (flushDue(position + 1, head.pageSize)) await this.flusher.flush(ref, head).catch(this.onFlushError);
   }
 
   /** Makes sure the fenced attempt can never be applied (retried until it is known to be set). */
