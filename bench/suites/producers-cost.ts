@@ -112,5 +112,7 @@ export async function producersCost(
 }
 
 function perCommit(counts: Record<string, number>, commits: number): Record<string, number> {
-  return Object.fromEntries(Object.entries(counts).map(([name, n]) => [name, round(n / Math.max(1, commits), 3)]));
+  return Object.fromEntries(
+    Object.entries(counts).map(([name, n]) => [name, round(n / Math.max(1, commits), 3)]),
+  );
 }
