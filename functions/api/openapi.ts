@@ -460,7 +460,8 @@ export const openapi = {
             type: 'string',
             minLength: 1,
             maxLength: 255,
-            pattern: '^[^\\u0000-\\u001f\\u007f]+$',
+            // Control characters are Unicode's Cc: C0, DEL and C1. Lone surrogates are refused by the engine.
+            pattern: '^[^\\u0000-\\u001f\\u007f-\\u009f]+$',
             'x-rule': 'must be 1-255 characters without control characters',
           },
         },

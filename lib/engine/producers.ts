@@ -26,15 +26,17 @@ export async function initProducer(
   }
   const name = input.transactionalId;
   if (name !== undefined) {
+    // Characters are code points, as the HTTP schema's maxLength counts them (255 × 4 bytes stays within
+    // DynamoDB's 1024-byte sort key). A lone surrogate is not text: DynamoDB cannot store it faithfully.
     if (
       typeof name !== 'string' ||
       name.length === 0 ||
-      name.length > MAX_TRANSACTIONAL_ID ||
-      // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point.
-      /[\u0000-\u001f\u007f]/.test(name)
+      !name.isWellFormed() ||
+      [...name].length > MAX_TRANSACTIONAL_ID ||
+      /\p{Cc}/u.test(name)
     ) {
       throw new InvalidArgumentError(
-        `transactionalId must be a string of 1-${MAX_TRANSACTIONAL_ID} characters without control characters`,
+        `transactionalId must be well-formed text of 1-${MAX_TRANSACTIONAL_ID} characters without control characters`,
       );
     }
   }

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { type DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { localClients } from '../../lib/adapters/clients.ts';
 import { call, localApi } from '../support/http.ts';
 
 interface Case {
@@ -272,6 +274,33 @@ const CASES: Case[] = [
     mentions: 'transactionalId',
   },
   {
+    name: 'init producer with a transactionalId holding a C1 control character',
+    method: 'POST',
+    path: '/producers',
+    json: { transactionalId: 'a\u0085b' },
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'transactionalId',
+  },
+  {
+    name: 'init producer with a transactionalId holding a lone surrogate',
+    method: 'POST',
+    path: '/producers',
+    json: { transactionalId: 'a\ud800b' },
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'transactionalId',
+  },
+  {
+    name: 'init producer with a transactionalId of 256 emoji',
+    method: 'POST',
+    path: '/producers',
+    json: { transactionalId: '😀'.repeat(256) },
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'transactionalId',
+  },
+  {
     name: 'init producer with a numeric transactionalId',
     method: 'POST',
     path: '/producers',
@@ -538,8 +567,22 @@ const CASES: Case[] = [
 describe('bad input over HTTP: the right status and code, and nothing changes', () => {
   let api: Awaited<ReturnType<typeof localApi>>;
   let snapshot: () => Promise<string>;
+  let dynamodb: DynamoDBClient;
   before(async () => {
     api = await localApi();
+    ({ dynamodb } = localClients(api.endpoints));
+    /** Issued producer ids and transactional ids (POST /producers has no read route). */
+    const registrations = async (pk: string) =>
+      (
+        await dynamodb.send(
+          new QueryCommand({
+            TableName: api.tables.meta,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': { S: pk } },
+            ConsistentRead: true,
+          }),
+        )
+      ).Items?.length;
     const setup = [
       call(api.url, 'POST', '/topics', {
         json: { name: 't', partitions: 2, config: { maxRecordBytes: 100 } },
@@ -565,9 +608,14 @@ describe('bad input over HTTP: the right status and code, and nothing changes', 
             o.generation,
           ],
         ),
+        await registrations('producer'),
+        await registrations('txn'),
       ]);
   });
-  after(async () => await api.close());
+  after(async () => {
+    dynamodb.destroy();
+    await api.close();
+  });
 
   for (const c of CASES) {
     test(`${c.name} → ${c.status} ${c.code}, nothing stored`, async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoProducerRegistry } from '../../lib/adapters/dynamodb/producer-registry.ts';
 import { InvalidArgumentError } from '../../lib/core/errors.ts';
 import { type TestStack, testStack } from '../support/stack.ts';
@@ -77,13 +77,38 @@ describe('producer ids issued by the server (InitProducerId)', () => {
     assert.equal((await registry.init('long-lived')).producerId, next.producerId);
   });
 
-  test('a bad transactionalId is InvalidArgument and issues nothing', async () => {
+  test('a bad transactionalId is InvalidArgument naming the field, and stores nothing', async () => {
     const log = stack.engine();
-    for (const bad of ['', 'x'.repeat(256), 'a\u0000b', 7, null]) {
+    const stored = async () =>
+      (await stack.dynamodb.send(new ScanCommand({ TableName: stack.tables.meta, ConsistentRead: true })))
+        .Items?.length;
+    const before = await stored();
+    const bad = [
+      '',
+      'x'.repeat(256),
+      '😀'.repeat(256),
+      'a\u0000b',
+      'a\u007fb',
+      'a\u0085b',
+      'a\ud800b',
+      7,
+      null,
+    ];
+    for (const transactionalId of bad) {
       await assert.rejects(
-        log.initProducer({ transactionalId: bad } as unknown as { transactionalId: string }),
+        log.initProducer({ transactionalId } as unknown as { transactionalId: string }),
+        (error: Error) => error instanceof InvalidArgumentError && error.message.includes('transactionalId'),
+      );
+    }
+    for (const input of [null, [], 'name']) {
+      await assert.rejects(
+        log.initProducer(input as unknown as { transactionalId: string }),
         InvalidArgumentError,
       );
     }
+    assert.equal(await stored(), before);
+    // 255 characters are code points, as the HTTP schema counts them: 255 emoji are a valid name.
+    const emoji = await log.initProducer({ transactionalId: '😀'.repeat(255) });
+    assert.equal(emoji.transactionalId, '😀'.repeat(255));
   });
 });
