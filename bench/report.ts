@@ -1,3 +1,4 @@
+import { ioTables } from './report-io.ts';
 import type { BreakdownRow } from './suites/breakdown.ts';
 import type { CodecPoint } from './suites/codec.ts';
 import type { ContentionResults } from './suites/contention.ts';
@@ -8,6 +9,7 @@ import type { ProduceCell } from './suites/produce.ts';
 import { round } from './support/load.ts';
 import type { MachineDescription } from './support/machine.ts';
 import { table } from './support/table.ts';
+import { fmt, ITEM_WRU_PER_SECOND, type Target } from './targets.ts';
 
 export interface BenchResults {
   readonly schema: 'streambed-bench/1';
@@ -34,112 +36,6 @@ export interface BenchResults {
   suiteErrors: Record<string, string>;
 }
 
-export interface Target {
-  readonly target: string;
-  readonly status: 'met' | 'missed' | 'not measured';
-  readonly measured: string;
-  readonly misses: string[];
-}
-
-const fmt = (value: number, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : '–');
-
-/** The issue's targets, evaluated on this run (for the bench to show; nothing asserts them). */
-export function evaluateTargets(results: BenchResults): Target[] {
-  const targets: Target[] = [];
-  const produce = results.produce ?? [];
-  const mib = produce.filter((c) => c.bytesPerCall >= 1000 * 1024);
-  if (mib.length === 0) {
-    targets.push({
-      target: '≥ 0.90× floor MiB/s at 1 MiB requests',
-      status: 'not measured',
-      measured: 'produce not run',
-      misses: [],
-    });
-  } else {
-    const misses = mib
-      .filter((c) => !(c.libVsFloor.throughput >= 0.9))
-      .map((c) => `lib ${c.shape} p=${c.partitions} c=${c.concurrency}: ${fmt(c.libVsFloor.throughput)}×`);
-    const httpMisses = mib
-      .filter((c) => !(c.httpVsFloor.throughput >= 0.9))
-      .map((c) => `http ${c.shape} p=${c.partitions} c=${c.concurrency}: ${fmt(c.httpVsFloor.throughput)}×`);
-    const libMin = Math.min(...mib.map((c) => c.libVsFloor.throughput));
-    const httpMin = Math.min(...mib.map((c) => c.httpVsFloor.throughput));
-    targets.push({
-      target: '≥ 0.90× the floor’s MiB/s at 1 MiB requests (1×1MiB and 1000×1KiB)',
-      status: misses.length === 0 ? 'met' : 'missed',
-      measured: `lib min ${fmt(libMin)}× over ${mib.length} cells; HTTP min ${fmt(httpMin)}×`,
-      misses: [...misses, ...httpMisses],
-    });
-  }
-  if (produce.length > 0) {
-    const p50 = produce.filter((c) => !(c.libVsFloor.p50DeltaMs <= 5));
-    const p99 = produce.filter((c) => !(c.libVsFloor.p99DeltaMs <= 20));
-    const worst50 = Math.max(...produce.map((c) => c.libVsFloor.p50DeltaMs));
-    const worst99 = Math.max(...produce.map((c) => c.libVsFloor.p99DeltaMs));
-    targets.push({
-      target: 'produce p50 ≤ floor + 5 ms, p99 ≤ floor + 20 ms (lib, every cell)',
-      status: p50.length === 0 && p99.length === 0 ? 'met' : 'missed',
-      measured: `worst lib p50 delta ${fmt(worst50, 1)} ms, p99 delta ${fmt(worst99, 1)} ms; ${p50.length} cells miss p50, ${p99.length} miss p99 of ${produce.length}`,
-      misses: [
-        ...p50.map(
-          (c) =>
-            `p50 ${c.shape} p=${c.partitions} c=${c.concurrency}: +${fmt(c.libVsFloor.p50DeltaMs, 1)} ms`,
-        ),
-        ...p99.map(
-          (c) =>
-            `p99 ${c.shape} p=${c.partitions} c=${c.concurrency}: +${fmt(c.libVsFloor.p99DeltaMs, 1)} ms`,
-        ),
-      ],
-    });
-  }
-  const contention = results.contention?.streambed ?? [];
-  const one = contention.find((p) => p.writers === 1);
-  const sixteen = contention.find((p) => p.writers === 16);
-  if (one !== undefined && sixteen !== undefined) {
-    const total = sixteen.throughput.callsPerSec >= one.throughput.callsPerSec;
-    const extra = sixteen.extraDdbRequestsPerCommit <= 1;
-    targets.push({
-      target:
-        '16 writers on one partition: total throughput ≥ one writer’s; ≤ 1 extra DynamoDB call per commit',
-      status: total && extra ? 'met' : 'missed',
-      measured:
-        `${fmt(sixteen.throughput.callsPerSec, 1)} vs ${fmt(one.throughput.callsPerSec, 1)} commits/s (${fmt(sixteen.vsOneWriter)}×); ` +
-        `${fmt(sixteen.extraDdbRequestsPerCommit, 3)} extra DynamoDB requests/commit, ${fmt(sixteen.conditionalFailuresPerCommit, 3)} failed conditions/commit`,
-      misses: [
-        ...(total ? [] : ['throughput below one writer']),
-        ...(extra ? [] : ['more than 1 extra call per commit']),
-      ],
-    });
-  }
-  if (produce.length > 0) {
-    const puts = Math.max(...produce.map((c) => c.lib.s3PutsPerCall ?? Number.NaN));
-    const writes = produce.map((c) => ({ c, w: c.lib.ddbWritesPerPartition ?? Number.NaN }));
-    const worst = writes.reduce((a, b) => (b.w > a.w ? b : a));
-    const over = writes.filter(({ w }) => !(w <= 1));
-    targets.push({
-      target: '≤ 1 S3 PUT per produce call and ≤ 1 DynamoDB write per partition touched',
-      status: puts <= 1 && over.length === 0 ? 'met' : 'missed',
-      measured:
-        `max ${fmt(puts, 3)} S3 PUT/call; DynamoDB writes per partition touched up to ${fmt(worst.w, 3)} ` +
-        `(${worst.c.shape} p=${worst.c.partitions} c=${worst.c.concurrency}) — 1 commit UpdateItem + index paging (2 writes every 8th commit)`,
-      misses: over.map(
-        ({ c, w }) => `${c.shape} p=${c.partitions} c=${c.concurrency}: ${fmt(w, 3)} writes/partition`,
-      ),
-    });
-  }
-  const codec = results.codec ?? [];
-  if (codec.length > 0) {
-    const misses = codec.filter((p) => !(p.decodeVsFloor >= 0.5));
-    targets.push({
-      target: 'decode ≥ 0.5× the copy + CRC floor',
-      status: misses.length === 0 ? 'met' : 'missed',
-      measured: codec.map((p) => `${p.shape} ${fmt(p.decodeVsFloor)}×`).join(', '),
-      misses: misses.map((p) => `${p.shape}: ${fmt(p.decodeVsFloor)}×`),
-    });
-  }
-  return targets;
-}
-
 const pair = (a: number, b: number) => `${fmt(a, 1)}/${fmt(b, 1)}`;
 const dollars = (value: number) =>
   Number.isFinite(value) ? `$${value < 0.01 ? value.toPrecision(3) : value.toFixed(4)}` : '–';
@@ -155,194 +51,12 @@ export function renderReport(results: BenchResults): string {
     `code: ${results.code.commit.slice(0, 12)}${results.code.uncommitted.length === 0 ? '' : ` + uncommitted: ${results.code.uncommitted.join(', ')}`}`,
     'Every figure is beside its floor measured in the same run; the ratio is the number that counts.',
   );
-  const produce = results.produce ?? [];
-  if (produce.length > 0) {
-    out.push(
-      table(
-        'PRODUCE throughput — floor = raw PutObject of the same bytes + 1 conditional PutItem per partition touched, same concurrency',
-        [
-          'shape',
-          'parts',
-          'conc',
-          'floor MiB/s',
-          'lib MiB/s',
-          'lib ×floor',
-          'http MiB/s',
-          'http ×floor',
-          'floor rec/s',
-          'lib rec/s',
-          'http rec/s',
-        ],
-        produce.map((c) => [
-          c.shape,
-          c.partitions,
-          c.concurrency,
-          c.floor.mibPerSec,
-          c.lib.mibPerSec,
-          c.libVsFloor.throughput,
-          c.http.mibPerSec,
-          c.httpVsFloor.throughput,
-          Math.round(c.floor.recordsPerSec),
-          Math.round(c.lib.recordsPerSec),
-          Math.round(c.http.recordsPerSec),
-        ]),
-      ),
-      table(
-        'PRODUCE latency, ms (p50/p99) and deltas to the floor',
-        [
-          'shape',
-          'parts',
-          'conc',
-          'floor p50/p99',
-          'lib p50/p99',
-          'lib Δp50',
-          'lib Δp99',
-          'http p50/p99',
-          'http Δp50',
-          'http Δp99',
-        ],
-        produce.map((c) => [
-          c.shape,
-          c.partitions,
-          c.concurrency,
-          pair(c.floor.p50Ms, c.floor.p99Ms),
-          pair(c.lib.p50Ms, c.lib.p99Ms),
-          c.libVsFloor.p50DeltaMs,
-          c.libVsFloor.p99DeltaMs,
-          pair(c.http.p50Ms, c.http.p99Ms),
-          c.httpVsFloor.p50DeltaMs,
-          c.httpVsFloor.p99DeltaMs,
-        ]),
-      ),
-      table(
-        'PRODUCE requests, counted by SDK middleware (lib | HTTP server)',
-        [
-          'shape',
-          'parts',
-          'conc',
-          'touched',
-          'S3 PUT/call',
-          'DDB writes/part.',
-          'DDB req/call',
-          'failed cond/call',
-          'http S3 PUT/call',
-          'http DDB writes/part.',
-          'errors lib/http',
-        ],
-        produce.map((c) => [
-          c.shape,
-          c.partitions,
-          c.concurrency,
-          c.partitionsTouchedPerCall,
-          c.lib.s3PutsPerCall,
-          c.lib.ddbWritesPerPartition,
-          c.lib.ddbRequestsPerCall,
-          c.lib.conditionalFailuresPerCall,
-          c.http.s3PutsPerCall,
-          c.http.ddbWritesPerPartition,
-          `${c.lib.errors}/${c.http.errors}`,
-        ]),
-      ),
-    );
-  }
-  const breakdown = results.produceBreakdown ?? [];
-  if (breakdown.length > 0) {
-    const steps = Object.keys(breakdown[0]?.steps ?? {});
-    out.push(
-      table(
-        'PRODUCE breakdown — where one call goes, concurrency 1, one partition; each step timed alone (p50 ms)',
-        ['shape', ...steps, 'parts (encode+PUT INM+append)', 'floor (PUT+PutItem)'],
-        breakdown.map((row) => [
-          row.shape,
-          ...steps.map((step) => row.steps[step]?.p50Ms),
-          row.partsP50Ms,
-          row.floorP50Ms,
-        ]),
-      ),
-    );
-  }
-  const fetch = results.fetch;
-  if (fetch !== undefined) {
-    out.push(
-      table(
-        'FETCH — floor = ranged GETs of the same batches, 8 in flight per consumer (latency per GET); lib/http latency per fetch',
-        [
-          'shape',
-          'consumers',
-          'floor MiB/s',
-          'lib MiB/s',
-          'lib ×floor',
-          'http MiB/s',
-          'http ×floor',
-          'floor p50/p99',
-          'lib p50/p99',
-          'http p50/p99',
-        ],
-        fetch.cells.map((c) => [
-          c.shape,
-          c.consumers,
-          c.floor.mibPerSec,
-          c.lib.mibPerSec,
-          c.libVsFloor,
-          c.http.mibPerSec,
-          c.httpVsFloor,
-          pair(c.floor.p50Ms, c.floor.p99Ms),
-          pair(c.lib.p50Ms, c.lib.p99Ms),
-          pair(c.http.p50Ms, c.http.p99Ms),
-        ]),
-      ),
-    );
-    const cu = fetch.catchUp;
-    out.push(
-      table(
-        `CATCH-UP read of ${round(cu.payloadBytes / 1024 ** 3, 3)} GiB from offset 0, one partition, ${cu.batches} batches of ${cu.batchShape}` +
-          ` (written at ${cu.fill.mibPerSec} MiB/s by 8 producers); floor = the same ranged GETs, 8 in flight`,
-        [
-          'read',
-          'seconds',
-          'MiB/s',
-          '×floor',
-          'fetches',
-          'p50/p99 ms',
-          'GETs/GiB',
-          'GetItem/GiB',
-          'Query/GiB',
-          'complete',
-        ],
-        [
-          [
-            'floor',
-            cu.floor.seconds,
-            cu.floor.mibPerSec,
-            1,
-            '–',
-            '–',
-            round(cu.floor.gets / (cu.payloadBytes / 1024 ** 3), 1),
-            0,
-            0,
-            true,
-          ],
-          ...cu.reads.map((r) => [
-            r.label,
-            r.seconds,
-            r.mibPerSec,
-            r.vsFloor,
-            r.fetches,
-            pair(r.p50Ms, r.p99Ms),
-            r.requestsPerGiB['s3:GetObject'] ?? 0,
-            r.requestsPerGiB['ddb:GetItem'] ?? 0,
-            r.requestsPerGiB['ddb:Query'] ?? 0,
-            r.complete,
-          ]),
-        ],
-      ),
-    );
-  }
+  out.push(...ioTables(results));
   const contention = results.contention;
   if (contention !== undefined) {
     out.push(
       table(
-        'CONTENTION — N producers on ONE partition, full produce calls of 10 × 1 KiB',
+        'CONTENTION — N producers on ONE partition, full produce calls of 10 × 1 KiB; failed cond = ConditionalCheckFailed + TransactionCanceled; head bytes at the end (max while running)',
         [
           'writers',
           'commits/s',
@@ -350,11 +64,14 @@ export function renderReport(results: BenchResults): string {
           'MiB/s',
           'p50/p99 ms',
           'DDB req/commit',
-          'extra DDB/commit',
           'failed cond/commit',
-          'of which tail full',
-          'of which trim lost',
+          'tail full',
+          'dup page puts',
+          'trim lost',
           'page puts/commit',
+          'SDK retries/commit',
+          'head B (max)',
+          'tail max',
           'errors',
           'dense',
         ],
@@ -365,11 +82,14 @@ export function renderReport(results: BenchResults): string {
           p.throughput.mibPerSec,
           pair(p.throughput.p50Ms, p.throughput.p99Ms),
           p.ddbRequestsPerCommit,
-          p.extraDdbRequestsPerCommit,
-          p.conditionalFailuresPerCommit,
+          p.failedConditionsPerCommit,
           p.appendFailuresPerCommit,
+          p.duplicatePagePutsPerCommit,
           p.pageTrimFailuresPerCommit,
           p.pagePutsPerCommit,
+          p.sdkRetriesPerCommit,
+          `${p.head.endBytes} (${p.head.maxBytes})`,
+          p.head.maxTail,
           p.throughput.errors,
           p.dense,
         ]),
@@ -397,7 +117,7 @@ export function renderReport(results: BenchResults): string {
             : contention.protocols.filter((p) => p.protocol === name).every((p) => p.correct),
         ]),
       ),
-      '(measured on DynamoDB Local earlier, docs/design.md: optimistic 592→167 commits/s 1→16 writers with 7.8 failed conditions per commit; transaction 506→119; reservation 551→1,432)',
+      'Every protocol stores the same ~20-byte format-2 entry per commit; only the commit protocol differs.',
     );
   }
   if (results.e2e !== undefined) {
@@ -486,7 +206,16 @@ export function renderReport(results: BenchResults): string {
       ),
       table(
         'COST of contention — 10 × 1 KiB commits on one partition (DynamoDB Local reports the WRUs; failed conditional writes estimated by item size)',
-        ['writers', 'commits', 'DDB req/commit', 'failed cond/commit', 'WRU/commit', '$/GiB S3+DDB'],
+        [
+          'writers',
+          'commits',
+          'DDB req/commit',
+          'failed cond/commit',
+          'WRU/commit',
+          'head B end (max)',
+          'ceiling on AWS',
+          '$/GiB S3+DDB',
+        ],
         cost.contended.map((c) => [
           c.writers,
           c.commits,
@@ -495,9 +224,12 @@ export function renderReport(results: BenchResults): string {
             .reduce((total, [, n]) => total + n, 0),
           c.failedConditionsPerCommit,
           c.wruPerCommit,
+          `${c.head.endBytes} (${c.head.maxBytes})`,
+          `${fmt(ITEM_WRU_PER_SECOND / c.wruPerCommit, 0)} commits/s`,
           dollars(c.usdPerGiB),
         ]),
       ),
+      producersTable(cost),
       table(
         'COST per GiB read (1000 × 1 KiB batches)',
         [
@@ -523,9 +255,13 @@ export function renderReport(results: BenchResults): string {
       cost.idle.line,
     );
   }
-  const targets = results.targets ?? [];
-  if (targets.length > 0) {
-    out.push('', 'TARGETS (shown, not asserted)');
+  for (const [group, title] of [
+    ['issue 8', 'TARGETS — issue 8, index format 2 (shown, not asserted)'],
+    ['earlier', 'TARGETS — earlier issues (shown, not asserted)'],
+  ] as const) {
+    const targets = (results.targets ?? []).filter((t) => t.group === group);
+    if (targets.length === 0) continue;
+    out.push('', title);
     for (const t of targets) {
       out.push(`  [${t.status.toUpperCase()}] ${t.target}: ${t.measured}`);
       for (const miss of t.misses.slice(0, 12)) out.push(`      - ${miss}`);
@@ -538,4 +274,45 @@ export function renderReport(results: BenchResults): string {
   for (const [suite, error] of Object.entries(results.suiteErrors))
     out.push(`  suite ${suite} failed: ${error}`);
   return out.join('\n');
+}
+
+/** The 64-producer run: plain and idempotent commits side by side on one partition. */
+function producersTable(cost: CostResults): string {
+  const p = cost.withProducers;
+  const ddb = (counts: Record<string, number>) =>
+    Object.entries(counts)
+      .filter(([name]) => name.startsWith('ddb:') && !name.includes('Exception'))
+      .reduce((total, [, n]) => total + n, 0);
+  return table(
+    `COST with ${p.idempotentProducers} idempotent producers (each pausing ${p.producerPauseMs} ms between commits) beside ${p.plainWriters} plain writers, one partition, 10 × 1 KiB commits; head ${p.head.endBytes} B at the end (max ${p.head.maxBytes} B, tail ≤ ${p.head.maxTail})`,
+    [
+      'commits',
+      'count',
+      'WRU/commit',
+      'RRU/commit',
+      'DDB req/commit',
+      'failed cond/commit',
+      'ceiling on AWS',
+    ],
+    [
+      [
+        'plain',
+        p.plainCommits,
+        p.wruPerPlainCommit,
+        '–',
+        round(ddb(p.plainRequestsPerCommit), 3),
+        p.plainFailedConditionsPerCommit,
+        `${fmt(ITEM_WRU_PER_SECOND / p.wruPerPlainCommit, 0)} commits/s`,
+      ],
+      [
+        'idempotent (transaction)',
+        p.idempotentCommits,
+        p.wruPerIdempotentCommit,
+        p.rruPerIdempotentCommit,
+        round(ddb(p.idempotentRequestsPerCommit), 3),
+        p.idempotentFailedConditionsPerCommit,
+        `${fmt(ITEM_WRU_PER_SECOND / p.wruPerIdempotentCommit, 0)} commits/s`,
+      ],
+    ],
+  );
 }

@@ -18,7 +18,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type BenchConfig, FULL, QUICK } from './config.ts';
 import { PRICES } from './prices.ts';
-import { type BenchResults, evaluateTargets, renderReport } from './report.ts';
+import { type BenchResults, renderReport } from './report.ts';
+import { evaluateTargets } from './targets.ts';
 
 const SUITES = ['codec', 'produce', 'fetch', 'contention', 'e2e', 'cost'] as const;
 type Suite = (typeof SUITES)[number];
@@ -220,8 +221,27 @@ for (const read of results.fetch?.catchUp.reads ?? []) {
   if (!read.complete)
     results.problems.push(`catch-up ${read.label}: read ${read.recordsRead} records, not all`);
 }
+const retriedLine = (retried: Record<string, number> | undefined) =>
+  Object.entries(retried ?? {})
+    .map(([name, n]) => `${n}× ${name}`)
+    .join(', ');
+for (const cell of results.produce ?? []) {
+  for (const [mode, figures] of [
+    ['lib', cell.lib],
+    ['http', cell.http],
+  ] as const) {
+    const line = retriedLine(figures.retriedRequests);
+    if (line !== '') {
+      results.warnings.push(
+        `produce ${cell.shape} p=${cell.partitions} c=${cell.concurrency} ${mode}: the SDK retried ${line}`,
+      );
+    }
+  }
+}
 for (const point of results.contention?.streambed ?? []) {
   if (!point.dense) results.problems.push(`contention n=${point.writers}: offsets not dense`);
+  const line = retriedLine(point.retried);
+  if (line !== '') results.warnings.push(`contention n=${point.writers}: the SDK retried ${line}`);
   if (point.throughput.errors > 0) {
     results.warnings.push(
       `contention n=${point.writers}: ${point.throughput.errors} calls failed (${point.throughput.firstError})`,

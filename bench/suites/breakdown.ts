@@ -6,6 +6,7 @@ import { newObjectId } from '../../lib/core/object-keys.ts';
 import { planProduce } from '../../lib/core/produce-plan.ts';
 import { encodeSegment } from '../../lib/core/segment/index.ts';
 import type { BenchConfig } from '../config.ts';
+import { entryAttribute } from '../support/entry.ts';
 import { percentile, round, sum } from '../support/load.ts';
 import { produceRecords, SHAPES, type Shape } from '../support/records.ts';
 import type { BenchStack } from '../support/stack.ts';
@@ -90,16 +91,7 @@ export async function breakdownSuite(
             Item: {
               pk: { S: `breakdown#${run}#${shape.id}` },
               sk: { N: String(n++) },
-              e: {
-                M: {
-                  i: { S: objectId() },
-                  o: { N: String(location.byteOffset) },
-                  l: { N: String(location.byteLength) },
-                  n: { N: String(location.recordCount) },
-                  t0: { N: String(location.minTimestamp) },
-                  t1: { N: String(location.maxTimestamp) },
-                },
-              },
+              e: entryAttribute(location),
             },
             ConditionExpression: 'attribute_not_exists(pk)',
           }),

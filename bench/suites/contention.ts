@@ -1,22 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import {
-  ConditionalCheckFailedException,
-  type DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-  QueryCommand,
-  TransactionCanceledException,
-  TransactWriteItemsCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
-import { DynamoPartitionIndex } from '../../lib/adapters/dynamodb/partition-index.ts';
-import type { PendingEntry } from '../../lib/core/index-entry.ts';
-import { newObjectId } from '../../lib/core/object-keys.ts';
 import type { BenchConfig } from '../config.ts';
-import { count, errorsNamed } from '../support/instrument.ts';
-import { ratio, round, runLoad, type Throughput, throughput } from '../support/load.ts';
+import { type HeadFigures, watchHead } from '../support/head.ts';
+import { count, errorsNamed, failedConditions, retriedByName } from '../support/instrument.ts';
+import { ratio, round, runLoad, sum, type Throughput, throughput } from '../support/load.ts';
 import { produceRecords } from '../support/records.ts';
 import type { BenchStack } from '../support/stack.ts';
+import { type ProtocolPoint, protocolCurve } from './protocols.ts';
+
+export type { ProtocolPoint } from './protocols.ts';
 
 /** N producers on one partition, full produce calls (S3 PUT + head update). */
 export interface ContentionPoint {
@@ -28,38 +19,28 @@ export interface ContentionPoint {
   readonly ddbRequestsPerCommit: number;
   /** (DynamoDB requests − commits) / commits: paging, retries, topic reads. */
   readonly extraDdbRequestsPerCommit: number;
-  /** ConditionalCheckFailed responses per commit (full tail, or two flushers racing). */
+  /** Failed conditions per commit: ConditionalCheckFailed and TransactionCanceled answers. */
+  readonly failedConditionsPerCommit: number;
+  /** ConditionalCheckFailed answers per commit (full tail, or two flushers at one page). */
   readonly conditionalFailuresPerCommit: number;
-  /** ...of which appends refused because the head's tail was full (retried after a flush and a sleep). */
+  /** ...of which appends refused because the head's tail was full (retried after a sleep). */
   readonly appendFailuresPerCommit: number;
   /** ...of which page trims that lost to another flusher (their page PutItem was a duplicate). */
   readonly pageTrimFailuresPerCommit: number;
+  /** ...of which page PutItems that found the page written (a second flusher at the same page). */
+  readonly duplicatePagePutsPerCommit: number;
   /** Index page and time-index PutItems per commit (1/32 + 1/256 when each is written once). */
   readonly pagePutsPerCommit: number;
+  /** Failed attempts the SDK retried on its own (throttling, 5xx such as a 503), per commit. */
+  readonly sdkRetriesPerCommit: number;
+  /** The partition head: at the end of the run, and the largest seen while it ran. */
+  readonly head: HeadFigures;
   readonly requests: Record<string, number>;
   readonly errors: Record<string, number>;
+  /** Failed attempts the SDK retried, by command and error name. */
+  readonly retried: Record<string, number>;
   /** Offsets dense and complete: the high watermark equals records acknowledged. */
   readonly dense: boolean;
-}
-
-/** One commit protocol at one writer count: DynamoDB only, 10-record entries, one partition. */
-export interface ProtocolPoint {
-  readonly protocol: string;
-  readonly writers: number;
-  readonly commitsPerSec: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-  readonly commits: number;
-  readonly errors: number;
-  readonly ddbRequestsPerCommit: number;
-  /** Failed conditions (ConditionalCheckFailed, or cancelled transactions) per commit. */
-  readonly failedConditionsPerCommit: number;
-  readonly vsOneWriter: number;
-  /** ConditionalCheckFailed responses by request, e.g. `ddb:PutItem` (page writes), `ddb:UpdateItem[page-trim]`. */
-  readonly failedByRequest: Record<string, number>;
-  /** Verified after the run: offsets dense, one entry per commit, no duplicates. */
-  readonly correct: boolean;
-  readonly check: string;
 }
 
 export interface ContentionResults {
@@ -68,11 +49,9 @@ export interface ContentionResults {
 }
 
 /**
- * Contention on one partition. First through Streambed's full produce path; then the commit step
- * alone (DynamoDB only) for Streambed's head update beside the three reference protocols of
- * docs/design.md — an optimistic conditional Put chain, a transaction (head version + entry), and an
- * atomic ADD reservation followed by a Put — at the same writer counts. The reference protocols live
- * here, in bench code only.
+ * Contention on one partition. First through Streambed's full produce path (S3 PUT + head update,
+ * 10 × 1 KiB records per call) at 1/4/16/32 writers, with the partition head sampled while it runs;
+ * then the commit step alone beside the reference protocols (bench/suites/protocols.ts).
  */
 export async function contentionSuite(
   config: BenchConfig,
@@ -86,19 +65,21 @@ export async function contentionSuite(
   for (const writers of config.contention.writers) {
     const engine = stack.engine();
     const topic = `contention-n${writers}-${run}`;
-    await engine.createTopic({ name: topic, partitions: 1 });
+    const created = await engine.createTopic({ name: topic, partitions: 1 });
     const call = async () => {
       await engine.produce({ topic, records });
       return { bytes: recordsPerCommit * recordBytes, records: recordsPerCommit };
     };
     await runLoad({ concurrency: writers, budgetMs: 0, maxCalls: writers }, call);
     stack.instruments.reset();
-    const load = await runLoad(
-      { concurrency: writers, budgetMs: config.contention.budgetMs, maxCalls: 1_000_000 },
-      call,
+    const [load, head] = await watchHead(stack, created.id, 0, () =>
+      runLoad({ concurrency: writers, budgetMs: config.contention.budgetMs, maxCalls: 1_000_000 }, call),
     );
-    const { requests, errors } = stack.instruments.snapshot();
+    const snapshot = stack.instruments.snapshot();
+    const { requests, errors } = snapshot;
+    const retried = retriedByName(snapshot);
     const commits = load.calls - load.errors;
+    const perCommit = (n: number) => round(n / commits, 3);
     const ddb = count(requests, 'ddb:');
     const hw = await engine.listOffsets(topic, 0, 'latest');
     const t = throughput(load);
@@ -108,354 +89,32 @@ export async function contentionSuite(
       recordsPerCommit,
       throughput: t,
       vsOneWriter: ratio(t.callsPerSec, base),
-      ddbRequestsPerCommit: round(ddb / commits, 3),
-      extraDdbRequestsPerCommit: round((ddb - commits) / commits, 3),
-      conditionalFailuresPerCommit: round(
-        errorsNamed(errors, 'ConditionalCheckFailedException') / commits,
-        3,
+      ddbRequestsPerCommit: perCommit(ddb),
+      extraDdbRequestsPerCommit: perCommit(ddb - commits),
+      failedConditionsPerCommit: perCommit(failedConditions(errors)),
+      conditionalFailuresPerCommit: perCommit(errorsNamed(errors, 'ConditionalCheckFailedException')),
+      appendFailuresPerCommit: perCommit(
+        errors['ddb:UpdateItem[append]:ConditionalCheckFailedException'] ?? 0,
       ),
-      appendFailuresPerCommit: round(
-        (errors['ddb:UpdateItem[append]:ConditionalCheckFailedException'] ?? 0) / commits,
-        3,
+      pageTrimFailuresPerCommit: perCommit(
+        errors['ddb:UpdateItem[page-trim]:ConditionalCheckFailedException'] ?? 0,
       ),
-      pageTrimFailuresPerCommit: round(
-        (errors['ddb:UpdateItem[page-trim]:ConditionalCheckFailedException'] ?? 0) / commits,
-        3,
-      ),
-      pagePutsPerCommit: round(count(requests, 'ddb:', ['PutItem']) / commits, 3),
+      duplicatePagePutsPerCommit: perCommit(errors['ddb:PutItem:ConditionalCheckFailedException'] ?? 0),
+      pagePutsPerCommit: perCommit(count(requests, 'ddb:', ['PutItem'])),
+      sdkRetriesPerCommit: perCommit(sum(Object.values(retried))),
+      head,
       requests,
       errors,
+      retried,
       dense: hw === (commits + writers) * recordsPerCommit,
     };
     streambed.push(point);
     log(
-      `contention n=${writers}: ${t.callsPerSec} commits/s, ${point.ddbRequestsPerCommit} DynamoDB requests/commit, ` +
-        `${point.conditionalFailuresPerCommit} failed conditions/commit, dense=${point.dense}`,
+      `contention n=${writers}: ${t.callsPerSec} commits/s, p99 ${t.p99Ms} ms, ${point.ddbRequestsPerCommit} DynamoDB requests/commit, ` +
+        `${point.failedConditionsPerCommit} failed conditions/commit, head ${head.endBytes} B (max ${head.maxBytes} B, ` +
+        `tail ≤ ${head.maxTail}), dense=${point.dense}`,
     );
   }
-
-  const protocols: ProtocolPoint[] = [];
-  for (const protocol of PROTOCOLS) {
-    let base: number | undefined;
-    for (const writers of config.protocols.writers) {
-      const point = await protocolPoint(stack, protocol, writers, config.protocols.budgetMs, run);
-      base ??= point.commitsPerSec;
-      protocols.push({ ...point, vsOneWriter: ratio(point.commitsPerSec, base) });
-      log(
-        `protocol ${protocol.name} n=${writers}: ${point.commitsPerSec} commits/s, ` +
-          `${point.failedConditionsPerCommit} failed conditions/commit, correct=${point.correct}`,
-      );
-    }
-  }
+  const protocols = await protocolCurve(config, stack, run, log);
   return { streambed, protocols };
-}
-
-const RECORDS = 10;
-
-/** A commit protocol: `setup` once per run, `commit` per batch, `verify` after. */
-interface Protocol {
-  readonly name: string;
-  prepare(client: DynamoDBClient, table: string, key: string): Promise<ProtocolRun>;
-}
-
-interface ProtocolRun {
-  /** One 10-record commit by `worker`; returns the number of failed conditions it met. */
-  commit(worker: number): Promise<number>;
-  /** Checks density and uniqueness for `commits` successful commits; '' when correct. */
-  verify(commits: number): Promise<string>;
-}
-
-function entry(): PendingEntry {
-  const now = Date.now();
-  return {
-    objectId: newObjectId(now),
-    byteOffset: 8,
-    byteLength: 10_600,
-    recordCount: RECORDS,
-    maxTimestamp: now,
-    appendTime: now,
-  };
-}
-
-function entryItem() {
-  const e = entry();
-  return {
-    M: {
-      i: { S: e.objectId },
-      o: { N: String(e.byteOffset) },
-      l: { N: String(e.byteLength) },
-      n: { N: String(e.recordCount) },
-      t0: { N: String(e.appendTime) },
-      t1: { N: String(e.maxTimestamp) },
-    },
-  };
-}
-
-async function queryAll(client: DynamoDBClient, table: string, pk: string) {
-  const items: Record<string, { N?: string; S?: string }>[] = [];
-  let start: Record<string, never> | undefined;
-  do {
-    const out = await client.send(
-      new QueryCommand({
-        TableName: table,
-        KeyConditionExpression: 'pk = :pk AND sk >= :zero',
-        ExpressionAttributeValues: { ':pk': { S: pk }, ':zero': { N: '0' } },
-        ConsistentRead: true,
-        ExclusiveStartKey: start,
-      }),
-    );
-    items.push(...((out.Items ?? []) as typeof items));
-    start = out.LastEvaluatedKey as typeof start;
-  } while (start !== undefined);
-  return items;
-}
-
-/** Entries keyed by base offset must tile [0, commits × 10) exactly. */
-function checkTiling(items: Record<string, { N?: string }>[], commits: number): string {
-  if (items.length !== commits) return `${items.length} entries for ${commits} commits`;
-  const bases = items.map((item) => Number(item.sk?.N)).sort((a, b) => a - b);
-  for (const [i, b] of bases.entries()) if (b !== i * RECORDS) return `entry ${i} starts at ${b}`;
-  return '';
-}
-
-/** Streambed's commit step: DynamoPartitionIndex.append (head update, paging included). */
-function streambedProtocol(name: string, pageSize?: number): Protocol {
-  return {
-    name,
-    prepare: async (client, table, key) => {
-      const index = new DynamoPartitionIndex({
-        client,
-        table,
-        ...(pageSize === undefined ? {} : { pageSize }),
-      });
-      await index.createPartitions(key, 1);
-      const ref = { topic: 'bench', topicId: key, partition: 0 };
-      return {
-        commit: async () => {
-          await index.append(ref, entry());
-          return 0; // failed conditions are counted by the instruments
-        },
-        verify: async (commits) => {
-          const head = await index.readHead(ref);
-          if (head?.highWatermark !== commits * RECORDS) {
-            return `high watermark ${head?.highWatermark} for ${commits} commits`;
-          }
-          let cursor = 0;
-          for await (const e of index.entriesFrom(ref, 0, head)) {
-            if (e.baseOffset + e.recordCount <= cursor) continue;
-            if (e.baseOffset !== cursor) return `gap at ${cursor}`;
-            cursor += e.recordCount;
-          }
-          for (const e of head.tail) {
-            if (e.baseOffset + e.recordCount <= cursor) continue;
-            if (e.baseOffset !== cursor) return `gap at ${cursor}`;
-            cursor += e.recordCount;
-          }
-          return cursor === commits * RECORDS ? '' : `entries end at ${cursor}`;
-        },
-      };
-    },
-  };
-}
-
-const PROTOCOLS: readonly Protocol[] = [
-  streambedProtocol('streambed head update'),
-  {
-    // Each batch is an item keyed by its base offset, put only if that offset is free; a writer that
-    // loses learns the next free offset from the item it collided with (ReturnValuesOnConditionCheckFailure)
-    // and tries there. Writers keep their own guess of the end of the chain, as separate producers would.
-    name: 'optimistic conditional put chain',
-    prepare: async (client, table, key) => {
-      const guesses = new Map<number, number>();
-      return {
-        commit: async (worker) => {
-          let failures = 0;
-          let next = guesses.get(worker) ?? 0;
-          for (;;) {
-            try {
-              await client.send(
-                new PutItemCommand({
-                  TableName: table,
-                  Item: {
-                    pk: { S: key },
-                    sk: { N: String(next) },
-                    end: { N: String(next + RECORDS) },
-                    e: entryItem(),
-                  },
-                  ConditionExpression: 'attribute_not_exists(pk)',
-                  ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-                }),
-              );
-              guesses.set(worker, next + RECORDS);
-              return failures;
-            } catch (error) {
-              if (!(error instanceof ConditionalCheckFailedException)) throw error;
-              failures++;
-              const end = error.Item?.end?.N;
-              if (end === undefined) throw new Error('the failed condition returned no item');
-              next = Number(end);
-            }
-          }
-        },
-        verify: async (commits) => checkTiling(await queryAll(client, table, key), commits),
-      };
-    },
-  },
-  {
-    // A head item with the next offset (its version) and the entry, written in one transaction
-    // conditioned on the version read; a cancelled transaction returns the head it conflicted with.
-    name: 'transaction (head version + entry)',
-    prepare: async (client, table, key) => {
-      const head = { pk: { S: key }, sk: { N: '-1' } };
-      await client.send(new PutItemCommand({ TableName: table, Item: { ...head, next: { N: '0' } } }));
-      const guesses = new Map<number, number>();
-      return {
-        commit: async (worker) => {
-          let failures = 0;
-          let next = guesses.get(worker) ?? 0;
-          for (;;) {
-            try {
-              await client.send(
-                new TransactWriteItemsCommand({
-                  TransactItems: [
-                    {
-                      Update: {
-                        TableName: table,
-                        Key: head,
-                        UpdateExpression: 'SET #next = :new',
-                        ConditionExpression: '#next = :old',
-                        ExpressionAttributeNames: { '#next': 'next' },
-                        ExpressionAttributeValues: {
-                          ':new': { N: String(next + RECORDS) },
-                          ':old': { N: String(next) },
-                        },
-                        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-                      },
-                    },
-                    {
-                      Put: {
-                        TableName: table,
-                        Item: { pk: { S: key }, sk: { N: String(next) }, e: entryItem() },
-                        ConditionExpression: 'attribute_not_exists(pk)',
-                      },
-                    },
-                  ],
-                }),
-              );
-              guesses.set(worker, next + RECORDS);
-              return failures;
-            } catch (error) {
-              if (!(error instanceof TransactionCanceledException)) throw error;
-              failures++;
-              const seen = error.CancellationReasons?.[0]?.Item?.next?.N;
-              if (seen !== undefined) next = Number(seen);
-              else {
-                const out = await client.send(
-                  new GetItemCommand({ TableName: table, Key: head, ConsistentRead: true }),
-                );
-                next = Number(out.Item?.next?.N ?? 0);
-              }
-            }
-          }
-        },
-        verify: async (commits) => {
-          const out = await client.send(
-            new GetItemCommand({ TableName: table, Key: head, ConsistentRead: true }),
-          );
-          if (Number(out.Item?.next?.N) !== commits * RECORDS) return `head next ${out.Item?.next?.N}`;
-          return checkTiling(await queryAll(client, table, key), commits);
-        },
-      };
-    },
-  },
-  {
-    // ADD reserves the range atomically (never fails), then the entry is put at the reserved offset.
-    // A writer dying between the two leaves a hole that readers must skip (docs/design.md §3).
-    name: 'reservation (ADD) + put',
-    prepare: async (client, table, key) => {
-      const head = { pk: { S: key }, sk: { N: '-1' } };
-      return {
-        commit: async () => {
-          const out = await client.send(
-            new UpdateItemCommand({
-              TableName: table,
-              Key: head,
-              UpdateExpression: 'ADD #next :n',
-              ExpressionAttributeNames: { '#next': 'next' },
-              ExpressionAttributeValues: { ':n': { N: String(RECORDS) } },
-              ReturnValues: 'UPDATED_NEW',
-            }),
-          );
-          const base = Number(out.Attributes?.next?.N) - RECORDS;
-          await client.send(
-            new PutItemCommand({
-              TableName: table,
-              Item: { pk: { S: key }, sk: { N: String(base) }, e: entryItem() },
-              ConditionExpression: 'attribute_not_exists(pk)',
-            }),
-          );
-          return 0;
-        },
-        verify: async (commits) => {
-          const out = await client.send(
-            new GetItemCommand({ TableName: table, Key: head, ConsistentRead: true }),
-          );
-          if (Number(out.Item?.next?.N) !== commits * RECORDS) return `head next ${out.Item?.next?.N}`;
-          return checkTiling(await queryAll(client, table, key), commits);
-        },
-      };
-    },
-  },
-];
-
-async function protocolPoint(
-  stack: BenchStack,
-  protocol: Protocol,
-  writers: number,
-  budgetMs: number,
-  run: string,
-): Promise<Omit<ProtocolPoint, 'vsOneWriter'>> {
-  const key = `proto-${protocol.name.replace(/[^a-z0-9]+/gi, '-')}-n${writers}-${run}`;
-  const state = await protocol.prepare(stack.dynamodb, stack.tables.log, key);
-  let failed = 0;
-  const commit = async (_: number, worker: number) => {
-    const failures = await state.commit(worker); // not `failed += await ...`: that reads `failed` before awaiting
-    failed += failures;
-    return { bytes: 0, records: RECORDS };
-  };
-  // Warm up (SDK paths, JIT, connections): a few commits per writer, not measured but verified.
-  const warm = await runLoad({ concurrency: writers, budgetMs: 0, maxCalls: writers * 3 }, commit);
-  failed = 0;
-  stack.instruments.reset();
-  const load = await runLoad({ concurrency: writers, budgetMs, maxCalls: 1_000_000 }, commit);
-  const { requests, errors } = stack.instruments.snapshot();
-  const commits = load.calls - load.errors;
-  const allCommits = commits + warm.calls - warm.errors;
-  // Streambed's failed conditions are ConditionalCheckFailed responses seen by the instruments.
-  const conditions =
-    failed +
-    (protocol.name.startsWith('streambed') ? errorsNamed(errors, 'ConditionalCheckFailedException') : 0);
-  const problem =
-    load.errors + warm.errors > 0
-      ? `${load.errors + warm.errors} errors: ${load.firstError ?? warm.firstError}`
-      : await state.verify(allCommits);
-  const t = throughput(load);
-  return {
-    protocol: protocol.name,
-    writers,
-    commitsPerSec: t.callsPerSec,
-    p50Ms: t.p50Ms,
-    p99Ms: t.p99Ms,
-    commits,
-    errors: load.errors,
-    ddbRequestsPerCommit: round(count(requests, 'ddb:') / commits, 3),
-    failedConditionsPerCommit: round(conditions / commits, 3),
-    failedByRequest: Object.fromEntries(
-      Object.entries(errors)
-        .filter(([name]) => name.endsWith(':ConditionalCheckFailedException'))
-        .map(([name, n]) => [name.replace(/:ConditionalCheckFailedException$/, ''), n]),
-    ),
-    correct: problem === '',
-    check: problem === '' ? 'dense, one entry per commit' : problem,
-  };
 }

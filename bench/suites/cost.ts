@@ -15,6 +15,7 @@ import {
   segmentOf,
 } from '../support/records.ts';
 import type { BenchStack } from '../support/stack.ts';
+import { type ContendedWriteCost, contendedCost } from './contended-cost.ts';
 import type { ProduceCell } from './produce.ts';
 import { type ProducersWriteCost, producersCost } from './producers-cost.ts';
 
@@ -51,16 +52,6 @@ export interface WriteCost {
     readonly ddbBytes: number;
     readonly usdPerMonth: number;
   };
-}
-
-/** The write cost of contention: N producers on one partition, 10 × 1 KiB commits (cost clients). */
-export interface ContendedWriteCost {
-  readonly writers: number;
-  readonly commits: number;
-  readonly requestsPerCommit: Record<string, number>;
-  readonly failedConditionsPerCommit: number;
-  readonly wruPerCommit: number;
-  readonly usdPerGiB: number;
 }
 
 export interface ReadCost {
@@ -148,17 +139,19 @@ export async function costSuite(
   }
   const contended: ContendedWriteCost[] = [];
   for (const writers of [1, 16]) {
-    contended.push(await contendedCost(config, cost, writers, run));
+    contended.push(await contendedCost(config, stack, cost, writers, run));
     const c = contended.at(-1) as ContendedWriteCost;
-    log(`cost contended n=${writers}: ${c.wruPerCommit} WRU/commit, $${c.usdPerGiB}/GiB`);
+    log(
+      `cost contended n=${writers}: ${c.wruPerCommit} WRU/commit, head ${c.head.endBytes} B (max ${c.head.maxBytes} B), $${c.usdPerGiB}/GiB`,
+    );
   }
   const withProducers = await producersCost(config, stack, run);
   log(
     `cost with ${withProducers.idempotentProducers} idempotent producers + ${withProducers.plainWriters} plain writers: ` +
       `${withProducers.wruPerPlainCommit} WRU/plain commit, ${withProducers.wruPerIdempotentCommit} WRU/idempotent commit, ` +
-      `head ${withProducers.headBytes} B`,
+      `head ${withProducers.headBytes} B (max ${withProducers.head.maxBytes} B)`,
   );
-  const reads = await readCost(config, stack, cost, run, log);
+  const reads = await readCost(config, stack, run, log);
   const idle = idleCost(writes);
   return {
     writes,
@@ -266,51 +259,9 @@ async function writeCost(
   };
 }
 
-async function contendedCost(
-  config: BenchConfig,
-  cost: ReturnType<BenchStack['costClients']>,
-  writers: number,
-  run: string,
-): Promise<ContendedWriteCost> {
-  const topic = `cost-contended-n${writers}-${run}`;
-  await cost.engine.createTopic({ name: topic, partitions: 1 });
-  const records = produceRecords({ id: 'c', records: 10, valueBytes: 1024 }, 1, 0);
-  const call = async () => {
-    await cost.engine.produce({ topic, records });
-    return { bytes: 10 * 1024, records: 10 };
-  };
-  await runLoad({ concurrency: writers, budgetMs: 0, maxCalls: writers }, call);
-  cost.instruments.reset();
-  const load = await runLoad(
-    { concurrency: writers, budgetMs: Math.min(3000, config.contention.budgetMs / 2), maxCalls: 1_000_000 },
-    call,
-  );
-  const snapshot = cost.instruments.snapshot();
-  const commits = load.calls - load.errors;
-  const wru = snapshot.capacity.write + snapshot.capacity.failedWriteEstimate;
-  const puts = count(snapshot.requests, 's3:', ['PutObject']);
-  const usdPerCommit = (puts * usd.s3Put + wru * usd.wru + snapshot.capacity.read * usd.rru) / commits;
-  return {
-    writers,
-    commits,
-    requestsPerCommit: Object.fromEntries(
-      Object.entries(snapshot.requests).map(([name, n]) => [name, round(n / commits, 3)]),
-    ),
-    failedConditionsPerCommit: round(
-      Object.entries(snapshot.errors)
-        .filter(([name]) => name.endsWith(':ConditionalCheckFailedException'))
-        .reduce((total, [, n]) => total + n, 0) / commits,
-      3,
-    ),
-    wruPerCommit: round(wru / commits, 3),
-    usdPerGiB: round(usdPerCommit * (GiB / (10 * 1024)), 4),
-  };
-}
-
 async function readCost(
   config: BenchConfig,
   stack: BenchStack,
-  cost: ReturnType<BenchStack['costClients']>,
   run: string,
   log: (line: string) => void,
 ): Promise<ReadCost[]> {
@@ -336,7 +287,10 @@ async function readCost(
     { label: 'defaults (maxRecords 500, maxBytes 1 MiB)' },
   ] as const;
   for (const setting of settings) {
-    await cost.engine.fetch({ topic, partition: 0, offset: 0, maxRecords: 1 }); // warm the topic cache
+    // Fresh clients and engine per setting: the engine caches decoded batches, and a read must not
+    // find the previous setting's batches there.
+    const cost = stack.costClients();
+    await cost.engine.listOffsets(topic, 0, 'latest'); // warms the topic cache, reads no batch
     cost.instruments.reset();
     let offset = 0;
     let bytes = 0;

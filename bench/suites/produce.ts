@@ -2,14 +2,22 @@ import { randomBytes } from 'node:crypto';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { BenchConfig } from '../config.ts';
+import { entryAttribute } from '../support/entry.ts';
 import type { HttpApi } from '../support/http-client.ts';
-import { count, DDB_WRITES, errorsNamed, type InstrumentSnapshot } from '../support/instrument.ts';
+import {
+  count,
+  DDB_WRITES,
+  errorsNamed,
+  type InstrumentSnapshot,
+  retriedByName,
+} from '../support/instrument.ts';
 import {
   type LoadResult,
   mergeLoads,
   ratio,
   round,
   runLoad,
+  sum,
   type Throughput,
   throughput,
 } from '../support/load.ts';
@@ -31,9 +39,13 @@ export interface RequestFigures {
   readonly ddbRequestsPerCall: number;
   /** ConditionalCheckFailed responses per call (only when a head's tail is full, or a flush race). */
   readonly conditionalFailuresPerCall: number;
+  /** Failed attempts the SDK retried on its own (e.g. MinIO's 503 SlowDown), per call. */
+  readonly sdkRetriesPerCall: number;
   readonly requests: Record<string, number>;
   /** Failed SDK calls by command and error name. */
   readonly failedRequests: Record<string, number>;
+  /** ...and the failed attempts the SDK retried, by command and error name. */
+  readonly retriedRequests: Record<string, number>;
 }
 
 export interface ProduceMode extends Throughput, Partial<RequestFigures> {}
@@ -74,6 +86,7 @@ function addCounts(into: Record<string, number>, from: Record<string, number>): 
 
 function requestFigures(snapshot: InstrumentSnapshot, calls: number, touched: number): RequestFigures {
   const ddbWrites = count(snapshot.requests, 'ddb:', DDB_WRITES);
+  const retried = retriedByName(snapshot);
   return {
     s3PutsPerCall: round(count(snapshot.requests, 's3:', ['PutObject']) / calls, 3),
     ddbWritesPerPartition: round(ddbWrites / (calls * touched), 3),
@@ -82,8 +95,10 @@ function requestFigures(snapshot: InstrumentSnapshot, calls: number, touched: nu
       errorsNamed(snapshot.errors, 'ConditionalCheckFailedException') / calls,
       3,
     ),
+    sdkRetriesPerCall: round(sum(Object.values(retried)) / calls, 3),
     requests: snapshot.requests,
     failedRequests: snapshot.errors,
+    retriedRequests: retried,
   };
 }
 
@@ -169,17 +184,8 @@ async function produceCell(
             Item: {
               pk: { S: `floor#${id}#${batch.partition}` },
               sk: { N: String(i) },
-              // The same attributes as a Streambed index entry.
-              e: {
-                M: {
-                  i: { S: `${Date.now().toString(36)}-${randomBytes(8).toString('hex')}` },
-                  o: { N: String(batch.byteOffset) },
-                  l: { N: String(batch.byteLength) },
-                  n: { N: String(batch.recordCount) },
-                  t0: { N: String(batch.minTimestamp) },
-                  t1: { N: String(batch.maxTimestamp) },
-                },
-              },
+              // What Streambed stores per batch: an index entry of format 2 (~20 bytes).
+              e: entryAttribute(batch),
             },
             ConditionExpression: 'attribute_not_exists(pk)',
           }),
@@ -208,8 +214,10 @@ async function produceCell(
   const httpRuns: LoadResult[] = [];
   const libCounts: Record<string, number> = {};
   const libErrors: Record<string, number> = {};
+  const libAttempts: Record<string, number> = {};
   const httpCounts: Record<string, number> = {};
   const httpErrors: Record<string, number> = {};
+  const httpAttempts: Record<string, number> = {};
   for (let r = 0; r < config.produce.rounds; r++) {
     const order = r % 2 === 0 ? (['floor', 'lib', 'http'] as const) : (['http', 'lib', 'floor'] as const);
     for (const mode of order) {
@@ -220,12 +228,14 @@ async function produceCell(
         const snapshot = stack.instruments.snapshot();
         addCounts(libCounts, snapshot.requests);
         addCounts(libErrors, snapshot.errors);
+        addCounts(libAttempts, snapshot.attemptErrors);
       } else {
         await http.reset();
         httpRuns.push(await runLoad(loadOptions, httpCall));
         const snapshot = await http.snapshot();
         addCounts(httpCounts, snapshot.requests);
         addCounts(httpErrors, snapshot.errors);
+        addCounts(httpAttempts, snapshot.attemptErrors);
       }
     }
   }
@@ -234,11 +244,19 @@ async function produceCell(
   const httpLoad = mergeLoads(httpRuns);
   const lib: ProduceMode = {
     ...throughput(libLoad),
-    ...requestFigures({ requests: libCounts, errors: libErrors, capacity: zero }, libLoad.calls, touched),
+    ...requestFigures(
+      { requests: libCounts, errors: libErrors, attemptErrors: libAttempts, capacity: zero },
+      libLoad.calls,
+      touched,
+    ),
   };
   const httpMode: ProduceMode = {
     ...throughput(httpLoad),
-    ...requestFigures({ requests: httpCounts, errors: httpErrors, capacity: zero }, httpLoad.calls, touched),
+    ...requestFigures(
+      { requests: httpCounts, errors: httpErrors, attemptErrors: httpAttempts, capacity: zero },
+      httpLoad.calls,
+      touched,
+    ),
   };
   return {
     shape: shape.id,

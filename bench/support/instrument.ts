@@ -12,6 +12,12 @@ export interface InstrumentSnapshot {
    * (UpdateItems of a partition head are tagged `[append]` or `[page-trim]`).
    */
   readonly errors: Record<string, number>;
+  /**
+   * Failed HTTP attempts by command and error name, counted inside the SDK's retry loop: the
+   * failures the SDK retried on its own (throttling, 5xx such as MinIO's 503 SlowDown) show here and
+   * not in `errors`, which holds what the caller saw.
+   */
+  readonly attemptErrors: Record<string, number>;
   /** Request units DynamoDB reported (only with `capacity`), plus estimates for failed conditional writes. */
   readonly capacity: { readonly write: number; readonly read: number; readonly failedWriteEstimate: number };
 }
@@ -35,7 +41,8 @@ let attached = 0;
 
 /**
  * Which of Streambed's head updates an UpdateItem is, from its update expression: the commit
- * (`[append]`: list_append to the tail) or the paging trim (`[page-trim]`: REMOVE tail[0..7]).
+ * (`[append]`: list_append to the tail) or the paging trim (`[page-trim]`: REMOVE tail[0..ps)).
+ * Fences (`SET fx.<id>`) stay untagged; idempotent appends are TransactWriteItems.
  */
 function updateKind(input: unknown): string {
   const expression = (input as { UpdateExpression?: unknown } | undefined)?.UpdateExpression;
@@ -63,6 +70,7 @@ function updateKind(input: unknown): string {
 export class Instruments {
   private readonly counter = new RequestCounter();
   private readonly errorCounts = new Map<string, number>();
+  private readonly attemptErrorCounts = new Map<string, number>();
   private write = 0;
   private read = 0;
   private failedWrite = 0;
@@ -71,6 +79,8 @@ export class Instruments {
     this.counter.attach(s3, 's3:').attach(dynamodb, 'ddb:');
     this.watchErrors(s3, 's3:');
     this.watchErrors(dynamodb, 'ddb:');
+    this.watchAttempts(s3, 's3:');
+    this.watchAttempts(dynamodb, 'ddb:');
     if (options.capacity === true) this.watchCapacity(dynamodb);
     return this;
   }
@@ -101,6 +111,24 @@ export class Instruments {
     );
   }
 
+  /** Inside the retry middleware (finalizeRequest, priority high), so each failed attempt counts. */
+  private watchAttempts(client: S3Client | DynamoDBClient, prefix: string): void {
+    const stack = client.middlewareStack as S3Client['middlewareStack'];
+    stack.add(
+      (next, context) => async (args) => {
+        try {
+          return await next(args);
+        } catch (error) {
+          const command = (context.commandName ?? 'Unknown').replace(/Command$/, '');
+          const name = `${prefix}${command}${updateKind(args.input)}:${error instanceof Error ? error.name : 'Error'}`;
+          this.attemptErrorCounts.set(name, (this.attemptErrorCounts.get(name) ?? 0) + 1);
+          throw error;
+        }
+      },
+      { step: 'finalizeRequest', priority: 'low', name: `benchAttemptErrorCounter${++attached}` },
+    );
+  }
+
   private watchCapacity(dynamodb: DynamoDBClient): void {
     const stack = dynamodb.middlewareStack as unknown as S3Client['middlewareStack'];
     stack.add(
@@ -128,7 +156,8 @@ export class Instruments {
   snapshot(): InstrumentSnapshot {
     return {
       requests: this.counter.snapshot(),
-      errors: Object.fromEntries([...this.errorCounts.entries()].sort(([a], [b]) => a.localeCompare(b))),
+      errors: sorted(this.errorCounts),
+      attemptErrors: sorted(this.attemptErrorCounts),
       capacity: { write: this.write, read: this.read, failedWriteEstimate: this.failedWrite },
     };
   }
@@ -136,10 +165,36 @@ export class Instruments {
   reset(): void {
     this.counter.reset();
     this.errorCounts.clear();
+    this.attemptErrorCounts.clear();
     this.write = 0;
     this.read = 0;
     this.failedWrite = 0;
   }
+}
+
+function sorted(counts: Map<string, number>): Record<string, number> {
+  return Object.fromEntries([...counts.entries()].sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/**
+ * Failed attempts the SDK retried on its own (so the caller never saw them): attempt errors minus
+ * the errors that reached the caller, by name; only names with retried attempts are listed.
+ */
+export function retriedByName(snapshot: InstrumentSnapshot): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, n] of Object.entries(snapshot.attemptErrors)) {
+    const retried = n - (snapshot.errors[name] ?? 0);
+    if (retried > 0) out[name] = retried;
+  }
+  return out;
+}
+
+/** Failed conditions in a snapshot: ConditionalCheckFailed and TransactionCanceled answers. */
+export function failedConditions(errors: Record<string, number>): number {
+  return (
+    errorsNamed(errors, 'ConditionalCheckFailedException') +
+    errorsNamed(errors, 'TransactionCanceledException')
+  );
 }
 
 /** Requests of one kind in a snapshot: `count(s, 'ddb:', ['UpdateItem', 'PutItem'])`. */

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { awsPorts, type StreambedAwsConfig } from '../../lib/adapters/aws.ts';
 import { ensureBucket, localClients } from '../../lib/adapters/clients.ts';
@@ -23,6 +23,11 @@ export interface BenchStack {
   engine(): Streambed;
   /** The ports over the timed clients (for reading the index directly). */
   ports(): EngineDeps;
+  /**
+   * A partition head as stored (consistent GetItem, pk `<topicId>#<partition>`, sk -1), read through
+   * a client of its own that no instrument counts, so sampling it never shows in a figure.
+   */
+  headItem(topicId: string, partition: number): Promise<Record<string, AttributeValue> | undefined>;
   /** Flush errors the engines reported (best-effort paging that failed). */
   readonly flushErrors: string[];
   /**
@@ -51,6 +56,8 @@ export async function benchStack(endpoints: ServiceEndpoints): Promise<BenchStac
     },
   };
   const others: { s3: S3Client; dynamodb: DynamoDBClient }[] = [];
+  const probe = localClients(endpoints);
+  others.push(probe);
   return {
     endpoints,
     bucket,
@@ -62,6 +69,16 @@ export async function benchStack(endpoints: ServiceEndpoints): Promise<BenchStac
     flushErrors,
     engine: () => new Streambed(awsPorts(config)),
     ports: () => awsPorts(config),
+    headItem: async (topicId, partition) => {
+      const out = await probe.dynamodb.send(
+        new GetItemCommand({
+          TableName: tables.log,
+          Key: { pk: { S: `${topicId}#${partition}` }, sk: { N: '-1' } },
+          ConsistentRead: true,
+        }),
+      );
+      return out.Item;
+    },
     costClients: () => {
       const clients = localClients(endpoints);
       others.push(clients);
