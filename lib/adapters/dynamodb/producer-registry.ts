@@ -108,16 +108,7 @@ export class DynamoProducerRegistry implements ProducerRegistry {
   }
 
   private async initTransactional(name: string): Promise<IssuedProducer | undefined> {
-    const mapped = await this.client
-      .send(
-        new GetItemCommand({
-          TableName: this.table,
-          Key: { pk: S('txn'), sk: S(name) },
-          ConsistentRead: true,
-        }),
-      )
-      .catch(mapAwsError);
-    const producerId = mapped.Item?.producerId?.S;
+    const producerId = (await this.read('txn', name))?.producerId?.S;
     if (producerId === undefined) return await this.createTransactional(name);
     try {
       const out = await this.client.send(
@@ -190,20 +181,21 @@ export class DynamoProducerRegistry implements ProducerRegistry {
     }
   }
 
+  /** One item of the registry, strongly consistent. */
+  private async read(pk: string, sk: string): Promise<Item | undefined> {
+    const out = await this.client
+      .send(
+        new GetItemCommand({ TableName: this.table, Key: { pk: S(pk), sk: S(sk) }, ConsistentRead: true }),
+      )
+      .catch(mapAwsError);
+    return out.Item;
+  }
+
   async get(producerId: string): Promise<IssuedProducer | undefined> {
     if (typeof producerId !== 'string' || !PRODUCER_ID.test(producerId) || Number(producerId) >= 2 ** 53) {
       return undefined;
     }
-    const out = await this.client
-      .send(
-        new GetItemCommand({
-          TableName: this.table,
-          Key: { pk: S('producer'), sk: S(producerId) },
-          ConsistentRead: true,
-        }),
-      )
-      .catch(mapAwsError);
-    const item = out.Item;
+    const item = await this.read('producer', producerId);
     if (item === undefined) return undefined;
     const ttl = optNum(item, 'ttl');
     if (ttl !== undefined && ttl * 1000 <= this.now()) return undefined;
