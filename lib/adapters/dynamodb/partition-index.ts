@@ -183,25 +183,26 @@ export class DynamoPartitionIndex implements PartitionIndex {
 
   /** An eventually consistent read is enough: any `next` ever observed is a lower bound. */
   private async refreshBounds(refs: readonly PartitionRef[]): Promise<void> {
-    const byKey = new Map(refs.map((ref) => [partitionKey(ref.topicId, ref.partition), ref]));
-    const out = await this.client
-      .send(
-        new BatchGetItemCommand({
-          RequestItems: {
-            [this.table]: {
-              Keys: refs.slice(0, 100).map((ref) => headKey(ref.topicId, ref.partition)),
-              ProjectionExpression: 'pk, #next',
-              ExpressionAttributeNames: { '#next': 'next' },
+    for (let i = 0; i < refs.length; i += 100) {
+      const out = await this.client
+        .send(
+          new BatchGetItemCommand({
+            RequestItems: {
+              [this.table]: {
+                Keys: refs.slice(i, i + 100).map((ref) => headKey(ref.topicId, ref.partition)),
+                ProjectionExpression: 'pk, #next',
+                ExpressionAttributeNames: { '#next': 'next' },
+              },
             },
-          },
-        }),
-      )
-      .catch(mapAwsError);
-    for (const item of out.Responses?.[this.table] ?? []) {
-      const key = item.pk?.S ?? '';
-      if (!byKey.has(key)) continue;
-      const known = this.bounds.get(key);
-      this.bounds.set(key, { next: Math.max(known?.next ?? 0, num(item, 'next')), at: this.now() });
+          }),
+        )
+        .catch(mapAwsError);
+      // Unprocessed keys (throttling) keep their older bound: still a valid one.
+      for (const item of out.Responses?.[this.table] ?? []) {
+        const key = item.pk?.S ?? '';
+        const known = this.bounds.get(key);
+        this.bounds.set(key, { next: Math.max(known?.next ?? 0, num(item, 'next')), at: this.now() });
+      }
     }
   }
 

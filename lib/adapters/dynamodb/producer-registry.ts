@@ -3,6 +3,7 @@ import {
   ConditionalCheckFailedException,
   type DynamoDBClient,
   GetItemCommand,
+  PutItemCommand,
   TransactionCanceledException,
   TransactWriteItemsCommand,
   UpdateItemCommand,
@@ -87,22 +88,18 @@ export class DynamoProducerRegistry implements ProducerRegistry {
   private async issueFresh(): Promise<IssuedProducer | undefined> {
     const producerId = newProducerId();
     try {
+      // One conditional PutItem (1 WRU). A lost response retried by the SDK fails its condition:
+      // then another id is issued, and the first registration is simply never used.
       await this.client.send(
-        new TransactWriteItemsCommand({
-          TransactItems: [
-            {
-              Put: {
-                TableName: this.table,
-                Item: this.producerItem(producerId, 0),
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
-            },
-          ],
+        new PutItemCommand({
+          TableName: this.table,
+          Item: this.producerItem(producerId, 0),
+          ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
       return { producerId, epoch: 0 };
     } catch (error) {
-      if (error instanceof TransactionCanceledException) return undefined;
+      if (error instanceof ConditionalCheckFailedException) return undefined;
       return mapAwsError(error);
     }
   }
