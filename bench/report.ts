@@ -276,26 +276,19 @@ export function renderReport(results: BenchResults): string {
   return out.join('\n');
 }
 
-/** The 64-producer run: plain and idempotent commits side by side on one partition. */
+/** The 64-producer runs: plain and idempotent commits side by side on one partition. */
 function producersTable(cost: CostResults): string {
-  const p = cost.withProducers;
   const ddb = (counts: Record<string, number>) =>
     Object.entries(counts)
       .filter(([name]) => name.startsWith('ddb:') && !name.includes('Exception'))
       .reduce((total, [, n]) => total + n, 0);
-  return table(
-    `COST with ${p.idempotentProducers} idempotent producers (each pausing ${p.producerPauseMs} ms between commits) beside ${p.plainWriters} plain writers, one partition, 10 × 1 KiB commits; head ${p.head.endBytes} B at the end (max ${p.head.maxBytes} B, tail ≤ ${p.head.maxTail})`,
-    [
-      'commits',
-      'count',
-      'WRU/commit',
-      'RRU/commit',
-      'DDB req/commit',
-      'failed cond/commit',
-      'ceiling on AWS',
-    ],
-    [
+  const runs = [cost.withProducers, cost.withProducersOpen].filter((p) => p !== undefined);
+  const rows = runs.flatMap((p) => {
+    const callers = `${p.plainWriters} plain + ${p.idempotentWriters} for ${p.idempotentProducers} producers`;
+    const head = `${p.head.endBytes} B (max ${p.head.maxBytes} B, tail ≤ ${p.head.maxTail})`;
+    return [
       [
+        callers,
         'plain',
         p.plainCommits,
         p.wruPerPlainCommit,
@@ -303,8 +296,10 @@ function producersTable(cost: CostResults): string {
         round(ddb(p.plainRequestsPerCommit), 3),
         p.plainFailedConditionsPerCommit,
         `${fmt(ITEM_WRU_PER_SECOND / p.wruPerPlainCommit, 0)} commits/s`,
+        head,
       ],
       [
+        callers,
         'idempotent (transaction)',
         p.idempotentCommits,
         p.wruPerIdempotentCommit,
@@ -312,7 +307,23 @@ function producersTable(cost: CostResults): string {
         round(ddb(p.idempotentRequestsPerCommit), 3),
         p.idempotentFailedConditionsPerCommit,
         `${fmt(ITEM_WRU_PER_SECOND / p.wruPerIdempotentCommit, 0)} commits/s`,
+        head,
       ],
+    ];
+  });
+  return table(
+    'COST with 64 idempotent producers on one partition beside plain writers, 10 × 1 KiB commits (callers: 16 in all, then 80 with each producer calling on its own every 250 ms)',
+    [
+      'callers',
+      'commits',
+      'count',
+      'WRU/commit',
+      'RRU/commit',
+      'DDB req/commit',
+      'failed cond/commit',
+      'ceiling on AWS',
+      'head at end (max)',
     ],
+    rows,
   );
 }

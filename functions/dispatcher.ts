@@ -1,9 +1,8 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { createDispatcher } from '../lib/adapters/aws.ts';
+import { awsClients } from '../lib/adapters/clients.ts';
 import { LambdaInvoker } from '../lib/adapters/lambda/lambda-invoker.ts';
 import { SqsQueueSender } from '../lib/adapters/sqs/queue-sender.ts';
 import type { Dispatcher } from '../lib/engine/dispatcher.ts';
@@ -21,8 +20,7 @@ function required(name: string): string {
 export function dispatcherFromEnv(): Dispatcher {
   dispatcher ??= createDispatcher(
     {
-      s3: new S3Client({}),
-      dynamodb: new DynamoDBClient({}),
+      ...awsClients(),
       bucket: required('STREAMBED_BUCKET'),
       tables: { log: required('STREAMBED_LOG_TABLE'), meta: required('STREAMBED_META_TABLE') },
     },

@@ -17,7 +17,7 @@ import {
 import type { BenchStack } from '../support/stack.ts';
 import { type ContendedWriteCost, contendedCost } from './contended-cost.ts';
 import type { ProduceCell } from './produce.ts';
-import { type ProducersWriteCost, producersCost } from './producers-cost.ts';
+import { EIGHTY_CALLERS, type ProducersWriteCost, producersCost, SIXTEEN_WRITERS } from './producers-cost.ts';
 
 const GB = 1e9; // AWS bills storage in decimal GB
 
@@ -67,7 +67,10 @@ export interface ReadCost {
 
 export interface CostResults {
   /** WRU per plain and per idempotent commit while 64 idempotent producers write one partition. */
+  /** 16 callers (8 plain, 8 for 64 idempotent producers): the issue-8 figure. */
   readonly withProducers: ProducersWriteCost;
+  /** 16 plain writers + 64 producers each calling on its own: up to 80 callers on one head. */
+  readonly withProducersOpen: ProducersWriteCost;
   readonly writes: WriteCost[];
   /** The same 10 × 1 KiB commits with 1 and with 16 concurrent writers on one partition. */
   readonly contended: ContendedWriteCost[];
@@ -145,18 +148,24 @@ export async function costSuite(
       `cost contended n=${writers}: ${c.wruPerCommit} WRU/commit, head ${c.head.endBytes} B (max ${c.head.maxBytes} B), $${c.usdPerGiB}/GiB`,
     );
   }
-  const withProducers = await producersCost(config, stack, run);
-  log(
-    `cost with ${withProducers.idempotentProducers} idempotent producers + ${withProducers.plainWriters} plain writers: ` +
-      `${withProducers.wruPerPlainCommit} WRU/plain commit, ${withProducers.wruPerIdempotentCommit} WRU/idempotent commit, ` +
-      `head ${withProducers.headBytes} B (max ${withProducers.head.maxBytes} B)`,
-  );
+  const [withProducers, withProducersOpen] = [
+    await producersCost(config, stack, run, SIXTEEN_WRITERS),
+    await producersCost(config, stack, run, EIGHTY_CALLERS),
+  ];
+  for (const p of [withProducers, withProducersOpen]) {
+    log(
+      `cost with ${p.idempotentProducers} idempotent producers (${p.idempotentWriters} callers) + ${p.plainWriters} plain writers: ` +
+        `${p.wruPerPlainCommit} WRU/plain commit, ${p.wruPerIdempotentCommit} WRU/idempotent commit, ` +
+        `head ${p.headBytes} B (max ${p.head.maxBytes} B, tail ≤ ${p.head.maxTail})`,
+    );
+  }
   const reads = await readCost(config, stack, run, log);
   const idle = idleCost(writes);
   return {
     writes,
     contended,
     withProducers,
+    withProducersOpen,
     reads,
     idle,
     method: [
@@ -164,7 +173,9 @@ export async function costSuite(
       'Request units: DynamoDB Local answers ReturnConsumedCapacity (checked: a 3,000-byte PutItem reports 3 WCU, a ' +
         'consistent GetItem 1 RCU), so the middleware adds ReturnConsumedCapacity=TOTAL to every data-plane request of ' +
         'the cost pass and sums what comes back. Failed conditional writes report nothing; DynamoDB bills them by the ' +
-        'existing item, so they are estimated from the returned old item by the item-size rules (bench/support/item-size.ts).',
+        'existing item, so they are estimated from the returned old item by the item-size rules (bench/support/item-size.ts). ' +
+        'Transactions: DynamoDB bills 2 units per item KB where DynamoDB Local reports 1, so their units are doubled; a ' +
+        'cancelled transaction is estimated at 2 units per KB of each item it returned.',
       'Stored bytes: segment object sizes (as encoded) and index items read back with the item-size rules + 100 B each.',
       `Lambda: ${LAMBDA_MEMORY_MB.produce} MB arm64 (infra/streambed.ts); duration per call = this machine's HTTP p50 at ` +
         'concurrency 1 for the same cell (local MinIO and DynamoDB Local answer faster than S3 and DynamoDB do, so on AWS ' +

@@ -14,7 +14,9 @@ import type { BenchStack } from '../support/stack.ts';
 /** WRU per commit on one partition while idempotent producers write it too (issue 8). */
 export interface ProducersWriteCost {
   readonly plainWriters: number;
-  /** Pause of each idempotent producer between its commits. */
+  /** Callers committing for the idempotent producers, each cycling through its share of them. */
+  readonly idempotentWriters: number;
+  /** Pause of each idempotent caller between its commits. */
   readonly producerPauseMs: number;
   readonly idempotentProducers: number;
   readonly plainCommits: number;
@@ -43,26 +45,56 @@ export interface ProducersWriteCost {
   readonly head: HeadFigures;
 }
 
+export interface ProducersCostShape {
+  readonly plainWriters: number;
+  readonly idempotentWriters: number;
+  readonly producers: number;
+  readonly producerPauseMs: number;
+}
+
 /**
- * `plainWriters` plain writers and `producers` idempotent producers (ids from initProducer) commit
- * 10 × 1 KiB records at a time to one partition for a while (producers pausing `producerPauseMs`
- * between commits); each kind has its own clients, so its request units are counted apart. The
- * head is sampled while they write. Cancelled transactions report no request units on DynamoDB
- * Local and none are estimated for them: they are counted as failed conditions instead.
+ * 16 callers on one partition, as in the 16-writer figure: 8 plain writers and 8 callers that
+ * commit for 64 idempotent producers (8 each, in turn), so 64 producers have live state while the
+ * concurrency on the head stays 16.
+ */
+export const SIXTEEN_WRITERS: ProducersCostShape = {
+  plainWriters: 8,
+  idempotentWriters: 8,
+  producers: 64,
+  producerPauseMs: 0,
+};
+
+/**
+ * 16 plain writers flat out plus 64 producers committing on their own (about 4 times a second
+ * each, when the machine keeps up): up to 80 callers on one head, above what one partition takes
+ * on AWS (≈ 1,000 WRU/s at ~10 ms a commit is ~10 in flight).
+ */
+export const EIGHTY_CALLERS: ProducersCostShape = {
+  plainWriters: 16,
+  idempotentWriters: 64,
+  producers: 64,
+  producerPauseMs: 250,
+};
+
+/**
+ * Plain writers and idempotent callers (ids from initProducer) commit 10 × 1 KiB records at a time
+ * to one partition for a while; each kind has its own clients, so its request units are counted
+ * apart. The head is sampled while they write. Transactions are billed as on AWS (2 units per item
+ * KB); a cancelled one is estimated from the items it returned, 2 units per KB each.
  */
 export async function producersCost(
   config: BenchConfig,
   stack: BenchStack,
   run: string,
-  plainWriters = 16,
-  producers = 64,
-  producerPauseMs = 250,
+  shape: ProducersCostShape,
 ): Promise<ProducersWriteCost> {
+  const { plainWriters, idempotentWriters, producers, producerPauseMs } = shape;
   const plain = stack.costClients();
   const idem = stack.costClients();
-  const topic = `cost-producers-${run}`;
+  const topic = `cost-producers-${run}-${plainWriters}-${idempotentWriters}`;
   const created = await plain.engine.createTopic({ name: topic, partitions: 1 });
   const ids = await Promise.all(Array.from({ length: producers }, () => idem.engine.initProducer()));
+  const sequences = ids.map(() => 0);
   const records = produceRecords({ id: 'c', records: 10, valueBytes: 1024 }, 1, 0);
   const until = performance.now() + Math.max(1500, Math.min(6000, config.contention.budgetMs));
   let plainCommits = 0;
@@ -77,17 +109,20 @@ export async function producersCost(
           plainCommits++;
         }
       }),
-      ...ids.map(async (p, i) => {
-        // Active, not flat out: each producer commits about 4 times a second (staggered), so the
-        // partition has 64 producers with live state while about 16 + 16 calls are in flight.
-        await sleep((i * 250) / producers);
-        for (let sequence = 0; performance.now() < until; sequence += records.length) {
-          if (sequence > 0) await sleep(producerPauseMs);
+      ...Array.from({ length: idempotentWriters }, async (_, w) => {
+        // Caller w commits for producers w, w + idempotentWriters, ... in turn (staggered start).
+        const mine = ids.map((_, i) => i).filter((i) => i % idempotentWriters === w);
+        await sleep((w * Math.max(producerPauseMs, 10)) / idempotentWriters);
+        for (let turn = 0; performance.now() < until; turn++) {
+          if (turn > 0 && producerPauseMs > 0) await sleep(producerPauseMs);
+          const i = mine[turn % mine.length] as number;
+          const p = ids[i] as (typeof ids)[number];
           await idem.engine.produce({
             topic,
             records,
-            producer: { producerId: p.producerId, epoch: p.epoch, sequences: sequence },
+            producer: { producerId: p.producerId, epoch: p.epoch, sequences: sequences[i] as number },
           });
+          sequences[i] = (sequences[i] as number) + records.length;
           idempotentCommits++;
         }
       }),
@@ -100,6 +135,7 @@ export async function producersCost(
   const retried = (snapshot: InstrumentSnapshot) => sum(Object.values(retriedByName(snapshot)));
   return {
     plainWriters,
+    idempotentWriters,
     producerPauseMs,
     idempotentProducers: producers,
     plainCommits,

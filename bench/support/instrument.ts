@@ -40,6 +40,12 @@ const READ_COMMANDS = new Set([
 let attached = 0;
 
 /**
+ * DynamoDB bills transactional reads and writes 2 units per item KB; DynamoDB Local reports the
+ * plain count (checked: a TransactWriteItems of two small items reports 2, AWS bills 4).
+ */
+const TRANSACTION_FACTOR = 2;
+
+/**
  * Which of Streambed's head updates an UpdateItem is, from its update expression: the commit
  * (`[append]`: list_append to the tail) or the paging trim (`[page-trim]`: REMOVE tail[0..ps)).
  * Fences (`SET fx.<id>`) stay untagged; idempotent appends are TransactWriteItems.
@@ -104,6 +110,15 @@ export class Instruments {
             const old = (error as { Item?: Record<string, AttributeValue> }).Item;
             this.failedWrite += old === undefined ? 1 : writeUnits(itemSize(old));
           }
+          if (prefix === 'ddb:' && error instanceof Error && error.name === 'TransactionCanceledException') {
+            // Estimated as if each item were written: 2 units per KB of the item it returned.
+            const reasons = (error as { CancellationReasons?: { Item?: Record<string, AttributeValue> }[] })
+              .CancellationReasons;
+            for (const reason of reasons ?? [{}]) {
+              this.failedWrite +=
+                TRANSACTION_FACTOR * (reason.Item === undefined ? 1 : writeUnits(itemSize(reason.Item)));
+            }
+          }
           throw error;
         }
       },
@@ -145,8 +160,10 @@ export class Instruments {
           (total, c) => total + (c.CapacityUnits ?? 0),
           0,
         );
-        if (isWrite) this.write += units;
-        else this.read += units;
+        // DynamoDB bills a transaction 2 units per KB of each item; DynamoDB Local reports 1.
+        const factor = command.startsWith('Transact') ? TRANSACTION_FACTOR : 1;
+        if (isWrite) this.write += units * factor;
+        else this.read += units * factor;
         return out;
       },
       { step: 'initialize', name: `benchCapacity${++attached}` },

@@ -1,6 +1,5 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
 import { createStreambed } from '../../lib/adapters/aws.ts';
+import { awsClients } from '../../lib/adapters/clients.ts';
 import type { Streambed } from '../../lib/engine/streambed.ts';
 
 let engine: Streambed | undefined;
@@ -17,8 +16,7 @@ function required(name: string): string {
  */
 export function engineFromEnv(): Streambed {
   engine ??= createStreambed({
-    s3: new S3Client({}),
-    dynamodb: new DynamoDBClient({}),
+    ...awsClients(),
     bucket: required('STREAMBED_BUCKET'),
     tables: { log: required('STREAMBED_LOG_TABLE'), meta: required('STREAMBED_META_TABLE') },
   });

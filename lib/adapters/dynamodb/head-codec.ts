@@ -79,6 +79,8 @@ export interface HeadState extends PartitionHead {
   readonly cumulativeMax: number;
   /** Fence keys with the time they were set. */
   readonly fences: ReadonlyMap<string, number>;
+  /** `tail.length`, without decoding the entries (an append needs only this). */
+  readonly tailLength: number;
 }
 
 export function decodeHead(partition: number, item: Item): HeadState {
@@ -91,12 +93,19 @@ export function decodeHead(partition: number, item: Item): HeadState {
   const tailBase = num(item, 'lb');
   const fences = new Map<string, number>();
   for (const [key, value] of Object.entries(item.fx?.M ?? {})) fences.set(key, Number(value.N ?? 0));
+  const raw = binaries(item, 'tail');
+  let tail: IndexEntry[] | undefined;
   return {
     partition,
     logStartOffset: num(item, 'start'),
     highWatermark: num(item, 'next'),
     tailBase,
-    tail: withOffsets(tailBase, binaries(item, 'tail').map(decodeIndexEntry)),
+    // Decoded on first use: most appends never look at the entries.
+    get tail(): IndexEntry[] {
+      tail ??= withOffsets(tailBase, raw.map(decodeIndexEntry));
+      return tail;
+    },
+    tailLength: raw.length,
     pageSize: optNum(item, 'ps') ?? DEFAULT_PAGE_SIZE,
     pagesWritten: optNum(item, 'pn') ?? 0,
     cumulativeMax: optNum(item, 'cm') ?? -1,

@@ -217,7 +217,7 @@ export class DynamoPartitionIndex implements PartitionIndex {
           this.appendCommand(ref, entry, `${entry.objectId}.${attempt}`),
         );
         const head = this.observe(ref, decodeHead(ref.partition, out.Attributes ?? {}));
-        await this.afterAppend(ref, head, head.tail.length - 1);
+        await this.afterAppend(ref, head, head.tailLength - 1);
         return { kind: 'appended', baseOffset: head.highWatermark - entry.recordCount };
       } catch (error) {
         if (error instanceof AmbiguousWriteError) {
