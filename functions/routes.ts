@@ -15,6 +15,7 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: 'GET', path: '/topics', group: 'topics' },
   { method: 'GET', path: '/topics/{topic}', group: 'topics' },
   { method: 'DELETE', path: '/topics/{topic}', group: 'topics' },
+  { method: 'DELETE', path: '/topics/{topic}/partitions/{partition}/records', group: 'topics' },
   { method: 'POST', path: '/topics/{topic}/records', group: 'produce' },
   { method: 'POST', path: '/producers', group: 'produce' },
   { method: 'GET', path: '/topics/{topic}/partitions/{partition}/records', group: 'fetch' },

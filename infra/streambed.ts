@@ -70,6 +70,8 @@ const DISPATCHER_TIMEOUT = Duration.minutes(15);
 
 /** How often the dispatcher sweeps every subscription for lag, healing missed stream triggers. */
 const SWEEP_INTERVAL = Duration.minutes(1);
+/** How often the lifecycle sweep runs; its cost at idle is in docs/bench.md. */
+export const LIFECYCLE_INTERVAL = Duration.minutes(5);
 
 /** The CloudFormation type of the subscriptions registered by {@link Streambed.addConsumer}. */
 const SUBSCRIPTION_RESOURCE_TYPE = 'Custom::StreambedSubscription';
@@ -207,6 +209,11 @@ export class Streambed extends Construct {
    * the subscriptions that {@link Streambed.addConsumer} registers.
    */
   readonly dispatcherFunction: NodejsFunction;
+  /**
+   * The lifecycle sweep, every {@link LIFECYCLE_INTERVAL}: retention by time and bytes, index pages below
+   * the log start, and segment objects no live entry can reference (docs/design.md §9).
+   */
+  readonly sweeperFunction: NodejsFunction;
 
   private readonly logRetention: RetentionDays;
   private readonly removalPolicy: RemovalPolicy;
@@ -403,6 +410,14 @@ export class Streambed extends Construct {
         'GetShardIterator, GetRecords) is granted on the log table stream alone.',
     });
 
+    this.sweeperFunction = makeFunction({
+      id: 'Sweeper',
+      entry: 'sweeper.ts',
+      description: 'Streambed: retention, index pages below the log start, unreferenced objects',
+      memorySize: 512,
+      timeout: Duration.minutes(5),
+    });
+
     // --- Least-privilege grants ----------------------------------------------------------------------
     // Written out rather than bucket.grant*/table.grant*, which add actions these functions never use
     // (s3:GetObject* / s3:DeleteObject* families, s3:Abort*, dynamodb:DescribeTable, whole-bucket objects).
@@ -412,15 +427,10 @@ export class Streambed extends Construct {
       fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions, resources }));
     };
 
-    // Topics: listing and deleting a topic's objects, writing its heads and record, reading both tables.
-    this.topicsFunction.addToRolePolicy(
-      new PolicyStatement({
-        actions: ['s3:ListBucket'],
-        resources: [this.bucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': [`${OBJECT_PREFIX}*`] } },
-      }),
-    );
-    allow(this.topicsFunction, ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], [objects]);
+    // Topics (lib/engine/topics.ts, topic-deletion.ts, delete-records.ts): no S3 access (a deleted topic's
+    // objects are removed by the sweeper). Heads (BatchWriteItem at creation, UpdateItem to fence them and
+    // for DeleteRecords), the topic record and the deletion tombstone (PutItem, DeleteItem), reads of both
+    // tables; Query + BatchWriteItem remove the heads of a creation that lost its race.
     allow(
       this.topicsFunction,
       [
@@ -525,13 +535,47 @@ export class Streambed extends Construct {
       [this.metaTable.tableArn],
     );
 
+    // Sweeper (lib/engine/retention.ts, sweep.ts, topic-deletion.ts; adapters log-start.ts,
+    // partition-lifecycle.ts): lists a topic's objects in time order and deletes the ones below the collection
+    // bound, and every object of a deleted topic (ListBucket, DeleteObject; never reads or writes objects).
+    // log: heads and pages (GetItem, Query), the log start move and deletion fences (UpdateItem), pages,
+    //   time-index items below the log start and a deleted topic's items (BatchWriteItem of deletes).
+    this.sweeperFunction.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [this.bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${OBJECT_PREFIX}*`] } },
+      }),
+    );
+    allow(this.sweeperFunction, ['s3:DeleteObject'], [objects]);
+    allow(
+      this.sweeperFunction,
+      ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:BatchWriteItem'],
+      [this.logTable.tableArn],
+    );
+    // meta: topics and deletion tombstones (Query, GetItem); finishing a deletion removes the topic record
+    // and then the tombstone (DeleteItem).
+    allow(
+      this.sweeperFunction,
+      ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:DeleteItem'],
+      [this.metaTable.tableArn],
+    );
+    this.sweeperFunction.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: LIFECYCLE_INTERVAL });
+    new Rule(this, 'LifecycleSchedule', {
+      description: 'Streambed: retention and garbage collection',
+      schedule: Schedule.rate(LIFECYCLE_INTERVAL),
+      targets: [
+        new LambdaFunction(this.sweeperFunction, { retryAttempts: 0, maxEventAge: LIFECYCLE_INTERVAL }),
+      ],
+    });
+
     // The object-level S3 permissions above are on `topics/*`: a prefix needs a wildcard.
     const bucketLogicalId = Stack.of(this).resolve((this.bucket.node.defaultChild as CfnBucket).logicalId);
     for (const fn of [
-      this.topicsFunction,
       this.produceFunction,
       this.fetchFunction,
       this.dispatcherFunction,
+      this.sweeperFunction,
     ]) {
       if (fn.role === undefined) continue;
       Validations.of(fn.role).acknowledge({

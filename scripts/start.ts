@@ -5,7 +5,9 @@
  *
  * Port: --port or STREAMBED_PORT (default 8080). Data: --data-dir or STREAMBED_DATA_DIR (default
  * ./.streambed); data survives restarts. Consumer functions: --consumers or STREAMBED_CONSUMERS (default
- * ./streambed.consumers.json when it exists). Ctrl-C stops everything.
+ * ./streambed.consumers.json when it exists). The lifecycle sweep (retention, garbage collection) runs
+ * every STREAMBED_SWEEP_INTERVAL_MS (default 60000); objects are kept STREAMBED_GC_GRACE_MS (default
+ * 120000) past the point they are provably unreferenced. Ctrl-C stops everything.
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -51,6 +53,7 @@ process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
 const { startLocalServices } = await import('../lib/harness/services.ts');
 const { serveLocalApi } = await import('../functions/local/stack.ts');
 const { startLocalConsumers } = await import('../functions/local/consumers.ts');
+const { startLocalSweeper } = await import('../functions/local/sweeper.ts');
 
 console.log(`starting MinIO and DynamoDB Local (data in ${dataDir}) ...`);
 const services = await startLocalServices({ dataDir, log: (line) => console.log(line) });
@@ -69,6 +72,21 @@ try {
   await services.stop();
   throw error;
 }
+// Retention, index pages below the log start, unreferenced objects, deleted topics' data.
+const sweeper = startLocalSweeper({
+  config: api.config,
+  onReport: (report) => {
+    const retired = report.topics.reduce((n, t) => n + t.recordsRetired, 0);
+    const objects = report.topics.reduce((n, t) => n + t.objectsDeleted, 0);
+    if (retired + objects + report.deletionsFinished.length > 0) {
+      console.log(
+        `sweep: ${retired} records retired, ${objects} objects deleted, ${report.deletionsFinished.length} topic deletions finished`,
+      );
+    }
+    for (const failure of report.failed) console.error(`sweep of ${failure.topic} failed: ${failure.error}`);
+  },
+  onError: (error) => console.error('sweep failed:', error),
+});
 console.log(`Streambed is serving ${api.url}`);
 console.log('Authorization is OFF locally: any request is accepted (on AWS every route requires IAM/SigV4).');
 console.log(`S3 (MinIO): ${services.s3Endpoint}   DynamoDB Local: ${services.dynamoDbEndpoint}`);
@@ -83,6 +101,7 @@ async function stop(signal: string) {
   stopping = true;
   console.log(`\n${signal}: stopping ...`);
   await consumers?.stop();
+  await sweeper.stop();
   await api.close();
   await services.stop();
   console.log('stopped.');

@@ -182,6 +182,28 @@ export const openapi = {
           ...commonErrors,
         },
       },
+      delete: {
+        operationId: 'deleteRecords',
+        summary: 'Delete the records below an offset (Kafka DeleteRecords)',
+        description:
+          'Moves the log start offset up to `before` (never down); reads below it answer 416. `-1` means the ' +
+          'high watermark. An offset at or below the log start changes nothing and answers the log start. ' +
+          'Storage is released by the next sweep.',
+        parameters: [
+          {
+            name: 'before',
+            in: 'query',
+            required: true,
+            schema: { type: 'string', pattern: '^(-1|0|[1-9][0-9]*)$' },
+          },
+        ],
+        responses: {
+          '200': json(ref('DeleteRecordsResponse'), 'The log start offset after the call.'),
+          '404': errorResponse('No such topic or partition.'),
+          '416': errorResponse('`before` is above the high watermark (OffsetOutOfRange).'),
+          ...commonErrors,
+        },
+      },
     },
     '/topics/{topic}/partitions/{partition}/offsets': {
       parameters: [topicParam, partitionParam],
@@ -505,6 +527,11 @@ export const openapi = {
         type: 'object',
         required: ['offset'],
         properties: { offset: { anyOf: [nonNegativeInteger, { type: 'null' }] } },
+      },
+      DeleteRecordsResponse: {
+        type: 'object',
+        required: ['logStartOffset'],
+        properties: { logStartOffset: nonNegativeInteger },
       },
       CommitOffsetsRequest: {
         type: 'object',

@@ -18,7 +18,7 @@ export interface StreambedAwsConfig {
   readonly dynamodb: DynamoDBClient;
   readonly bucket: string;
   readonly tables: TableNames;
-  /** Tail entries per index page. @default 8 */
+  /** Tail entries per index page. @default 32 */
   readonly pageSize?: number;
   readonly engine?: Omit<EngineDeps, 'objects' | 'topics' | 'index' | 'groups' | 'leases' | 'producers'>;
   readonly onFlushError?: (error: unknown) => void;
@@ -35,6 +35,8 @@ export function awsPorts(config: StreambedAwsConfig): EngineDeps {
       table: config.tables.log,
       ...(config.pageSize === undefined ? {} : { pageSize: config.pageSize }),
       ...(config.onFlushError === undefined ? {} : { onFlushError: config.onFlushError }),
+      // One clock for object ids and the commit limit checked against them.
+      ...(config.engine?.now === undefined ? {} : { now: config.engine.now }),
     }),
     groups: new DynamoGroupStore({ client: config.dynamodb, table: config.tables.meta }),
     leases: new DynamoLeaseStore({ client: config.dynamodb, table: config.tables.meta }),

@@ -64,7 +64,9 @@ export class OffsetOutOfRangeError extends StreambedError {
   readonly highWatermark: number;
   constructor(offset: number, logStartOffset: number, highWatermark: number) {
     super(
-      `offset ${offset} is below the log start offset ${logStartOffset} (high watermark ${highWatermark})`,
+      offset > highWatermark
+        ? `offset ${offset} is above the high watermark ${highWatermark} (log start offset ${logStartOffset})`
+        : `offset ${offset} is below the log start offset ${logStartOffset}, the earliest offset (high watermark ${highWatermark})`,
     );
     this.offset = offset;
     this.logStartOffset = logStartOffset;
@@ -157,4 +159,15 @@ export class LeaseLostError extends StreambedError {
 export class UnknownMemberError extends StreambedError {
   readonly code = 'UnknownMember';
   readonly status = 404;
+}
+
+/**
+ * An append attempt would be sent more than the commit limit after its segment object was
+ * written. Refused so that the garbage collector's bound holds (docs/design.md §9): the caller
+ * retries the whole produce call, which writes a new object.
+ */
+export class CommitTooLateError extends StreambedError {
+  readonly code = 'CommitTooLate';
+  readonly status = 503;
+  override readonly retryable = true;
 }

@@ -53,6 +53,20 @@ export function objectIdFromBytes(bytes: Uint8Array): string {
   return `${time.toString(36).padStart(12, '0')}-${Buffer.from(bytes.subarray(6, 12)).toString('hex')}`;
 }
 
+/**
+ * The creation time (ms, the producer's clock) an object id carries; NaN when it is not an id.
+ * @example objectTime('000mhx7s2kq0-5f1c0a9b3e2d') // 1764288000000 or so
+ */
+export function objectTime(objectId: string): number {
+  const match = OBJECT_ID.exec(objectId);
+  return match === null ? Number.NaN : Number.parseInt(match[1] as string, 36);
+}
+
+/** The smallest object id of time `time`: every id created at or after it sorts at or after it. */
+export function objectIdFloor(time: number): string {
+  return `${Math.max(0, Math.floor(time)).toString(36).padStart(12, '0')}-`;
+}
+
 /** The object id of a segment key, or undefined when the key is not a segment of that prefix. */
 export function objectIdOf(prefix: string, key: string): string | undefined {
   if (!key.startsWith(prefix) || !key.endsWith('.sbs')) return undefined;

@@ -31,6 +31,17 @@ export interface TopicStore {
   list(): Promise<TopicRecord[]>;
   /** Removes the topic record if it still has this id; returns false if it was not there. */
   delete(name: string, id: string): Promise<boolean>;
+  /** Records that this incarnation is being deleted since `since` (kept until its data is gone). */
+  markDeleting(topic: TopicRecord, since: number): Promise<void>;
+  /** Incarnations whose deletion has begun and not finished. */
+  listDeleting(): Promise<DeletingTopic[]>;
+  /** The deletion of this incarnation is finished. */
+  clearDeleting(topicId: string): Promise<void>;
+}
+
+/** A topic incarnation whose deletion began at `since` (ms). */
+export interface DeletingTopic extends TopicRecord {
+  readonly since: number;
 }
 
 export interface PartitionRef {
@@ -49,6 +60,18 @@ export interface PartitionHead {
   readonly tail: readonly IndexEntry[];
   /** The first offset held by `tail` (== highWatermark when it is empty). */
   readonly tailBase: number;
+  /** What retention has counted of the partition's bytes (see lib/core/retention.ts). */
+  readonly sizes: SizeCount;
+}
+
+/**
+ * The stored bytes of a partition as retention last counted them: `bytes` is the sum of the
+ * `byteLength` of every entry that ends above `from` and starts below `through`.
+ */
+export interface SizeCount {
+  readonly from: number;
+  readonly through: number;
+  readonly bytes: number;
 }
 
 export type AppendOutcome =
@@ -58,8 +81,17 @@ export type AppendOutcome =
 export interface PartitionIndex {
   /** Creates the partitions' heads (empty logs). Idempotent. */
   createPartitions(topicId: string, partitions: number): Promise<void>;
-  /** Removes heads and index pages of every partition. */
-  deletePartitions(topicId: string, partitions: number): Promise<void>;
+  /**
+   * Marks every partition head of the topic deleted: from then on no append can land on it (they
+   * fail as UnknownTopic). Idempotent; a missing head is left missing.
+   */
+  fencePartitions(topicId: string, partitions: number): Promise<void>;
+  /**
+   * Removes heads, index pages, time-index and producer items of every partition. Idempotent, so
+   * an interrupted call is finished by calling it again; stops early (returning false) once
+   * `deadline` (ms) has passed.
+   */
+  deletePartitions(topicId: string, partitions: number, deadline?: number): Promise<boolean>;
   /**
    * Reads, beside the object PUT, what appends to these partitions will need: a recent lower bound
    * of each end offset (to resolve an append whose response is lost by reading) and, for an
@@ -72,6 +104,18 @@ export interface PartitionIndex {
    * partition head is gone (topic deleted), or the producer errors of {@link ProducerBatch} rules.
    */
   append(ref: PartitionRef, entry: PendingEntry, producer?: ProducerBatch): Promise<AppendOutcome>;
+  /**
+   * Kafka's DeleteRecords: moves the log start up to `before` (never down, never above the high
+   * watermark) and returns the head after. Undefined when the partition does not exist.
+   */
+  deleteRecords(ref: PartitionRef, before: number): Promise<PartitionHead | undefined>;
+  /**
+   * Retention's step: moves the log start from `seen.logStartOffset` to `start` and stores `sizes`,
+   * only if the head still has the log start and size count it was planned from. False otherwise.
+   */
+  advanceStart(ref: PartitionRef, seen: PartitionHead, start: number, sizes: SizeCount): Promise<boolean>;
+  /** Deletes index pages (and time-index items) that lie wholly below `offset`, the log start. */
+  dropPagesBelow(ref: PartitionRef, offset: number): Promise<number>;
   /** A strongly consistent read of one head; undefined when the partition does not exist. */
   readHead(ref: PartitionRef): Promise<PartitionHead | undefined>;
   readHeads(topicId: string, partitions: number): Promise<PartitionHead[]>;

@@ -26,7 +26,7 @@ async function head(ctx: EngineContext, ref: PartitionRef): Promise<PartitionHea
 }
 
 /** Index entries from the one holding `offset` upwards: pages first, then the head's tail. */
-async function* entriesFrom(ctx: EngineContext, ref: PartitionRef, offset: number, h: PartitionHead) {
+export async function* entriesFrom(ctx: EngineContext, ref: PartitionRef, offset: number, h: PartitionHead) {
   let cursor = offset;
   for await (const entry of ctx.index.entriesFrom(ref, offset, h)) {
     if (entryEnd(entry) <= cursor) continue;
@@ -77,39 +77,59 @@ export async function fetchRecords(ctx: EngineContext, request: FetchRequest): P
   const maxBytes = validatePositiveInt(request.maxBytes ?? DEFAULT_MAX_BYTES, 'maxBytes', MAX_MAX_BYTES);
   return await withTopic(ctx, request.topic, async (topic) => {
     const ref = ctx.partitionRef(topic, request.partition);
-    const h = await head(ctx, ref);
-    const base = { highWatermark: h.highWatermark, logStartOffset: h.logStartOffset };
-    if (offset < h.logStartOffset) throw new OffsetOutOfRangeError(offset, h.logStartOffset, h.highWatermark);
-    if (offset >= h.highWatermark) return { records: [], nextOffset: offset, ...base };
-    // Choose the batches to read: enough records, and roughly enough bytes (batch sizes bound them).
-    const chosen: IndexEntry[] = [];
-    let records = 0;
-    let bytes = 0;
-    for await (const entry of entriesFrom(ctx, ref, offset, h)) {
-      chosen.push(entry);
-      records += entryEnd(entry) - Math.max(entry.baseOffset, offset);
-      bytes += entry.byteLength;
-      if (records >= maxRecords || bytes >= maxBytes) break;
-    }
-    const batches = await mapLimit(chosen, ctx.fetchConcurrency, (entry) =>
-      readBatch(ctx, topic, ref, entry),
-    );
-    const out: FetchedRecord[] = [];
-    let used = 0;
-    fill: for (const [i, batch] of batches.entries()) {
-      const entry = chosen[i] as IndexEntry;
-      for (const [j, record] of batch.records.entries()) {
-        const recordOffset = entry.baseOffset + j;
-        if (recordOffset < offset) continue;
-        const size = recordSize(record);
-        if (out.length >= maxRecords || (out.length > 0 && used + size > maxBytes)) break fill;
-        out.push({ ...record, offset: recordOffset });
-        used += size;
+    try {
+      return await readFrom(ctx, topic, ref, offset, maxRecords, maxBytes);
+    } catch (error) {
+      // Retention may have moved the log start, dropped the pages or removed the object since the
+      // head was read: that is OffsetOutOfRange (the reader resumes at the log start), not corruption.
+      if (!(error instanceof CorruptSegmentError)) throw error;
+      const now = await head(ctx, ref);
+      if (offset < now.logStartOffset) {
+        throw new OffsetOutOfRangeError(offset, now.logStartOffset, now.highWatermark);
       }
+      throw error;
     }
-    const last = out.at(-1);
-    return { records: out, nextOffset: last === undefined ? offset : last.offset + 1, ...base };
   });
+}
+
+async function readFrom(
+  ctx: EngineContext,
+  topic: TopicRecord,
+  ref: PartitionRef,
+  offset: number,
+  maxRecords: number,
+  maxBytes: number,
+): Promise<FetchResult> {
+  const h = await head(ctx, ref);
+  const base = { highWatermark: h.highWatermark, logStartOffset: h.logStartOffset };
+  if (offset < h.logStartOffset) throw new OffsetOutOfRangeError(offset, h.logStartOffset, h.highWatermark);
+  if (offset >= h.highWatermark) return { records: [], nextOffset: offset, ...base };
+  // Choose the batches to read: enough records, and roughly enough bytes (batch sizes bound them).
+  const chosen: IndexEntry[] = [];
+  let records = 0;
+  let bytes = 0;
+  for await (const entry of entriesFrom(ctx, ref, offset, h)) {
+    chosen.push(entry);
+    records += entryEnd(entry) - Math.max(entry.baseOffset, offset);
+    bytes += entry.byteLength;
+    if (records >= maxRecords || bytes >= maxBytes) break;
+  }
+  const batches = await mapLimit(chosen, ctx.fetchConcurrency, (entry) => readBatch(ctx, topic, ref, entry));
+  const out: FetchedRecord[] = [];
+  let used = 0;
+  fill: for (const [i, batch] of batches.entries()) {
+    const entry = chosen[i] as IndexEntry;
+    for (const [j, record] of batch.records.entries()) {
+      const recordOffset = entry.baseOffset + j;
+      if (recordOffset < offset) continue;
+      const size = recordSize(record);
+      if (out.length >= maxRecords || (out.length > 0 && used + size > maxBytes)) break fill;
+      out.push({ ...record, offset: recordOffset });
+      used += size;
+    }
+  }
+  const last = out.at(-1);
+  return { records: out, nextOffset: last === undefined ? offset : last.offset + 1, ...base };
 }
 
 /**

@@ -11,6 +11,7 @@ import type {
   TopicRecord,
 } from '../core/types.ts';
 import { EngineContext, type EngineDeps } from './context.ts';
+import { deleteRecords } from './delete-records.ts';
 import { fetchRecords, listOffsets } from './fetch.ts';
 import {
   commitOffsets,
@@ -31,7 +32,9 @@ import {
 import { findOrphanSegments } from './orphans.ts';
 import { produce, StickyPartitions } from './produce.ts';
 import { type InitProducerInput, initProducer } from './producers.ts';
-import { type CreateTopicInput, createTopic, deleteTopic, describeTopic, listTopics } from './topics.ts';
+import { type SweepOptions, type SweepReport, sweep } from './sweep.ts';
+import { deleteTopic } from './topic-deletion.ts';
+import { type CreateTopicInput, createTopic, describeTopic, listTopics } from './topics.ts';
 
 /**
  * The Streambed engine: Kafka's log semantics over an object store and a partition index.
@@ -134,6 +137,27 @@ export class Streambed {
     offsets: readonly MemberCommit[],
   ): Promise<void> {
     return commitAsMember(this.ctx, group, topic, memberId, offsets);
+  }
+
+  /**
+   * Kafka's DeleteRecords: records below `before` (−1: the high watermark) leave the partition.
+   *
+   * @example
+   * const { logStartOffset } = await log.deleteRecords('orders', 0, 1_000);
+   */
+  deleteRecords(topic: string, partition: number, before: number): Promise<{ logStartOffset: number }> {
+    return deleteRecords(this.ctx, topic, partition, before);
+  }
+
+  /**
+   * One pass of the lifecycle sweep: retention by time and bytes, index pages below the log start,
+   * and segment objects nothing can reference any more (docs/design.md §9). Run it every few minutes.
+   *
+   * @example
+   * const report = await log.sweep({ graceMs: 3_600_000 });
+   */
+  sweep(options?: SweepOptions): Promise<SweepReport> {
+    return sweep(this.ctx, options);
   }
 
   findOrphanSegments(topic: string, olderThanMs: number): Promise<StoredObject[]> {

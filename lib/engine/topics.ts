@@ -1,5 +1,5 @@
-import { InvalidArgumentError, TopicAlreadyExistsError, UnknownTopicError } from '../core/errors.ts';
-import { newTopicId, topicPrefix } from '../core/object-keys.ts';
+import { InvalidArgumentError, TopicAlreadyExistsError } from '../core/errors.ts';
+import { newTopicId } from '../core/object-keys.ts';
 import type { TopicDescription, TopicRecord } from '../core/types.ts';
 import { resolveTopicConfig, validatePartitionCount, validateTopicName } from '../core/validation.ts';
 import type { EngineContext } from './context.ts';
@@ -61,23 +61,4 @@ export async function describeTopic(ctx: EngineContext, name: string): Promise<T
 export async function listTopics(ctx: EngineContext): Promise<TopicRecord[]> {
   const topics = await ctx.topics.list();
   return topics.sort((a, b) => a.name.localeCompare(b.name));
-}
-
-/**
- * Deletes a topic: its record first (new calls see UnknownTopic), then partition heads (in-flight
- * appends fail their condition), index pages, and segment objects.
- */
-export async function deleteTopic(ctx: EngineContext, name: string): Promise<void> {
-  const topic = await ctx.topic(name, true);
-  if (!(await ctx.topics.delete(topic.name, topic.id))) {
-    // Either someone else deleted it, or our own delete landed and an SDK retry failed its condition:
-    // in both cases this incarnation's record is gone, so its data must go too.
-    const stored = await ctx.topics.get(name);
-    if (stored?.id === topic.id) throw new UnknownTopicError(name);
-  }
-  ctx.forget(name);
-  await ctx.index.deletePartitions(topic.id, topic.partitions);
-  const keys: string[] = [];
-  for await (const object of ctx.objects.list(topicPrefix(topic.name, topic.id))) keys.push(object.key);
-  await ctx.objects.deleteMany(keys);
 }

@@ -20,6 +20,9 @@ import { type Item, L, N, num, optNum, S } from './attributes.ts';
  *   cm    N   the largest record timestamp below `lb` (-1 before the first page)
  *   fx    M   fences: '<object id>.<attempt>' → ms; an append attempt whose outcome was unknown is
  *             fenced before the appender reads whether it landed (pruned after an hour)
+ *   so, sc, sz N  retention's byte count (written only by the sweeper, lib/core/retention.ts):
+ *             sz = Σ byteLength of the entries that end above `so` and start below `sc`
+ *             (absent = 0)
  *
  * Page, pk as the head, sk = offset of its first entry:
  *   v N, end N (offset after its last entry), cm N (the largest timestamp up to `end`), ents L of B
@@ -84,6 +87,10 @@ export interface HeadState extends PartitionHead {
 }
 
 export function decodeHead(partition: number, item: Item): HeadState {
+  return decodeHeadItem(partition, item);
+}
+
+function decodeHeadItem(partition: number, item: Item): HeadState {
   const version = optNum(item, 'v');
   if (version !== FORMAT_VERSION) {
     throw new Error(
@@ -106,6 +113,11 @@ export function decodeHead(partition: number, item: Item): HeadState {
       return tail;
     },
     tailLength: raw.length,
+    sizes: {
+      from: optNum(item, 'so') ?? 0,
+      through: optNum(item, 'sc') ?? 0,
+      bytes: optNum(item, 'sz') ?? 0,
+    },
     pageSize: optNum(item, 'ps') ?? DEFAULT_PAGE_SIZE,
     pagesWritten: optNum(item, 'pn') ?? 0,
     cumulativeMax: optNum(item, 'cm') ?? -1,

@@ -22,6 +22,8 @@ export interface IdempotentAppenderDeps {
   readonly expirationMs: number;
   readonly now: () => number;
   readonly maxTail: (ref: PartitionRef) => number;
+  /** Throws CommitTooLate when the object is past the commit limit. */
+  readonly checkInTime: (objectId: string) => void;
   readonly bound: (ref: PartitionRef) => number;
   readonly readHead: (ref: PartitionRef) => Promise<HeadState | undefined>;
   readonly locate: (ref: PartitionRef, objectId: string, bound: number) => Promise<number | undefined>;
@@ -115,6 +117,7 @@ export class IdempotentAppender {
         return { kind: original.objectId === entry.objectId ? 'appended' : 'duplicate', baseOffset: base };
       }
       const next = afterAppend(state, batch, { objectId: entry.objectId, bound, now: this.deps.now() });
+      this.deps.checkInTime(entry.objectId);
       try {
         await this.deps.client.send(this.transaction(ref, entry, batch.producerId, known, next));
         return await this.placed(ref, entry, bound);
@@ -127,7 +130,9 @@ export class IdempotentAppender {
             continue;
           }
           if (headReason?.Code === 'ConditionalCheckFailed') {
-            if (headReason.Item === undefined) throw new UnknownTopicError(ref.topic);
+            if (headReason.Item === undefined || headReason.Item.del !== undefined) {
+              throw new UnknownTopicError(ref.topic);
+            }
             const head = decodeHead(ref.partition, headReason.Item as Item);
             if (tries >= 2) await this.deps.afterAppend(ref, head, head.pageSize - 1);
           }
@@ -165,8 +170,9 @@ export class IdempotentAppender {
             TableName: this.deps.table,
             Key: headKey(ref.topicId, ref.partition),
             UpdateExpression: 'SET #tail = list_append(#tail, :entry), #next = #next + :n',
-            ConditionExpression: 'attribute_exists(pk) AND size(#tail) < :maxTail',
-            ExpressionAttributeNames: { '#next': 'next', '#tail': 'tail' },
+            ConditionExpression:
+              'attribute_exists(pk) AND attribute_not_exists(#del) AND size(#tail) < :maxTail',
+            ExpressionAttributeNames: { '#next': 'next', '#tail': 'tail', '#del': 'del' },
             ExpressionAttributeValues: {
               ':n': N(entry.recordCount),
               ':entry': { L: [encodeEntry(entry)] },

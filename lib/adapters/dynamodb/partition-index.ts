@@ -7,12 +7,19 @@ import {
   UpdateItemCommand,
   type UpdateItemCommandOutput,
 } from '@aws-sdk/client-dynamodb';
-import { PartitionBusyError, UnknownTopicError } from '../../core/errors.ts';
+import { CommitTooLateError, PartitionBusyError, UnknownTopicError } from '../../core/errors.ts';
 import type { IndexEntry, PendingEntry } from '../../core/index-entry.ts';
-import type { AppendOutcome, PartitionHead, PartitionIndex, PartitionRef } from '../../core/ports.ts';
+import { objectTime } from '../../core/object-keys.ts';
+import type {
+  AppendOutcome,
+  PartitionHead,
+  PartitionIndex,
+  PartitionRef,
+  SizeCount,
+} from '../../core/ports.ts';
 import type { ProducerBatch } from '../../core/producer-state.ts';
 import { mapAwsError } from '../aws-errors.ts';
-import { N, num, S } from './attributes.ts';
+import { N, num } from './attributes.ts';
 import { batchGet, batchWrite } from './batch.ts';
 import { DEFAULT_FENCE_TTL_MS, Flusher, flushDue } from './flusher.ts';
 import {
@@ -23,12 +30,11 @@ import {
   headKey,
   newHeadItem,
   partitionKey,
-  producersKey,
-  timeKey,
 } from './head-codec.ts';
 import { IdempotentAppender } from './idempotent-append.ts';
+import { advanceStart, deleteRecords, dropPagesBelow } from './log-start.ts';
 import { pageEntriesFrom } from './pages.ts';
-import { queryAll } from './query.ts';
+import { deletePartitionItems, fencePartitions } from './partition-lifecycle.ts';
 import { AmbiguousWriteError, sendWithoutBlindRetry } from './send-once.ts';
 import { firstPageAtTime } from './time-index.ts';
 
@@ -46,6 +52,11 @@ export interface DynamoPartitionIndexOptions {
   readonly fenceTtlMs?: number;
   /** A cached lower bound of a partition's end offset older than this is refreshed by `prepare`. @default 60 s */
   readonly boundRefreshMs?: number;
+  /**
+   * No append attempt is sent later than this after its object's creation time (CommitTooLate):
+   * the bound the garbage collector relies on (docs/design.md §9). @default 60 s
+   */
+  readonly commitLimitMs?: number;
   /** Called when a best-effort page flush fails (a later append flushes again). */
   readonly onFlushError?: (error: unknown) => void;
   /** @default Date.now */
@@ -53,6 +64,7 @@ export interface DynamoPartitionIndexOptions {
 }
 
 const MAX_BOUNDS = 100_000;
+export const DEFAULT_COMMIT_LIMIT_MS = 60_000;
 
 /**
  * The partition index on DynamoDB (index format v2, docs/design.md §2–3). A plain append is ONE
@@ -72,6 +84,7 @@ export class DynamoPartitionIndex implements PartitionIndex {
   private readonly table: string;
   private readonly pageSize: number;
   private readonly boundRefreshMs: number;
+  private readonly commitLimitMs: number;
   private readonly now: () => number;
   private readonly onFlushError: (error: unknown) => void;
   private readonly flusher: Flusher;
@@ -89,6 +102,7 @@ export class DynamoPartitionIndex implements PartitionIndex {
       throw new Error(`pageSize must be an integer in [1, 64], got ${options.pageSize}`);
     }
     this.boundRefreshMs = options.boundRefreshMs ?? 60_000;
+    this.commitLimitMs = options.commitLimitMs ?? DEFAULT_COMMIT_LIMIT_MS;
     this.now = options.now ?? Date.now;
     const report = options.onFlushError ?? (() => {});
     this.onFlushError = (error) => {
@@ -110,11 +124,22 @@ export class DynamoPartitionIndex implements PartitionIndex {
       expirationMs: options.producerExpirationMs ?? 24 * 3600 * 1000,
       now: this.now,
       maxTail: (ref) => this.maxTail(ref),
+      checkInTime: (objectId) => this.checkInTime(objectId),
       bound: (ref) => this.bound(ref),
       readHead: (ref) => this.readHeadState(ref),
       locate: (ref, objectId, bound) => this.locate(ref, objectId, bound),
       afterAppend: (ref, head, position) => this.afterAppend(ref, head, position),
     });
+  }
+
+  /** Refuses to send an append of an object older than the commit limit. */
+  private checkInTime(objectId: string): void {
+    const age = this.now() - objectTime(objectId);
+    if (age > this.commitLimitMs) {
+      throw new CommitTooLateError(
+        `the produce call could not commit within ${this.commitLimitMs} ms of writing its object; retry it`,
+      );
+    }
   }
 
   private maxTail(ref: PartitionRef): number {
@@ -142,32 +167,12 @@ export class DynamoPartitionIndex implements PartitionIndex {
     await batchWrite(this.client, this.table, puts);
   }
 
-  async deletePartitions(topicId: string, partitions: number): Promise<void> {
-    const heads = Array.from({ length: partitions }, (_, partition) => ({
-      DeleteRequest: { Key: headKey(topicId, partition) },
-    }));
-    // Heads first: an append racing the deletion then fails its attribute_exists condition.
-    await batchWrite(this.client, this.table, heads);
-    for (let partition = 0; partition < partitions; partition++) {
-      for (const pk of [
-        partitionKey(topicId, partition),
-        timeKey(topicId, partition),
-        producersKey(topicId, partition),
-      ]) {
-        const keys = await queryAll(this.client, {
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': S(pk) },
-          ProjectionExpression: 'pk, sk',
-          ConsistentRead: true,
-        });
-        await batchWrite(
-          this.client,
-          this.table,
-          keys.map((Key) => ({ DeleteRequest: { Key } })),
-        );
-      }
-    }
+  async fencePartitions(topicId: string, partitions: number): Promise<void> {
+    await fencePartitions(this.client, this.table, topicId, partitions);
+  }
+
+  async deletePartitions(topicId: string, partitions: number, deadline?: number): Promise<boolean> {
+    return await deletePartitionItems(this.client, this.table, topicId, partitions, deadline);
   }
 
   async prepare(refs: readonly PartitionRef[], producerId?: string): Promise<void> {
@@ -211,6 +216,7 @@ export class DynamoPartitionIndex implements PartitionIndex {
     const bound = this.bound(ref);
     let attempt = 1;
     for (let tries = 0; ; tries++) {
+      this.checkInTime(entry.objectId);
       try {
         const out = await sendWithoutBlindRetry<UpdateItemCommandOutput>(
           this.client,
@@ -233,7 +239,9 @@ export class DynamoPartitionIndex implements PartitionIndex {
         } else {
           if (!(error instanceof ConditionalCheckFailedException)) mapAwsError(error);
           // The failed condition returned the item as it was: decide from it, without another read.
-          if (error.Item === undefined) throw new UnknownTopicError(ref.topic);
+          // No head, or a head fenced by a topic deletion: this incarnation is gone.
+          if (error.Item === undefined || error.Item.del !== undefined)
+            throw new UnknownTopicError(ref.topic);
           const head = this.observe(ref, decodeHead(ref.partition, error.Item));
           // The tail is full: the flusher is behind. Step in if it seems stuck, and wait.
           if (tries >= 2) await this.flusher.flush(ref, head).catch(this.onFlushError);
@@ -254,8 +262,14 @@ export class DynamoPartitionIndex implements PartitionIndex {
       Key: headKey(ref.topicId, ref.partition),
       UpdateExpression: 'SET #tail = list_append(#tail, :entry), #next = #next + :n',
       ConditionExpression:
-        'attribute_exists(pk) AND size(#tail) < :maxTail AND attribute_not_exists(#fx.#fence)',
-      ExpressionAttributeNames: { '#next': 'next', '#tail': 'tail', '#fx': 'fx', '#fence': fence },
+        'attribute_exists(pk) AND attribute_not_exists(#del) AND size(#tail) < :maxTail AND attribute_not_exists(#fx.#fence)',
+      ExpressionAttributeNames: {
+        '#next': 'next',
+        '#tail': 'tail',
+        '#fx': 'fx',
+        '#fence': fence,
+        '#del': 'del',
+      },
       ExpressionAttributeValues: {
         ':n': N(entry.recordCount),
         ':entry': { L: [encodeEntry(entry)] },
@@ -326,6 +340,23 @@ export class DynamoPartitionIndex implements PartitionIndex {
       )
       .catch(mapAwsError);
     return out.Item === undefined ? undefined : this.observe(ref, decodeHead(ref.partition, out.Item));
+  }
+
+  async deleteRecords(ref: PartitionRef, before: number): Promise<PartitionHead | undefined> {
+    return await deleteRecords(this.client, this.table, ref, before);
+  }
+
+  async advanceStart(
+    ref: PartitionRef,
+    seen: PartitionHead,
+    start: number,
+    sizes: SizeCount,
+  ): Promise<boolean> {
+    return await advanceStart(this.client, this.table, ref, seen, start, sizes);
+  }
+
+  async dropPagesBelow(ref: PartitionRef, offset: number): Promise<number> {
+    return await dropPagesBelow(this.client, this.table, ref, offset);
   }
 
   async readHead(ref: PartitionRef): Promise<PartitionHead | undefined> {

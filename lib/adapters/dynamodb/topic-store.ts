@@ -6,13 +6,15 @@ import {
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { TopicAlreadyExistsError } from '../../core/errors.ts';
-import type { TopicStore } from '../../core/ports.ts';
+import type { DeletingTopic, TopicStore } from '../../core/ports.ts';
 import type { TopicConfig, TopicRecord } from '../../core/types.ts';
 import { mapAwsError } from '../aws-errors.ts';
 import { type Item, N, num, S, str } from './attributes.ts';
 import { queryPartition } from './query.ts';
 
 const TOPIC_PK = 'topic';
+/** Deletions in progress: pk 'deleting', sk = topic id, the topic record's attributes. */
+const DELETING_PK = 'deleting';
 
 function encode(topic: TopicRecord): Item {
   return {
@@ -27,7 +29,7 @@ function encode(topic: TopicRecord): Item {
 
 function decode(item: Item): TopicRecord {
   return {
-    name: str(item, 'sk'),
+    name: item.pk?.S === DELETING_PK ? str(item, 'name') : str(item, 'sk'),
     id: str(item, 'id'),
     partitions: num(item, 'partitions'),
     config: JSON.parse(str(item, 'config')) as TopicConfig,
@@ -82,6 +84,36 @@ export class DynamoTopicStore implements TopicStore {
 
   async list(): Promise<TopicRecord[]> {
     return (await queryPartition(this.client, this.table, TOPIC_PK)).map(decode);
+  }
+
+  async markDeleting(topic: TopicRecord, since: number): Promise<void> {
+    await this.client
+      .send(
+        new PutItemCommand({
+          TableName: this.table,
+          Item: {
+            ...encode(topic),
+            pk: S(DELETING_PK),
+            sk: S(topic.id),
+            name: S(topic.name),
+            since: N(since),
+          },
+        }),
+      )
+      .catch(mapAwsError);
+  }
+
+  async listDeleting(): Promise<DeletingTopic[]> {
+    return (await queryPartition(this.client, this.table, DELETING_PK)).map((item) => ({
+      ...decode(item),
+      since: num(item, 'since'),
+    }));
+  }
+
+  async clearDeleting(topicId: string): Promise<void> {
+    await this.client
+      .send(new DeleteItemCommand({ TableName: this.table, Key: { pk: S(DELETING_PK), sk: S(topicId) } }))
+      .catch(mapAwsError);
   }
 
   async delete(name: string, id: string): Promise<boolean> {

@@ -1,0 +1,93 @@
+import {
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  QueryCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { mapAwsError } from '../aws-errors.ts';
+import { type Item, S } from './attributes.ts';
+import { batchWrite } from './batch.ts';
+import { headKey, partitionKey, producersKey, timeKey } from './head-codec.ts';
+
+/**
+ * Sets `del` on every head of the topic. Appends are conditional on its absence, so once this has
+ * returned no append can land on the topic's partitions. A head already gone stays gone.
+ *
+ * @example
+ * await fencePartitions(client, 'streambed-log', topic.id, topic.partitions);
+ */
+export async function fencePartitions(
+  client: DynamoDBClient,
+  table: string,
+  topicId: string,
+  partitions: number,
+): Promise<void> {
+  const all = Array.from({ length: partitions }, (_, partition) => partition);
+  for (let i = 0; i < all.length; i += 25) {
+    await Promise.all(
+      all.slice(i, i + 25).map(async (partition) => {
+        try {
+          await client.send(
+            new UpdateItemCommand({
+              TableName: table,
+              Key: headKey(topicId, partition),
+              UpdateExpression: 'SET #del = :true',
+              ConditionExpression: 'attribute_exists(pk)',
+              ExpressionAttributeNames: { '#del': 'del' },
+              ExpressionAttributeValues: { ':true': { BOOL: true } },
+            }),
+          );
+        } catch (error) {
+          if (!(error instanceof ConditionalCheckFailedException)) mapAwsError(error);
+        }
+      }),
+    );
+  }
+}
+
+/**
+ * Deletes every item of the topic's partitions in the log table: pages (and the head, last),
+ * time-index items, producer states. Idempotent; returns false when `deadline` passed first.
+ */
+export async function deletePartitionItems(
+  client: DynamoDBClient,
+  table: string,
+  topicId: string,
+  partitions: number,
+  deadline = Number.POSITIVE_INFINITY,
+): Promise<boolean> {
+  for (let partition = 0; partition < partitions; partition++) {
+    for (const pk of [
+      timeKey(topicId, partition),
+      producersKey(topicId, partition),
+      partitionKey(topicId, partition), // the head (sk -1) goes with the pages, last
+    ]) {
+      let startKey: Item | undefined;
+      do {
+        if (Date.now() > deadline) return false;
+        const out = await client
+          .send(
+            new QueryCommand({
+              TableName: table,
+              KeyConditionExpression: 'pk = :pk',
+              ExpressionAttributeValues: { ':pk': S(pk) },
+              ProjectionExpression: 'pk, sk',
+              ScanIndexForward: false, // pages from the end, the head (sk -1) last
+              Limit: 500,
+              ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
+            }),
+          )
+          .catch(mapAwsError);
+        await batchWrite(
+          client,
+          table,
+          (out.Items ?? []).map((item) => ({
+            DeleteRequest: { Key: { pk: item.pk as Item[string], sk: item.sk as Item[string] } },
+          })),
+        );
+        startKey = out.LastEvaluatedKey;
+      } while (startKey !== undefined);
+    }
+  }
+  return true;
+}

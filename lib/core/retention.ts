@@ -1,0 +1,87 @@
+import type { IndexEntry } from './index-entry.ts';
+import { entryEnd } from './index-entry.ts';
+import type { PartitionHead, SizeCount } from './ports.ts';
+
+/** A topic's retention settings; -1 keeps forever (Kafka's retention.ms and retention.bytes). */
+export interface RetentionPolicy {
+  readonly retentionMs: number;
+  readonly retentionBytes: number;
+}
+
+export interface RetentionPlan {
+  /** The new log start offset (≥ the head's, ≤ its high watermark). */
+  readonly start: number;
+  readonly sizes: SizeCount;
+  /** When the batch holding the new log start was appended; undefined when no record is left. */
+  readonly firstLiveAppendTime: number | undefined;
+  /** Whether the head needs writing (the start moved or the byte count changed). */
+  readonly changed: boolean;
+}
+
+/** Entries from the one holding `offset` to the high watermark, ascending and gapless. */
+export type EntriesFrom = (offset: number) => AsyncIterable<IndexEntry>;
+
+/**
+ * Plans one retention step of a partition, Kafka's way: whole batches leave the front of the log
+ * while they were all appended more than `retentionMs` ago, or while the partition without them
+ * would still hold at least `retentionBytes`. The log start never moves back and never passes the
+ * high watermark. The byte count is kept incrementally in the head (`sizes`), so a step reads only
+ * the entries appended since the last one, plus the ones it drops, plus one.
+ *
+ * @example
+ * const plan = await planRetention(head, (o) => entriesFrom(ref, o), { retentionMs: 60_000, retentionBytes: -1 }, Date.now());
+ * if (plan.changed) await index.advanceStart(ref, head, plan.start, plan.sizes);
+ */
+export async function planRetention(
+  head: PartitionHead,
+  entriesFrom: EntriesFrom,
+  policy: RetentionPolicy,
+  now: number,
+): Promise<RetentionPlan> {
+  const start = head.logStartOffset;
+  const next = head.highWatermark;
+  let { from, through, bytes } = head.sizes;
+  // An entry is counted when it ends above `from` and starts below `through`.
+  const counted = (e: IndexEntry) => entryEnd(e) > from && e.baseOffset < through;
+  // 1. Uncount what DeleteRecords moved below the log start since the last count.
+  if (start > from) {
+    if (from < through) {
+      for await (const e of entriesFrom(from)) {
+        if (e.baseOffset >= Math.min(start, through)) break;
+        if (entryEnd(e) <= start && counted(e)) bytes -= e.byteLength;
+      }
+    }
+    from = start;
+  }
+  // 2. Count what was appended since: entries that start at or above `through` and end above `from`.
+  if (through < next) {
+    for await (const e of entriesFrom(Math.max(through, from))) {
+      if (e.baseOffset >= through && entryEnd(e) > from) bytes += e.byteLength;
+    }
+    through = next;
+  }
+  // 3. Drop whole batches from the front.
+  let newStart = start;
+  let firstLiveAppendTime: number | undefined;
+  if (start < next) {
+    const cutoff = policy.retentionMs < 0 ? Number.NEGATIVE_INFINITY : now - policy.retentionMs;
+    for await (const e of entriesFrom(start)) {
+      const expired = e.appendTime < cutoff;
+      const oversize = policy.retentionBytes >= 0 && bytes - e.byteLength >= policy.retentionBytes;
+      if (!expired && !oversize) {
+        firstLiveAppendTime = e.appendTime;
+        break;
+      }
+      bytes -= e.byteLength;
+      newStart = entryEnd(e);
+    }
+    from = newStart;
+  }
+  const sizes = { from, through, bytes };
+  const changed =
+    newStart !== start ||
+    sizes.from !== head.sizes.from ||
+    sizes.through !== head.sizes.through ||
+    sizes.bytes !== head.sizes.bytes;
+  return { start: newStart, sizes, firstLiveAppendTime, changed };
+}

@@ -1,0 +1,110 @@
+import { objectIdFloor, objectIdOf, topicPrefix } from '../core/object-keys.ts';
+import type { PartitionRef } from '../core/ports.ts';
+import { planRetention } from '../core/retention.ts';
+import type { TopicRecord } from '../core/types.ts';
+import type { EngineContext } from './context.ts';
+import { mapLimit } from './context.ts';
+import { entriesFrom } from './fetch.ts';
+
+/**
+ * How long past the point the index proves an object unreferenced it is still kept
+ * (docs/design.md §9): it must exceed the commit limit plus the longest a request can be in flight
+ * plus twice the clock skew between producers and sweeper. On AWS SigV4 bounds both of the latter
+ * (15 minutes each), so the default is an hour; one machine (`npm start`) needs only the limit.
+ */
+export const DEFAULT_GC_GRACE_MS = 60 * 60 * 1000;
+
+export interface SweepTopicOptions {
+  /** @default DEFAULT_GC_GRACE_MS */
+  readonly graceMs?: number;
+}
+
+export interface TopicSweep {
+  readonly topic: string;
+  /** Partitions whose log start moved. */
+  readonly partitionsAdvanced: number;
+  /** Records that left the log (sum of log start moves). */
+  readonly recordsRetired: number;
+  readonly pagesDropped: number;
+  readonly objectsDeleted: number;
+  /** Objects whose creation time is below this were deleted (undefined: no collection this time). */
+  readonly collectedBelow: number | undefined;
+}
+
+/**
+ * One retention and collection pass over a topic: every partition's log start moves past what its
+ * policy lets go (lib/core/retention.ts), whole index pages below it are deleted, then segment
+ * objects are deleted by time. An object is referenced only by entries committed within the commit
+ * limit of its creation, and entries are committed in offset order, so once every partition's first
+ * live batch was appended after `T + grace`, no live entry (and no commit still in flight) can point
+ * to an object created before `T`. Object ids start with their creation time, so those are the first
+ * keys of the topic's listing. This also takes objects no entry ever pointed to (a produce that
+ * died between the PUT and the commit, a call whose batches were all duplicates).
+ *
+ * @example
+ * await sweepTopic(ctx, await ctx.topic('orders', true), { graceMs: 3_600_000 });
+ */
+export async function sweepTopic(
+  ctx: EngineContext,
+  topic: TopicRecord,
+  options: SweepTopicOptions = {},
+): Promise<TopicSweep> {
+  const graceMs = options.graceMs ?? DEFAULT_GC_GRACE_MS;
+  const now = ctx.now();
+  const policy = topic.config;
+  const partitions = Array.from({ length: topic.partitions }, (_, partition) => partition);
+  const results = await mapLimit(partitions, 8, async (partition) => {
+    const ref: PartitionRef = { topic: topic.name, topicId: topic.id, partition };
+    const head = await ctx.index.readHead(ref);
+    if (head === undefined) return undefined; // deleted meanwhile
+    const plan = await planRetention(head, (offset) => entriesFrom(ctx, ref, offset, head), policy, now);
+    let moved = false;
+    if (plan.changed) moved = await ctx.index.advanceStart(ref, head, plan.start, plan.sizes);
+    if (plan.changed && !moved) return undefined; // raced: no collection on a stale plan
+    const start = moved ? plan.start : head.logStartOffset;
+    // Also takes pages a sweep that died after its move left behind.
+    const pagesDropped = moved ? await ctx.index.dropPagesBelow(ref, start) : 0;
+    return {
+      retired: start - head.logStartOffset,
+      pagesDropped,
+      // No live record: anything committed from now on is newer than `now`.
+      firstLive: plan.firstLiveAppendTime ?? now,
+    };
+  });
+  let collectedBelow: number | undefined;
+  let objectsDeleted = 0;
+  if (results.every((r) => r !== undefined)) {
+    const firstLive = Math.min(now, ...results.map((r) => (r as { firstLive: number }).firstLive));
+    collectedBelow = firstLive - graceMs;
+    objectsDeleted = await deleteObjectsBelow(ctx, topic, collectedBelow);
+  }
+  const done = results.filter((r) => r !== undefined);
+  return {
+    topic: topic.name,
+    partitionsAdvanced: done.filter((r) => r.retired > 0).length,
+    recordsRetired: done.reduce((n, r) => n + r.retired, 0),
+    pagesDropped: done.reduce((n, r) => n + r.pagesDropped, 0),
+    objectsDeleted,
+    collectedBelow,
+  };
+}
+
+/** Deletes the topic's segment objects created before `time` (the first keys of its listing). */
+async function deleteObjectsBelow(ctx: EngineContext, topic: TopicRecord, time: number): Promise<number> {
+  const prefix = topicPrefix(topic.name, topic.id);
+  const floor = objectIdFloor(time);
+  const keys: string[] = [];
+  let deleted = 0;
+  for await (const object of ctx.objects.list(prefix)) {
+    const id = objectIdOf(prefix, object.key);
+    if (id === undefined) continue; // not a segment: not ours to delete
+    if (id >= floor) break;
+    keys.push(object.key);
+    if (keys.length === 1000) {
+      await ctx.objects.deleteMany(keys.splice(0));
+      deleted += 1000;
+    }
+  }
+  await ctx.objects.deleteMany(keys);
+  return deleted + keys.length;
+}
