@@ -2,6 +2,13 @@ import type { IndexEntry } from './index-entry.ts';
 import { entryEnd } from './index-entry.ts';
 import type { PartitionHead, SizeCount } from './ports.ts';
 
+/**
+ * No append is sent later than this after its segment object's creation time (the appender refuses,
+ * CommitTooLate). The garbage collector's bound rests on it: an object is kept at least this long
+ * past the first live batch of every partition (docs/design.md §9).
+ */
+export const COMMIT_LIMIT_MS = 60_000;
+
 /** A topic's retention settings; -1 keeps forever (Kafka's retention.ms and retention.bytes). */
 export interface RetentionPolicy {
   readonly retentionMs: number;

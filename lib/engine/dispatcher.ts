@@ -40,6 +40,17 @@ export interface DispatcherOptions {
   readonly subscriptionCacheMs?: number;
   /** Told about a delivery that failed (it is retried by the next trigger or sweep). @default console.error */
   readonly onError?: (error: unknown, where: { group: string; topic: string; partition: number }) => void;
+  /**
+   * Told when records a group had not consumed left the log (retention, DeleteRecords) and delivery
+   * resumes at the log start, skipping [from, to). @default console.warn
+   */
+  readonly onSkip?: (skip: {
+    group: string;
+    topic: string;
+    partition: number;
+    from: number;
+    to: number;
+  }) => void;
 }
 
 export type DeliveryOutcome = 'caught-up' | 'deadline' | 'busy' | 'lost' | 'disabled';
@@ -119,6 +130,7 @@ export class Dispatcher {
   private readonly sticky = new StickyPartitions();
   private cached: { at: number; subscriptions: Subscription[] } | undefined;
   private readonly onError: NonNullable<DispatcherOptions['onError']>;
+  private readonly onSkip: NonNullable<DispatcherOptions['onSkip']>;
 
   constructor(options: DispatcherOptions) {
     this.ctx = new EngineContext(options.deps);
@@ -135,6 +147,12 @@ export class Dispatcher {
       options.onError ??
       ((error, where) =>
         console.error(`delivery to ${where.group} of ${where.topic}/${where.partition} failed`, error));
+    this.onSkip =
+      options.onSkip ??
+      ((s) =>
+        console.warn(
+          `group ${s.group} skipped offsets [${s.from}, ${s.to}) of ${s.topic}/${s.partition}: they left the log before delivery`,
+        ));
   }
 
   /**
@@ -329,6 +347,13 @@ export class Dispatcher {
         } catch (error) {
           if (!(error instanceof OffsetOutOfRangeError)) throw error;
           // The committed offset fell below the log start (retention): resume at the log start.
+          this.onSkip({
+            group: subscription.group,
+            topic: topic.name,
+            partition,
+            from: offset,
+            to: error.logStartOffset,
+          });
           await commitAt(error.logStartOffset);
           continue;
         }

@@ -1,6 +1,7 @@
+import { InvalidArgumentError } from '../core/errors.ts';
 import { objectIdFloor, objectIdOf, topicPrefix } from '../core/object-keys.ts';
 import type { PartitionRef } from '../core/ports.ts';
-import { planRetention } from '../core/retention.ts';
+import { COMMIT_LIMIT_MS, planRetention } from '../core/retention.ts';
 import type { TopicRecord } from '../core/types.ts';
 import type { EngineContext } from './context.ts';
 import { mapLimit } from './context.ts';
@@ -15,7 +16,7 @@ import { entriesFrom } from './fetch.ts';
 export const DEFAULT_GC_GRACE_MS = 60 * 60 * 1000;
 
 export interface SweepTopicOptions {
-  /** @default DEFAULT_GC_GRACE_MS */
+  /** At least COMMIT_LIMIT_MS (60 s). @default DEFAULT_GC_GRACE_MS */
   readonly graceMs?: number;
 }
 
@@ -50,6 +51,10 @@ export async function sweepTopic(
   options: SweepTopicOptions = {},
 ): Promise<TopicSweep> {
   const graceMs = options.graceMs ?? DEFAULT_GC_GRACE_MS;
+  if (!Number.isSafeInteger(graceMs) || graceMs < COMMIT_LIMIT_MS) {
+    // Below the commit limit, an object whose batch is the first live one of a partition could go.
+    throw new InvalidArgumentError(`graceMs must be an integer ≥ ${COMMIT_LIMIT_MS}, got ${graceMs}`);
+  }
   const now = ctx.now();
   const policy = topic.config;
   const partitions = Array.from({ length: topic.partitions }, (_, partition) => partition);

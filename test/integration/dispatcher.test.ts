@@ -410,6 +410,43 @@ describe('consumer functions', () => {
     });
   });
 
+  test('records that left the log before delivery are skipped, said so, and delivery resumes at the log start', async () => {
+    await log.createTopic({ name: 'skipped', partitions: 1, config: { retentionMs: -1 } });
+    for (let i = 0; i < 5; i++) {
+      await log.produce({
+        topic: 'skipped',
+        records: [{ value: bytes(`${i}a`) }, { value: bytes(`${i}b`) }],
+      });
+    }
+    const seen: Seen = [];
+    invoker.register('late-reader', recorder(seen));
+    const skips: { from: number; to: number }[] = [];
+    const skipping = createDispatcher(stack.config, {
+      invoker,
+      onSkip: ({ from, to }) => skips.push({ from, to }),
+    });
+    await skipping.subscribe({
+      group: 'late-reader',
+      topic: 'skipped',
+      target: 'late-reader',
+      startingPosition: 'earliest',
+      batchSize: 100,
+    });
+    // Records 0..6 leave the log (their objects stay until the grace has passed).
+    await log.deleteRecords('skipped', 0, 7);
+    await log.sweep({ graceMs: 60_000 });
+    assert.equal(
+      await skipping.deliver((await subscription('late-reader')) as never, 0, Date.now() + 30_000),
+      'caught-up',
+    );
+    assert.deepEqual(skips, [{ from: 0, to: 7 }]);
+    assert.deepEqual(
+      seen.flatMap((s) => s.offsets),
+      [7, 8, 9],
+    );
+    assert.equal(await lagOf('late-reader', 'skipped'), 0);
+  });
+
   async function subscription(group: string) {
     const { DynamoSubscriptionStore } = await import('../../lib/adapters/dynamodb/subscription-store.ts');
     return await new DynamoSubscriptionStore({ client: stack.dynamodb, table: stack.tables.meta }).get(group);

@@ -15,6 +15,7 @@ import { Streambed } from '../../lib/engine/streambed.ts';
 import { bytes, type TestStack, testStack } from '../support/stack.ts';
 
 const T0 = 1_900_000_000_000;
+const MIN = 60_000;
 
 type Clock = { now: number };
 
@@ -118,13 +119,13 @@ describe('retention and collection', () => {
 
   test('retention by time moves the log start past expired batches; the high watermark stays', async () => {
     const { clock, log } = clocked(stack);
-    await log.createTopic({ name: 'rt', partitions: 1, config: { retentionMs: 60_000 } });
+    await log.createTopic({ name: 'rt', partitions: 1, config: { retentionMs: 60 * MIN } });
     for (let i = 0; i < 6; i++) {
-      clock.now = T0 + i * 10_000; // appended at 0 s, 10 s, ... 50 s
+      clock.now = T0 + i * 10 * MIN; // appended at 0, 10, ... 50 min
       await log.produce({ topic: 'rt', records: [rec(0, `x${i}`), rec(0, `y${i}`)] });
     }
-    clock.now = T0 + 85_000; // batches appended before 25 s have expired: 0, 10 and 20 s
-    const report = await log.sweep({ graceMs: 1_000 });
+    clock.now = T0 + 85 * MIN; // batches appended before 25 min have expired: 0, 10 and 20
+    const report = await log.sweep({ graceMs: MIN });
     const swept = report.topics.find((t) => t.topic === 'rt');
     assert.equal(swept?.recordsRetired, 6);
     assert.ok((swept?.pagesDropped ?? 0) >= 1);
@@ -136,10 +137,10 @@ describe('retention and collection', () => {
       [6, 7, 8, 9, 10, 11],
     );
     // Objects of the expired batches are gone (created before the first live one minus the grace).
-    assert.deepEqual(await objectsOf(stack, log, 'rt'), [T0 + 30_000, T0 + 40_000, T0 + 50_000]);
+    assert.deepEqual(await objectsOf(stack, log, 'rt'), [T0 + 30 * MIN, T0 + 40 * MIN, T0 + 50 * MIN]);
     // Everything expires: the log is empty at its high watermark, and appends go on from there.
-    clock.now = T0 + 200_000;
-    await log.sweep({ graceMs: 1_000 });
+    clock.now = T0 + 200 * MIN;
+    await log.sweep({ graceMs: MIN });
     assert.deepEqual((await log.describeTopic('rt')).partitionStates[0], {
       partition: 0,
       logStartOffset: 12,
@@ -159,9 +160,9 @@ describe('retention and collection', () => {
     await log.produce({ topic: 'shared', records: [rec(0, 'c')] });
     await log.deleteRecords('shared', 0, 2);
     clock.now = T0 + 3_600_000;
-    await log.sweep({ graceMs: 1_000 });
-    // Partition 1 still holds the first object's batch: both objects stay (by time: the first live
-    // batch of partition 1 was appended at T0).
+    await log.sweep({ graceMs: MIN });
+    // Partition 0 is empty, but partition 1 still holds the first object's batch: both objects stay
+    // (by time: the first live batch of partition 1 was appended at T0).
     assert.deepEqual(await objectsOf(stack, log, 'shared'), [T0, T0 + 10_000]);
     const read = await log.fetch({ topic: 'shared', partition: 1, offset: 0 });
     assert.deepEqual(
@@ -169,7 +170,7 @@ describe('retention and collection', () => {
       ['b'],
     );
     await log.deleteRecords('shared', 1, 1);
-    await log.sweep({ graceMs: 1_000 });
+    await log.sweep({ graceMs: MIN });
     assert.deepEqual(await objectsOf(stack, log, 'shared'), []);
   });
 
@@ -182,7 +183,7 @@ describe('retention and collection', () => {
       await log.produce({ topic: 'rb', records: [rec(0, value)] });
     }
     clock.now = T0 + 100_000;
-    await log.sweep({ graceMs: 1_000 });
+    await log.sweep({ graceMs: MIN });
     const first = await log.describeTopic('rb');
     const start = first.partitionStates[0]?.logStartOffset ?? -1;
     // Each batch is a little over 1,000 bytes: dropping stops while 4 batches would hold < 5,000.
@@ -192,10 +193,10 @@ describe('retention and collection', () => {
       await log.produce({ topic: 'rb', records: [rec(0, value)] });
     }
     clock.now = T0 + 300_000;
-    await log.sweep({ graceMs: 1_000 });
+    await log.sweep({ graceMs: MIN });
     assert.equal((await log.describeTopic('rb')).partitionStates[0]?.logStartOffset, 8);
     // A sweep with nothing new to count or drop changes nothing.
-    const again = await log.sweep({ graceMs: 1_000 });
+    const again = await log.sweep({ graceMs: MIN });
     assert.equal(again.topics.find((t) => t.topic === 'rb')?.recordsRetired, 0);
     assert.equal((await log.describeTopic('rb')).partitionStates[0]?.logStartOffset, 8);
   });
@@ -225,7 +226,7 @@ describe('retention and collection', () => {
     const { id } = await log.describeTopic('gone');
     stale = await awsPorts(stack.config).index.readHead({ topic: 'gone', topicId: id, partition: 0 });
     clock.now = T0 + 150_000; // 'old' expired, 'new' not
-    await log.sweep({ graceMs: 1_000 });
+    await log.sweep({ graceMs: MIN });
     assert.deepEqual(await objectsOf(stack, log, 'gone'), [T0 + 120_000]);
     // ... and reads its object after: OffsetOutOfRange with the new log start.
     await assert.rejects(reader.fetch({ topic: 'gone', partition: 0, offset: 0 }), (e: unknown) => {
@@ -233,6 +234,13 @@ describe('retention and collection', () => {
       assert.equal(e.logStartOffset, 1);
       return true;
     });
+  });
+
+  test('a grace below the commit limit is refused: the first live batch of a partition could lose its object', async () => {
+    const { log } = clocked(stack);
+    const report = await log.sweep({ graceMs: 59_999 });
+    assert.ok(report.failed.length > 0 || report.topics.length === 0);
+    for (const failure of report.failed) assert.match(failure.error, /graceMs must be an integer ≥ 60000/);
   });
 
   test('a produce that cannot commit within the limit of its object is refused (retryable) and appends nothing', async () => {

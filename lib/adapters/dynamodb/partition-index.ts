@@ -18,6 +18,7 @@ import type {
   SizeCount,
 } from '../../core/ports.ts';
 import type { ProducerBatch } from '../../core/producer-state.ts';
+import { COMMIT_LIMIT_MS } from '../../core/retention.ts';
 import { mapAwsError } from '../aws-errors.ts';
 import { N, num } from './attributes.ts';
 import { batchGet, batchWrite } from './batch.ts';
@@ -52,11 +53,6 @@ export interface DynamoPartitionIndexOptions {
   readonly fenceTtlMs?: number;
   /** A cached lower bound of a partition's end offset older than this is refreshed by `prepare`. @default 60 s */
   readonly boundRefreshMs?: number;
-  /**
-   * No append attempt is sent later than this after its object's creation time (CommitTooLate):
-   * the bound the garbage collector relies on (docs/design.md §9). @default 60 s
-   */
-  readonly commitLimitMs?: number;
   /** Called when a best-effort page flush fails (a later append flushes again). */
   readonly onFlushError?: (error: unknown) => void;
   /** @default Date.now */
@@ -64,7 +60,6 @@ export interface DynamoPartitionIndexOptions {
 }
 
 const MAX_BOUNDS = 100_000;
-export const DEFAULT_COMMIT_LIMIT_MS = 60_000;
 
 /**
  * The partition index on DynamoDB (index format v2, docs/design.md §2–3). A plain append is ONE
@@ -84,7 +79,6 @@ export class DynamoPartitionIndex implements PartitionIndex {
   private readonly table: string;
   private readonly pageSize: number;
   private readonly boundRefreshMs: number;
-  private readonly commitLimitMs: number;
   private readonly now: () => number;
   private readonly onFlushError: (error: unknown) => void;
   private readonly flusher: Flusher;
@@ -102,7 +96,6 @@ export class DynamoPartitionIndex implements PartitionIndex {
       throw new Error(`pageSize must be an integer in [1, 64], got ${options.pageSize}`);
     }
     this.boundRefreshMs = options.boundRefreshMs ?? 60_000;
-    this.commitLimitMs = options.commitLimitMs ?? DEFAULT_COMMIT_LIMIT_MS;
     this.now = options.now ?? Date.now;
     const report = options.onFlushError ?? (() => {});
     this.onFlushError = (error) => {
@@ -132,12 +125,11 @@ export class DynamoPartitionIndex implements PartitionIndex {
     });
   }
 
-  /** Refuses to send an append of an object older than the commit limit. */
+  /** Refuses to send an append of an object older than the commit limit (COMMIT_LIMIT_MS). */
   private checkInTime(objectId: string): void {
-    const age = this.now() - objectTime(objectId);
-    if (age > this.commitLimitMs) {
+    if (this.now() - objectTime(objectId) > COMMIT_LIMIT_MS) {
       throw new CommitTooLateError(
-        `the produce call could not commit within ${this.commitLimitMs} ms of writing its object; retry it`,
+        `the produce call could not commit within ${COMMIT_LIMIT_MS} ms of writing its object; retry it`,
       );
     }
   }
@@ -172,7 +164,7 @@ export class DynamoPartitionIndex implements PartitionIndex {
   }
 
   async deletePartitions(topicId: string, partitions: number, deadline?: number): Promise<boolean> {
-    return await deletePartitionItems(this.client, this.table, topicId, partitions, deadline);
+    return await deletePartitionItems(this.client, this.table, topicId, partitions, deadline, this.now);
   }
 
   async prepare(refs: readonly PartitionRef[], producerId?: string): Promise<void> {

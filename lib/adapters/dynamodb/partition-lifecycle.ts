@@ -55,6 +55,7 @@ export async function deletePartitionItems(
   topicId: string,
   partitions: number,
   deadline = Number.POSITIVE_INFINITY,
+  now: () => number = Date.now,
 ): Promise<boolean> {
   for (let partition = 0; partition < partitions; partition++) {
     for (const pk of [
@@ -64,7 +65,7 @@ export async function deletePartitionItems(
     ]) {
       let startKey: Item | undefined;
       do {
-        if (Date.now() > deadline) return false;
+        if (now() > deadline) return false;
         const out = await client
           .send(
             new QueryCommand({
