@@ -36,6 +36,25 @@ describe('the HTTP API end to end over real HTTP (local stack on MinIO + DynamoD
     assert.deepEqual([gone.status, gone.body.error.code], [404, 'UnknownTopic']);
   });
 
+  test('DeleteRecords moves the log start: reads below answer 416 naming the earliest offset', async () => {
+    await call(url, 'POST', '/topics', { json: { name: 'trimmed', partitions: 1 } });
+    await call(url, 'POST', '/topics/trimmed/records', {
+      json: { records: ['a', 'b', 'c', 'd'].map((value) => ({ value })) },
+    });
+    const deleted = await call(url, 'DELETE', '/topics/trimmed/partitions/0/records?before=2');
+    assert.deepEqual([deleted.status, deleted.body], [200, { logStartOffset: 2 }]);
+    const below = await call(url, 'GET', '/topics/trimmed/partitions/0/records?offset=1');
+    assert.deepEqual([below.status, below.body.error.code], [416, 'OffsetOutOfRange']);
+    assert.match(below.body.error.message, /log start offset 2, the earliest offset/);
+    const read = await call(url, 'GET', '/topics/trimmed/partitions/0/records?offset=2');
+    assert.deepEqual(
+      read.body.records.map((r: { value: string }) => r.value),
+      ['c', 'd'],
+    );
+    const all = await call(url, 'DELETE', '/topics/trimmed/partitions/0/records?before=-1');
+    assert.deepEqual([all.status, all.body], [200, { logStartOffset: 4 }]);
+  });
+
   test('produce then fetch: JSON values come back as JSON, binary as base64, offsets in request order', async () => {
     await call(url, 'POST', '/topics', { json: { name: 'orders', partitions: 4 } });
     const values = [{ total: 12, items: ['a', 'é'] }, 'text', 42, null, [1, 2], true];

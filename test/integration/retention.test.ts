@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { awsPorts, createStreambed } from '../../lib/adapters/aws.ts';
+import { RequestCounter } from '../../lib/adapters/request-counter.ts';
 import {
   CommitTooLateError,
   InvalidArgumentError,
@@ -234,6 +235,32 @@ describe('retention and collection', () => {
       assert.equal(e.logStartOffset, 1);
       return true;
     });
+  });
+
+  test('a sweep step reads what was appended since the last one, not the partition: one LIST per topic', async (t) => {
+    const own = await testStack({ pageSize: 2 }); // this topic alone
+    t.after(() => own.close());
+    const { clock, log } = clocked(own);
+    await log.createTopic({ name: 'steady', partitions: 1, config: { retentionMs: 60 * MIN } });
+    const produceAt = async (at: number, n: number) => {
+      for (let i = 0; i < n; i++) {
+        clock.now = at + i;
+        await log.produce({ topic: 'steady', records: [rec(0, 'v')] });
+      }
+    };
+    await produceAt(T0, 400); // 200 pages of 2 entries
+    clock.now = T0 + 10 * MIN;
+    await log.sweep({ graceMs: MIN }); // counts all 400 once
+    await produceAt(T0 + 11 * MIN, 4);
+    clock.now = T0 + 12 * MIN;
+    const counter = new RequestCounter().attach(own.dynamodb, 'ddb:').attach(own.s3, 's3:');
+    await log.sweep({ graceMs: MIN });
+    const counts = counter.snapshot();
+    // The topic list, the head, the new entries (a page or two) and the first live page; one LIST.
+    assert.equal(counts['s3:ListObjectsV2'], 1);
+    const reads = (counts['ddb:GetItem'] ?? 0) + (counts['ddb:Query'] ?? 0);
+    assert.ok(reads <= 8, JSON.stringify(counts));
+    assert.equal(counts['ddb:UpdateItem'], 1); // the new byte count
   });
 
   test('a grace below the commit limit is refused: the first live batch of a partition could lose its object', async () => {
