@@ -25,6 +25,12 @@ export interface RetentionPlan {
   readonly changed: boolean;
 }
 
+/**
+ * At most this many entries are counted, and this many dropped, by one step: a partition with a
+ * large backlog (a first sweep, a long outage) is caught up over several passes, each bounded.
+ */
+export const MAX_ENTRIES_PER_STEP = 50_000;
+
 /** Entries from the one holding `offset` to the high watermark, ascending and gapless. */
 export type EntriesFrom = (offset: number) => AsyncIterable<IndexEntry>;
 
@@ -61,25 +67,36 @@ export async function planRetention(
     from = start;
   }
   // 2. Count what was appended since: entries that start at or above `through` and end above `from`.
+  // Bytes not counted yet are not there for the bytes rule: a partial count drops less, never more.
   if (through < next) {
+    let seen = 0;
+    let reached = through;
     for await (const e of entriesFrom(Math.max(through, from))) {
+      if (seen++ >= MAX_ENTRIES_PER_STEP) break;
       if (e.baseOffset >= through && entryEnd(e) > from) bytes += e.byteLength;
+      reached = entryEnd(e);
     }
-    through = next;
+    through = Math.max(through, reached);
   }
   // 3. Drop whole batches from the front.
   let newStart = start;
   let firstLiveAppendTime: number | undefined;
   if (start < next) {
     const cutoff = policy.retentionMs < 0 ? Number.NEGATIVE_INFINITY : now - policy.retentionMs;
+    let dropped = 0;
     for await (const e of entriesFrom(start)) {
+      if (dropped++ >= MAX_ENTRIES_PER_STEP) {
+        firstLiveAppendTime = e.appendTime; // the rest waits for the next pass
+        break;
+      }
+      const counted = e.baseOffset < through;
       const expired = e.appendTime < cutoff;
-      const oversize = policy.retentionBytes >= 0 && bytes - e.byteLength >= policy.retentionBytes;
+      const oversize = counted && policy.retentionBytes >= 0 && bytes - e.byteLength >= policy.retentionBytes;
       if (!expired && !oversize) {
         firstLiveAppendTime = e.appendTime;
         break;
       }
-      bytes -= e.byteLength;
+      if (counted) bytes -= e.byteLength;
       newStart = entryEnd(e);
     }
     from = newStart;

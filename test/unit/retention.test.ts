@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { IndexEntry } from '../../lib/core/index-entry.ts';
 import type { PartitionHead, SizeCount } from '../../lib/core/ports.ts';
-import { planRetention } from '../../lib/core/retention.ts';
+import { MAX_ENTRIES_PER_STEP, planRetention } from '../../lib/core/retention.ts';
 
 /** Batches of 2 records, 100 bytes, appended at 0, 10, 20, ... ms. */
 const log: IndexEntry[] = Array.from({ length: 10 }, (_, i) => ({
@@ -78,4 +78,32 @@ test('a log start moved past what was counted counts only what is live', async (
   const plan = await planRetention(head(9, counted), entriesFrom, keep, 0);
   // Batches [0,6) leave the count; [6,8) is below the start and was never counted; [8,10) holds 9.
   assert.deepEqual(plan.sizes, { from: 9, through: 20, bytes: 600 });
+});
+
+test('a backlog is caught up over several bounded steps, never counting or dropping more than the cap', async () => {
+  const total = MAX_ENTRIES_PER_STEP * 2 + 10;
+  const big: IndexEntry[] = Array.from({ length: total }, (_, i) => ({
+    baseOffset: i,
+    recordCount: 1,
+    objectId: 'o',
+    byteOffset: 0,
+    byteLength: 10,
+    maxTimestamp: 0,
+    appendTime: i,
+  }));
+  const from = (offset: number) =>
+    (async function* () {
+      for (let i = Math.max(0, offset); i < total; i++) yield big[i] as IndexEntry;
+    })();
+  let h: PartitionHead = { ...head(0), highWatermark: total, tailBase: total };
+  const steps: number[] = [];
+  for (let i = 0; i < 5 && h.logStartOffset < total; i++) {
+    const plan = await planRetention(h, from, { retentionMs: 0, retentionBytes: -1 }, total + 1);
+    assert.ok(plan.start - h.logStartOffset <= MAX_ENTRIES_PER_STEP);
+    assert.ok(plan.sizes.through - h.sizes.through <= MAX_ENTRIES_PER_STEP);
+    assert.ok(plan.sizes.bytes >= 0);
+    steps.push(plan.start);
+    h = { ...h, logStartOffset: plan.start, sizes: plan.sizes };
+  }
+  assert.deepEqual(steps, [MAX_ENTRIES_PER_STEP, 2 * MAX_ENTRIES_PER_STEP, total]);
 });
