@@ -84,7 +84,7 @@ export interface StreambedProps {
    *
    * With `RETAIN` the tables also get deletion protection, so that they cannot be deleted by hand
    * either. With `DESTROY` the tables are deleted with the stack; the bucket is deleted only if it is
-   * empty (Streambed never deletes record data on its own).
+   * empty (the stack never empties it; only retention, DeleteRecords and topic deletion remove data).
    *
    * @default RemovalPolicy.RETAIN
    */
@@ -195,7 +195,10 @@ export class Streambed extends Construct {
   readonly url: string;
   /** The API's access log group. */
   readonly accessLogGroup: LogGroup;
-  /** `POST /topics`, `GET /topics`, `GET /topics/{topic}`, `DELETE /topics/{topic}`. */
+  /**
+   * `POST /topics`, `GET /topics`, `GET /topics/{topic}`, `DELETE /topics/{topic}` and DeleteRecords
+   * (`DELETE /topics/{topic}/partitions/{partition}/records`).
+   */
   readonly topicsFunction: NodejsFunction;
   /** `POST /topics/{topic}/records`. */
   readonly produceFunction: NodejsFunction;
@@ -583,7 +586,7 @@ export class Streambed extends Construct {
         reason:
           'Segment objects are created at run time under topics/<topic name>/<topic id>/<object id>.sbs, so ' +
           'object-level actions can only name the topics/ prefix. The prefix holds nothing but segments, ' +
-          'and each function gets only the object actions its routes use.',
+          'and each function gets only the object actions its code uses.',
       });
     }
 

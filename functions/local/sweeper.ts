@@ -1,11 +1,12 @@
 import { createStreambed, type StreambedAwsConfig } from '../../lib/adapters/aws.ts';
+import { MIN_GC_GRACE_MS } from '../../lib/core/retention.ts';
 import type { SweepReport } from '../../lib/engine/sweep.ts';
 
 /**
- * On one machine every clock is the same and nothing is in flight for long, so an object needs to
- * outlive the proof it is unreferenced only by the commit limit (60 s): 2 minutes here.
+ * On one machine every clock is the same, so an object needs to outlive the proof it is
+ * unreferenced only by the commit limit and a request's flight: the least grace allowed, 2 minutes.
  */
-export const LOCAL_GC_GRACE_MS = 120_000;
+export const LOCAL_GC_GRACE_MS = MIN_GC_GRACE_MS;
 
 export interface LocalSweeperOptions {
   readonly config: StreambedAwsConfig;

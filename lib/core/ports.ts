@@ -20,7 +20,8 @@ export interface ObjectStore {
   put(key: string, body: Uint8Array): Promise<void>;
   /** Reads `length` bytes at `offset` (a ranged GET). */
   getRange(key: string, offset: number, length: number): Promise<Uint8Array>;
-  list(prefix: string): AsyncIterable<StoredObject>;
+  /** Keys under `prefix` in key order, from the first key after `startAfter` when given. */
+  list(prefix: string, startAfter?: string): AsyncIterable<StoredObject>;
   deleteMany(keys: readonly string[]): Promise<void>;
 }
 
@@ -62,6 +63,16 @@ export interface PartitionHead {
   readonly tailBase: number;
   /** What retention has counted of the partition's bytes (see lib/core/retention.ts). */
   readonly sizes: SizeCount;
+}
+
+/**
+ * How far orphan collection has got: every segment object created before `through` (ms) that no
+ * live entry references has been deleted; `cursors[p]` is an offset of partition p below which no
+ * entry references an object created at or after `through`.
+ */
+export interface GcState {
+  readonly through: number;
+  readonly cursors: readonly number[];
 }
 
 /**
@@ -116,6 +127,10 @@ export interface PartitionIndex {
   advanceStart(ref: PartitionRef, seen: PartitionHead, start: number, sizes: SizeCount): Promise<boolean>;
   /** Deletes index pages (and time-index items) that lie wholly below `offset`, the log start. */
   dropPagesBelow(ref: PartitionRef, offset: number): Promise<number>;
+  /** The topic's orphan-collection progress (see lib/engine/collect.ts); undefined before the first. */
+  readGcState(topicId: string): Promise<GcState | undefined>;
+  /** Stores it if it is still `seen` (undefined: none stored yet); false when another sweep moved it. */
+  writeGcState(topicId: string, seen: GcState | undefined, next: GcState): Promise<boolean>;
   /** A strongly consistent read of one head; undefined when the partition does not exist. */
   readHead(ref: PartitionRef): Promise<PartitionHead | undefined>;
   readHeads(topicId: string, partitions: number): Promise<PartitionHead[]>;

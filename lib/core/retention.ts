@@ -9,6 +9,13 @@ import type { PartitionHead, SizeCount } from './ports.ts';
  */
 export const COMMIT_LIMIT_MS = 60_000;
 
+/**
+ * The least time an object is kept past the point the index shows it unreferenced: the commit limit
+ * plus as long again for a request in flight. Enough on one machine (one clock); on AWS the default
+ * grace is an hour, for SigV4's 15 minutes of skew and of request age (docs/design.md §9).
+ */
+export const MIN_GC_GRACE_MS = 2 * COMMIT_LIMIT_MS;
+
 /** A topic's retention settings; -1 keeps forever (Kafka's retention.ms and retention.bytes). */
 export interface RetentionPolicy {
   readonly retentionMs: number;

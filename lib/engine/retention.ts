@@ -1,8 +1,9 @@
 import { InvalidArgumentError } from '../core/errors.ts';
 import { objectIdFloor, objectIdOf, topicPrefix } from '../core/object-keys.ts';
 import type { PartitionRef } from '../core/ports.ts';
-import { COMMIT_LIMIT_MS, planRetention } from '../core/retention.ts';
+import { MIN_GC_GRACE_MS, planRetention } from '../core/retention.ts';
 import type { TopicRecord } from '../core/types.ts';
+import { collectOrphans } from './collect.ts';
 import type { EngineContext } from './context.ts';
 import { mapLimit } from './context.ts';
 import { entriesFrom } from './fetch.ts';
@@ -16,8 +17,10 @@ import { entriesFrom } from './fetch.ts';
 export const DEFAULT_GC_GRACE_MS = 60 * 60 * 1000;
 
 export interface SweepTopicOptions {
-  /** At least COMMIT_LIMIT_MS (60 s). @default DEFAULT_GC_GRACE_MS */
+  /** At least MIN_GC_GRACE_MS (2 minutes). @default DEFAULT_GC_GRACE_MS */
   readonly graceMs?: number;
+  /** No new orphan-collection window after this time (ms). @default 4 minutes from now */
+  readonly deadline?: number;
 }
 
 export interface TopicSweep {
@@ -51,9 +54,10 @@ export async function sweepTopic(
   options: SweepTopicOptions = {},
 ): Promise<TopicSweep> {
   const graceMs = options.graceMs ?? DEFAULT_GC_GRACE_MS;
-  if (!Number.isSafeInteger(graceMs) || graceMs < COMMIT_LIMIT_MS) {
-    // Below the commit limit, an object whose batch is the first live one of a partition could go.
-    throw new InvalidArgumentError(`graceMs must be an integer ≥ ${COMMIT_LIMIT_MS}, got ${graceMs}`);
+  if (!Number.isSafeInteger(graceMs) || graceMs < MIN_GC_GRACE_MS) {
+    // Below it, an object whose batch is the first live one of a partition, or is still being
+    // committed, could go.
+    throw new InvalidArgumentError(`graceMs must be an integer ≥ ${MIN_GC_GRACE_MS}, got ${graceMs}`);
   }
   const now = ctx.now();
   const policy = topic.config;
@@ -83,6 +87,11 @@ export async function sweepTopic(
     collectedBelow = firstLive - graceMs;
     objectsDeleted = await deleteObjectsBelow(ctx, topic, collectedBelow);
   }
+  // Objects never referenced (or no longer), on topics the retention rule does not reach.
+  objectsDeleted += await collectOrphans(ctx, topic, {
+    graceMs,
+    deadline: options.deadline ?? now + 240_000,
+  });
   const done = results.filter((r) => r !== undefined);
   return {
     topic: topic.name,

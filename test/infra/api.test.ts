@@ -36,6 +36,17 @@ describe('HTTP API', () => {
     }
   });
 
+  test('DeleteRecords is a topics route (the function that holds no S3 permission); no route reaches the sweeper', () => {
+    assert.equal(EXPECTED_ROUTES['DELETE /topics/{topic}/partitions/{partition}/records'], 'topics');
+    assert.equal(EXPECTED_ROUTES['GET /topics/{topic}/partitions/{partition}/records'], 'fetch');
+    assert.deepEqual([...new Set(Object.values(EXPECTED_ROUTES))].sort(), [
+      'fetch',
+      'groups',
+      'produce',
+      'topics',
+    ]);
+  });
+
   test('exactly the routes of functions/routes.ts, each on its handler group, payload format 2.0', () => {
     const { streambed } = synthesized.stack;
     const functionIds = {

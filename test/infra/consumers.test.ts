@@ -190,9 +190,9 @@ describe('addConsumer: the subscription custom resource', () => {
   });
 
   test('one provider for all consumers, none without consumers', () => {
-    // The five Streambed functions, the consumer of the stack, and one provider framework function.
-    c.template.resourceCountIs('AWS::Lambda::Function', 7);
-    plain.template.resourceCountIs('AWS::Lambda::Function', 5);
+    // The six Streambed functions, the consumer of the stack, and one provider framework function.
+    c.template.resourceCountIs('AWS::Lambda::Function', 8);
+    plain.template.resourceCountIs('AWS::Lambda::Function', 6);
   });
 });
 
@@ -226,6 +226,7 @@ describe('addConsumer: the provider framework function', () => {
       streambed.fetchFunction,
       streambed.groupsFunction,
       streambed.dispatcherFunction,
+      streambed.sweeperFunction,
     ].map(logicalId);
     assert.deepEqual(
       silenced,

@@ -14,17 +14,28 @@ before(() => {
   template = synthesized.template;
 });
 
-type Group = 'topics' | 'produce' | 'fetch' | 'groups' | 'dispatcher';
-const GROUPS: readonly Group[] = ['topics', 'produce', 'fetch', 'groups', 'dispatcher'];
+type Group = 'topics' | 'produce' | 'fetch' | 'groups' | 'dispatcher' | 'sweeper';
+const GROUPS: readonly Group[] = ['topics', 'produce', 'fetch', 'groups', 'dispatcher', 'sweeper'];
 const MEMORY: Record<Group, number> = {
   topics: 512,
   produce: 1024,
   fetch: 1024,
   groups: 512,
   dispatcher: 1024,
+  sweeper: 512,
 };
-/** Seconds: API functions stay below the HTTP API's 30 s limit; the dispatcher gets Lambda's longest. */
-const TIMEOUT: Record<Group, number> = { topics: 29, produce: 29, fetch: 29, groups: 29, dispatcher: 900 };
+/**
+ * Seconds: API functions stay below the HTTP API's 30 s limit; the dispatcher gets Lambda's longest; the
+ * sweeper gets its schedule's interval (5 minutes).
+ */
+const TIMEOUT: Record<Group, number> = {
+  topics: 29,
+  produce: 29,
+  fetch: 29,
+  groups: 29,
+  dispatcher: 900,
+  sweeper: 300,
+};
 /** Environment beyond the common variables: the dispatcher's lease is its timeout. */
 const EXTRA_ENVIRONMENT: Record<Group, Record<string, string>> = {
   topics: {},
@@ -32,6 +43,7 @@ const EXTRA_ENVIRONMENT: Record<Group, Record<string, string>> = {
   fetch: {},
   groups: {},
   dispatcher: { STREAMBED_DISPATCH_LEASE_MS: '900000' },
+  sweeper: {},
 };
 
 function fn(group: Group): NodejsFunction {
@@ -42,6 +54,7 @@ function fn(group: Group): NodejsFunction {
     fetch: streambed.fetchFunction,
     groups: streambed.groupsFunction,
     dispatcher: streambed.dispatcherFunction,
+    sweeper: streambed.sweeperFunction,
   }[group];
 }
 
@@ -71,12 +84,12 @@ const allow = (actions: string[], resources: string[]): string[] =>
 
 const LOGS = allow(['logs:CreateLogStream', 'logs:PutLogEvents'], ['ownLogGroup.Arn']);
 const OBJECTS = 'bucket.Arn/topics/*';
+const LIST_TOPICS_PREFIX = 'Allow s3:ListBucket on bucket.Arn if {"StringLike":{"s3:prefix":["topics/*"]}}';
 
 const EXPECTED: Record<Group, string[]> = {
+  // No S3 at all: a deleted topic's objects are the sweeper's to remove.
   topics: [
     ...LOGS,
-    'Allow s3:ListBucket on bucket.Arn if {"StringLike":{"s3:prefix":["topics/*"]}}',
-    ...allow(['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], [OBJECTS]),
     ...allow(
       [
         'dynamodb:GetItem',
@@ -158,11 +171,26 @@ const EXPECTED: Record<Group, string[]> = {
     'Allow dynamodb:ListStreams on *',
     // No lambda:InvokeFunction and no sqs:SendMessage until addConsumer (consumers.test.ts).
   ],
+  // Lists and deletes objects under topics/ (never reads or writes them); retires index items.
+  sweeper: [
+    ...LOGS,
+    LIST_TOPICS_PREFIX,
+    ...allow(['s3:DeleteObject'], [OBJECTS]),
+    ...allow(
+      ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:BatchWriteItem'],
+      ['logTable.Arn'],
+    ),
+    ...allow(['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:DeleteItem'], ['metaTable.Arn']),
+  ],
 };
 
 describe('functions', () => {
-  test('exactly the four handler groups and the dispatcher; no custom-resource provider without consumers', () => {
-    template.resourceCountIs('AWS::Lambda::Function', 5);
+  test('exactly the four handler groups, the dispatcher and the sweeper; no custom-resource provider without consumers', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 6);
+    assert.deepEqual(
+      Object.keys(template.findResources('AWS::Lambda::Function')).sort(),
+      GROUPS.map((group) => logicalId(fn(group))).sort(),
+    );
     template.resourceCountIs('AWS::CloudFormation::CustomResource', 0);
     assert.deepEqual(Object.keys(template.findResources('Custom::StreambedSubscription')), []);
   });
@@ -235,6 +263,10 @@ describe('functions', () => {
     });
   }
 
+  test("topics has no S3 permission at all (the sweeper removes a deleted topic's objects)", () => {
+    for (const permission of permissions('topics')) assert.doesNotMatch(permission, /s3:|bucket/, permission);
+  });
+
   test('produce has no delete action (S3 or DynamoDB)', () => {
     const actions = permissions('produce').join('\n');
     assert.doesNotMatch(actions, /s3:DeleteObject/);
@@ -267,7 +299,18 @@ describe('functions', () => {
     assert.doesNotMatch(actions, /s3:DeleteObject|s3:ListBucket|dynamodb:Scan|dynamodb:BatchWriteItem/);
   });
 
-  test('the only cfn-lint check silenced is W3005 (redundant DependsOn), on the five functions only', () => {
+  test('sweeper: lists and deletes objects under topics/ only, never reads or writes them; no dynamodb:PutItem', () => {
+    const all = permissions('sweeper');
+    const actions = all.join('\n');
+    assert.doesNotMatch(actions, /s3:GetObject|s3:PutObject|dynamodb:PutItem/);
+    assert.deepEqual(
+      all.filter((permission) => permission.includes('s3:')),
+      [`Allow s3:DeleteObject on ${OBJECTS}`, LIST_TOPICS_PREFIX],
+    );
+    assert.doesNotMatch(actions, /cloudwatch:|lambda:|sqs:|kms:|dynamodb:Scan|dynamodb:ListStreams/);
+  });
+
+  test('the only cfn-lint check silenced is W3005 (redundant DependsOn), on the six functions only', () => {
     const resources = template.toJSON().Resources as Record<string, { Type: string; Metadata?: object }>;
     const silenced = Object.entries(resources).flatMap(([id, resource]) =>
       resource.Metadata !== undefined && 'cfn-lint' in resource.Metadata
@@ -348,9 +391,91 @@ describe('dispatcher trigger: the log table stream', () => {
   });
 });
 
+/** The EventBridge rules whose targets include `functionId`, by logical id. */
+function rulesInvoking(functionId: string): [string, { Properties: Record<string, unknown> }][] {
+  return Object.entries(template.findResources('AWS::Events::Rule')).filter(([, rule]) =>
+    (rule.Properties.Targets as { Arn: unknown }[]).some(
+      (target) => JSON.stringify(target.Arn) === JSON.stringify({ 'Fn::GetAtt': [functionId, 'Arn'] }),
+    ),
+  ) as [string, { Properties: Record<string, unknown> }][];
+}
+
+/** Every AWS::Lambda::Permission's properties but API Gateway's (api.test.ts), in a stable order. */
+function nonApiInvokePermissions(): unknown[] {
+  return Object.values(template.findResources('AWS::Lambda::Permission'))
+    .filter((p) => p.Properties.Principal !== 'apigateway.amazonaws.com')
+    .map((p) => p.Properties)
+    .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+}
+
+/** Every AWS::Lambda::EventInvokeConfig's properties, in a stable order. */
+function eventInvokeConfigs(): unknown[] {
+  return Object.values(template.findResources('AWS::Lambda::EventInvokeConfig'))
+    .map((c) => c.Properties)
+    .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+}
+
+const sweeperId = () => logicalId(fn('sweeper'));
+
+/** What EventBridge needs to invoke `functionId` from `ruleId`. */
+const eventBridgeInvoke = (functionId: string, ruleId: string) => ({
+  Action: 'lambda:InvokeFunction',
+  FunctionName: { 'Fn::GetAtt': [functionId, 'Arn'] },
+  Principal: 'events.amazonaws.com',
+  SourceArn: { 'Fn::GetAtt': [ruleId, 'Arn'] },
+});
+
+/** Lambda's own retry settings for asynchronous invocations of `functionId`. */
+const asyncConfig = (functionId: string, maximumEventAgeInSeconds: number) => ({
+  FunctionName: { Ref: functionId },
+  MaximumEventAgeInSeconds: maximumEventAgeInSeconds,
+  MaximumRetryAttempts: 0,
+  Qualifier: '$LATEST',
+});
+
+describe('schedules', () => {
+  test('exactly two EventBridge rules: the dispatcher every minute, the sweeper every 5 minutes', () => {
+    const rules = Object.values(template.findResources('AWS::Events::Rule'));
+    assert.deepEqual(
+      rules
+        .map((rule) => [
+          (rule.Properties.Targets as { Arn: { 'Fn::GetAtt': [string, string] } }[]).map(
+            (target) => target.Arn['Fn::GetAtt'][0],
+          ),
+          rule.Properties.ScheduleExpression,
+        ])
+        .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+      [
+        [[dispatcherId()], 'rate(1 minute)'],
+        [[sweeperId()], 'rate(5 minutes)'],
+      ].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+    );
+  });
+
+  test('EventBridge may invoke the dispatcher and the sweeper, each from its rule only; nothing else but API Gateway may invoke', () => {
+    const [[dispatcherRule]] = rulesInvoking(dispatcherId()) as [[string, unknown]];
+    const [[sweeperRule]] = rulesInvoking(sweeperId()) as [[string, unknown]];
+    assert.deepEqual(
+      nonApiInvokePermissions(),
+      [eventBridgeInvoke(dispatcherId(), dispatcherRule), eventBridgeInvoke(sweeperId(), sweeperRule)].sort(
+        (a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)),
+      ),
+    );
+  });
+
+  test('asynchronous invocations are configured for the two scheduled functions only', () => {
+    assert.deepEqual(
+      eventInvokeConfigs(),
+      [asyncConfig(dispatcherId(), 60), asyncConfig(sweeperId(), 300)].sort((a, b) =>
+        JSON.stringify(a).localeCompare(JSON.stringify(b)),
+      ),
+    );
+  });
+});
+
 describe('dispatcher trigger: the sweep schedule', () => {
   test('an EventBridge rule invokes the dispatcher every minute', () => {
-    const rules = Object.entries(template.findResources('AWS::Events::Rule'));
+    const rules = rulesInvoking(dispatcherId());
     assert.equal(rules.length, 1);
     const [, rule] = rules[0] as [string, { Properties: Record<string, unknown> }];
     assert.equal(rule.Properties.ScheduleExpression, 'rate(1 minute)');
@@ -366,36 +491,64 @@ describe('dispatcher trigger: the sweep schedule', () => {
     ]);
   });
 
-  test('EventBridge may invoke the dispatcher from that rule only; nothing else but API Gateway may invoke', () => {
-    const [ruleId] = Object.keys(template.findResources('AWS::Events::Rule'));
-    const permissions = Object.values(template.findResources('AWS::Lambda::Permission')).filter(
-      (p) => p.Properties.Principal !== 'apigateway.amazonaws.com',
-    );
+  test('EventBridge may invoke the dispatcher from that rule only', () => {
+    const [[ruleId]] = rulesInvoking(dispatcherId()) as [[string, unknown]];
+    const dispatcherArn = JSON.stringify({ 'Fn::GetAtt': [dispatcherId(), 'Arn'] });
     assert.deepEqual(
-      permissions.map((p) => p.Properties),
-      [
-        {
-          Action: 'lambda:InvokeFunction',
-          FunctionName: { 'Fn::GetAtt': [dispatcherId(), 'Arn'] },
-          Principal: 'events.amazonaws.com',
-          SourceArn: { 'Fn::GetAtt': [ruleId, 'Arn'] },
-        },
-      ],
+      nonApiInvokePermissions().filter(
+        (p) => JSON.stringify((p as { FunctionName: unknown }).FunctionName) === dispatcherArn,
+      ),
+      [eventBridgeInvoke(dispatcherId(), ruleId)],
     );
   });
 
   test('asynchronous sweeps are not retried by Lambda and expire after a minute', () => {
-    const configs = Object.values(template.findResources('AWS::Lambda::EventInvokeConfig'));
     assert.deepEqual(
-      configs.map((c) => c.Properties),
-      [
-        {
-          FunctionName: { Ref: dispatcherId() },
-          MaximumEventAgeInSeconds: 60,
-          MaximumRetryAttempts: 0,
-          Qualifier: '$LATEST',
-        },
-      ],
+      eventInvokeConfigs().filter(
+        (c) =>
+          JSON.stringify((c as { FunctionName: unknown }).FunctionName) ===
+          JSON.stringify({ Ref: dispatcherId() }),
+      ),
+      [asyncConfig(dispatcherId(), 60)],
+    );
+  });
+});
+
+describe('sweeper trigger: the lifecycle schedule', () => {
+  test('an EventBridge rule invokes the sweeper every 5 minutes', () => {
+    const rules = rulesInvoking(sweeperId());
+    assert.equal(rules.length, 1);
+    const [, rule] = rules[0] as [string, { Properties: Record<string, unknown> }];
+    assert.equal(rule.Properties.ScheduleExpression, 'rate(5 minutes)');
+    assert.equal(rule.Properties.State, 'ENABLED');
+    assert.deepEqual(rule.Properties.EventPattern, undefined);
+    assert.deepEqual(rule.Properties.Targets, [
+      {
+        Arn: { 'Fn::GetAtt': [sweeperId(), 'Arn'] },
+        Id: 'Target0',
+        // A late or failed lifecycle sweep is not retried: the next one is 5 minutes away.
+        RetryPolicy: { MaximumEventAgeInSeconds: 300, MaximumRetryAttempts: 0 },
+      },
+    ]);
+  });
+
+  test('EventBridge may invoke the sweeper from that rule only; nothing else may (no API route)', () => {
+    const [[ruleId]] = rulesInvoking(sweeperId()) as [[string, unknown]];
+    const sweeperArn = JSON.stringify({ 'Fn::GetAtt': [sweeperId(), 'Arn'] });
+    const invokers = Object.values(template.findResources('AWS::Lambda::Permission'))
+      .map((p) => p.Properties)
+      .filter((p) => JSON.stringify(p.FunctionName) === sweeperArn);
+    assert.deepEqual(invokers, [eventBridgeInvoke(sweeperId(), ruleId)]);
+  });
+
+  test('asynchronous sweeps are not retried by Lambda and expire after 5 minutes', () => {
+    assert.deepEqual(
+      eventInvokeConfigs().filter(
+        (c) =>
+          JSON.stringify((c as { FunctionName: unknown }).FunctionName) ===
+          JSON.stringify({ Ref: sweeperId() }),
+      ),
+      [asyncConfig(sweeperId(), 300)],
     );
   });
 });

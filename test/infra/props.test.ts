@@ -89,7 +89,8 @@ describe('properties', () => {
       streambed: { logRetention: RetentionDays.ONE_WEEK, throttle: { rateLimit: 50, burstLimit: 100 } },
     });
     const template = Template.fromStack(stack);
-    template.resourceCountIs('AWS::Logs::LogGroup', 6);
+    // One per function (six) and the API's access logs.
+    template.resourceCountIs('AWS::Logs::LogGroup', 7);
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 7 });
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },

@@ -27,11 +27,8 @@ describe('retention on npm start', () => {
 
   test('a topic with retentionMs 60000 under steady load holds about a minute of data: its object count stops growing', async (t) => {
     const port = await freePort();
-    // Sweeps every 5 s, and the smallest grace allowed (the commit limit): objects live ~2 minutes.
-    const local = await startLocal(port, dataDir, {
-      STREAMBED_SWEEP_INTERVAL_MS: '5000',
-      STREAMBED_GC_GRACE_MS: '60000',
-    });
+    // Sweeps every 5 s with npm start's default grace (2 minutes): objects live ~3 minutes.
+    const local = await startLocal(port, dataDir, { STREAMBED_SWEEP_INTERVAL_MS: '5000' });
     const url = `http://127.0.0.1:${port}`;
     const endpoint = /S3 \(MinIO\): (\S+)/.exec(local.output())?.[1];
     assert.ok(endpoint);
@@ -53,7 +50,7 @@ describe('retention on npm start', () => {
       const began = Date.now();
       let produced = 0;
       const producer = (async () => {
-        while (Date.now() - began < 200_000) {
+        while (Date.now() - began < 260_000) {
           await fetch(`${url}/topics/minute/records`, {
             method: 'POST',
             headers: { 'content-type': 'application/json' },
@@ -68,7 +65,7 @@ describe('retention on npm start', () => {
           await sleep(200);
         }
       })();
-      while (Date.now() - began < 200_000) {
+      while (Date.now() - began < 260_000) {
         await sleep(10_000);
         const described = (await (await fetch(`${url}/topics/minute`)).json()) as {
           partitionStates: { logStartOffset: number }[];
@@ -81,19 +78,19 @@ describe('retention on npm start', () => {
       }
       await producer;
       t.diagnostic(`objects, log start by second: ${JSON.stringify(samples)}; ${produced} calls`);
-      const rate = produced / 200; // calls (objects) per second
-      const late = samples.filter((s) => s.at >= 150);
+      const rate = produced / 260; // calls (objects) per second
+      const late = samples.filter((s) => s.at >= 210);
       const peak = Math.max(...samples.map((s) => s.objects));
-      // Retention started after a minute; by 2.5 minutes collection keeps pace with production.
+      // Retention starts after a minute; from ~3.5 minutes collection keeps pace with production.
       assert.ok((samples.find((s) => s.at >= 90)?.start ?? 0) > 0, JSON.stringify(samples));
       assert.ok(
         Math.max(...late.map((s) => s.objects)) <=
-          Math.max(...samples.filter((s) => s.at < 150).map((s) => s.objects)) + rate * 10,
+          Math.max(...samples.filter((s) => s.at < 210).map((s) => s.objects)) + rate * 10,
         `object count stops growing: ${JSON.stringify(samples)}`,
       );
       // About (retention + grace + a sweep) of objects, never all of them.
       assert.ok(peak < produced * 0.9, `peak ${peak} of ${produced}: ${JSON.stringify(samples)}`);
-      assert.ok(peak <= rate * (60 + 60 + 20), `peak ${peak} at ${rate.toFixed(1)} objects/s`);
+      assert.ok(peak <= rate * (60 + 120 + 20), `peak ${peak} at ${rate.toFixed(1)} objects/s`);
     } finally {
       s3.destroy();
       assert.equal(await stopLocal(local.child), 0);

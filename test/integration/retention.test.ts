@@ -126,7 +126,7 @@ describe('retention and collection', () => {
       await log.produce({ topic: 'rt', records: [rec(0, `x${i}`), rec(0, `y${i}`)] });
     }
     clock.now = T0 + 85 * MIN; // batches appended before 25 min have expired: 0, 10 and 20
-    const report = await log.sweep({ graceMs: MIN });
+    const report = await log.sweep({ graceMs: 2 * MIN });
     const swept = report.topics.find((t) => t.topic === 'rt');
     assert.equal(swept?.recordsRetired, 6);
     assert.ok((swept?.pagesDropped ?? 0) >= 1);
@@ -141,7 +141,7 @@ describe('retention and collection', () => {
     assert.deepEqual(await objectsOf(stack, log, 'rt'), [T0 + 30 * MIN, T0 + 40 * MIN, T0 + 50 * MIN]);
     // Everything expires: the log is empty at its high watermark, and appends go on from there.
     clock.now = T0 + 200 * MIN;
-    await log.sweep({ graceMs: MIN });
+    await log.sweep({ graceMs: 2 * MIN });
     assert.deepEqual((await log.describeTopic('rt')).partitionStates[0], {
       partition: 0,
       logStartOffset: 12,
@@ -161,17 +161,17 @@ describe('retention and collection', () => {
     await log.produce({ topic: 'shared', records: [rec(0, 'c')] });
     await log.deleteRecords('shared', 0, 2);
     clock.now = T0 + 3_600_000;
-    await log.sweep({ graceMs: MIN });
-    // Partition 0 is empty, but partition 1 still holds the first object's batch: both objects stay
-    // (by time: the first live batch of partition 1 was appended at T0).
-    assert.deepEqual(await objectsOf(stack, log, 'shared'), [T0, T0 + 10_000]);
+    await log.sweep({ graceMs: 2 * MIN });
+    // Partition 1 still holds the first object's batch: it stays. The second object held only
+    // partition 0's records, all deleted: orphan collection takes it.
+    assert.deepEqual(await objectsOf(stack, log, 'shared'), [T0]);
     const read = await log.fetch({ topic: 'shared', partition: 1, offset: 0 });
     assert.deepEqual(
       read.records.map((r) => new TextDecoder().decode(r.value ?? new Uint8Array())),
       ['b'],
     );
     await log.deleteRecords('shared', 1, 1);
-    await log.sweep({ graceMs: MIN });
+    await log.sweep({ graceMs: 2 * MIN });
     assert.deepEqual(await objectsOf(stack, log, 'shared'), []);
   });
 
@@ -184,7 +184,7 @@ describe('retention and collection', () => {
       await log.produce({ topic: 'rb', records: [rec(0, value)] });
     }
     clock.now = T0 + 100_000;
-    await log.sweep({ graceMs: MIN });
+    await log.sweep({ graceMs: 2 * MIN });
     const first = await log.describeTopic('rb');
     const start = first.partitionStates[0]?.logStartOffset ?? -1;
     // Each batch is a little over 1,000 bytes: dropping stops while 4 batches would hold < 5,000.
@@ -194,10 +194,10 @@ describe('retention and collection', () => {
       await log.produce({ topic: 'rb', records: [rec(0, value)] });
     }
     clock.now = T0 + 300_000;
-    await log.sweep({ graceMs: MIN });
+    await log.sweep({ graceMs: 2 * MIN });
     assert.equal((await log.describeTopic('rb')).partitionStates[0]?.logStartOffset, 8);
     // A sweep with nothing new to count or drop changes nothing.
-    const again = await log.sweep({ graceMs: MIN });
+    const again = await log.sweep({ graceMs: 2 * MIN });
     assert.equal(again.topics.find((t) => t.topic === 'rb')?.recordsRetired, 0);
     assert.equal((await log.describeTopic('rb')).partitionStates[0]?.logStartOffset, 8);
   });
@@ -207,7 +207,7 @@ describe('retention and collection', () => {
     await log.createTopic({ name: 'gone', partitions: 1, config: { retentionMs: 60_000 } });
     clock.now = T0;
     await log.produce({ topic: 'gone', records: [rec(0, 'old')] });
-    clock.now = T0 + 120_000;
+    clock.now = T0 + 5 * MIN;
     await log.produce({ topic: 'gone', records: [rec(0, 'new')] });
     // A reader that read the head (and would read the pages) before the sweep ...
     let stale: PartitionHead | undefined;
@@ -226,9 +226,9 @@ describe('retention and collection', () => {
     }));
     const { id } = await log.describeTopic('gone');
     stale = await awsPorts(stack.config).index.readHead({ topic: 'gone', topicId: id, partition: 0 });
-    clock.now = T0 + 150_000; // 'old' expired, 'new' not
-    await log.sweep({ graceMs: MIN });
-    assert.deepEqual(await objectsOf(stack, log, 'gone'), [T0 + 120_000]);
+    clock.now = T0 + 5.5 * MIN; // 'old' expired, 'new' not
+    await log.sweep({ graceMs: 2 * MIN });
+    assert.deepEqual(await objectsOf(stack, log, 'gone'), [T0 + 5 * MIN]);
     // ... and reads its object after: OffsetOutOfRange with the new log start.
     await assert.rejects(reader.fetch({ topic: 'gone', partition: 0, offset: 0 }), (e: unknown) => {
       assert.ok(e instanceof OffsetOutOfRangeError, String(e));
@@ -237,7 +237,7 @@ describe('retention and collection', () => {
     });
   });
 
-  test('a sweep step reads what was appended since the last one, not the partition: one LIST per topic', async (t) => {
+  test('a sweep step reads what was appended since the last one, not the partition: at most two LISTs per topic', async (t) => {
     const own = await testStack({ pageSize: 2 }); // this topic alone
     t.after(() => own.close());
     const { clock, log } = clocked(own);
@@ -250,24 +250,92 @@ describe('retention and collection', () => {
     };
     await produceAt(T0, 400); // 200 pages of 2 entries
     clock.now = T0 + 10 * MIN;
-    await log.sweep({ graceMs: MIN }); // counts all 400 once
+    await log.sweep({ graceMs: 2 * MIN }); // counts all 400 once
     await produceAt(T0 + 11 * MIN, 4);
     clock.now = T0 + 12 * MIN;
     const counter = new RequestCounter().attach(own.dynamodb, 'ddb:').attach(own.s3, 's3:');
-    await log.sweep({ graceMs: MIN });
+    await log.sweep({ graceMs: 2 * MIN });
     const counts = counter.snapshot();
-    // The topic list, the head, the new entries (a page or two) and the first live page; one LIST.
-    assert.equal(counts['s3:ListObjectsV2'], 1);
+    // The topic list, the head, the new entries (a page or two) and the first live page; one LIST for
+    // the retention rule and at most one for an orphan-collection window.
+    assert.ok((counts['s3:ListObjectsV2'] ?? 0) <= 2, JSON.stringify(counts));
     const reads = (counts['ddb:GetItem'] ?? 0) + (counts['ddb:Query'] ?? 0);
-    assert.ok(reads <= 8, JSON.stringify(counts));
+    assert.ok(reads <= 12, JSON.stringify(counts));
     assert.equal(counts['ddb:UpdateItem'], 1); // the new byte count
   });
 
-  test('a grace below the commit limit is refused: the first live batch of a partition could lose its object', async () => {
+  test('orphans on a topic kept forever are collected: a crash between PUT and commit, a call of duplicates only', async () => {
+    const { clock, log } = clocked(stack);
+    await log.createTopic({ name: 'forever', partitions: 2, config: { retentionMs: -1 } });
+    const crashing = engineAt(stack, clock, (deps) => ({
+      ...deps,
+      index: Object.assign(Object.create(deps.index), {
+        append: async () => {
+          throw new Error('crash after the PUT');
+        },
+      }),
+    }));
+    const producer = await log.initProducer();
+    const batch = { topic: 'forever', records: [rec(0, 'p0'), rec(1, 'p1')] };
+    clock.now = T0 + MIN;
+    await log.produce(batch); // referenced
+    clock.now = T0 + 2 * MIN;
+    await assert.rejects(crashing.produce(batch), /crash after the PUT/); // orphan
+    clock.now = T0 + 3 * MIN;
+    const idem = {
+      ...batch,
+      producer: { producerId: producer.producerId, epoch: producer.epoch, sequences: { 0: 0, 1: 0 } },
+    };
+    await log.produce(idem); // referenced
+    clock.now = T0 + 4 * MIN;
+    const again = await log.produce(idem); // every batch a duplicate: its object is an orphan
+    assert.deepEqual(again.duplicatePartitions, [0, 1]);
+    assert.deepEqual(await objectsOf(stack, log, 'forever'), [
+      T0 + MIN,
+      T0 + 2 * MIN,
+      T0 + 3 * MIN,
+      T0 + 4 * MIN,
+    ]);
+    clock.now = T0 + 30 * MIN;
+    const report = await log.sweep({ graceMs: 5 * MIN });
+    assert.equal(report.topics.find((t) => t.topic === 'forever')?.objectsDeleted, 2);
+    assert.deepEqual(await objectsOf(stack, log, 'forever'), [T0 + MIN, T0 + 3 * MIN]);
+    for (const partition of [0, 1]) {
+      const read = await log.fetch({ topic: 'forever', partition, offset: 0 });
+      assert.equal(read.records.length, 2);
+    }
+    // Windows already verified are not read again.
+    const counter = new RequestCounter().attach(stack.dynamodb, 'ddb:').attach(stack.s3, 's3:');
+    await log.sweep({ graceMs: 5 * MIN });
+    assert.equal(counter.snapshot()['s3:ListObjectsV2'] ?? 0, report.topics.length);
+  });
+
+  test('an entry read for one window that names an object of the next keeps that object for the next window', async () => {
+    const { clock, log } = clocked(stack);
+    clock.now = T0;
+    await log.createTopic({ name: 'windows', partitions: 1, config: { retentionMs: -1 } });
+    // Windows start at creation minus the grace: [T0 − 2, T0 + 8), [T0 + 8, T0 + 18), ... minutes.
+    for (const at of [5, 9, 11]) {
+      clock.now = T0 + at * MIN;
+      await log.produce({ topic: 'windows', records: [rec(0, `at ${at}`)] });
+    }
+    clock.now = T0 + 12 * MIN; // only the first window is old enough; the object of 9 was read in it
+    await log.sweep({ graceMs: 2 * MIN });
+    clock.now = T0 + 40 * MIN;
+    await log.sweep({ graceMs: 2 * MIN });
+    assert.deepEqual(await objectsOf(stack, log, 'windows'), [T0 + 5 * MIN, T0 + 9 * MIN, T0 + 11 * MIN]);
+    const read = await log.fetch({ topic: 'windows', partition: 0, offset: 0 });
+    assert.deepEqual(
+      read.records.map((r) => new TextDecoder().decode(r.value ?? new Uint8Array())),
+      ['at 5', 'at 9', 'at 11'],
+    );
+  });
+
+  test('a grace below twice the commit limit is refused: the first live batch of a partition could lose its object', async () => {
     const { log } = clocked(stack);
-    const report = await log.sweep({ graceMs: 59_999 });
+    const report = await log.sweep({ graceMs: 119_999 });
     assert.ok(report.failed.length > 0 || report.topics.length === 0);
-    for (const failure of report.failed) assert.match(failure.error, /graceMs must be an integer ≥ 60000/);
+    for (const failure of report.failed) assert.match(failure.error, /graceMs must be an integer ≥ 120000/);
   });
 
   test('a produce that cannot commit within the limit of its object is refused (retryable) and appends nothing', async () => {

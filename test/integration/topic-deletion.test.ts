@@ -123,11 +123,11 @@ describe('topic deletion', () => {
       else assert.match(String(outcome), /crash/);
       assert.ok((await itemsOf(stack, topic.id)) > 0);
       // The sweep finishes it: at once the record and fences, the data once the deletion settled.
-      let report = await log.sweep({ graceMs: 60_000 });
+      let report = await log.sweep({ graceMs: 120_000 });
       await assert.rejects(log.describeTopic(name), UnknownTopicError);
       assert.ok(!report.deletionsFinished.includes(topic.id), 'not before the deletion settled');
       clock.offset += DELETION_SETTLE_MS + 1;
-      report = await log.sweep({ graceMs: 60_000 });
+      report = await log.sweep({ graceMs: 120_000 });
       assert.ok(report.deletionsFinished.includes(topic.id));
       assert.equal(await itemsOf(stack, topic.id), 0);
       assert.equal(await objectCount(stack, topicPrefix(name, topic.id)), 0);
@@ -161,7 +161,7 @@ describe('topic deletion', () => {
     for (;;) {
       passes++;
       // Each pass may run for ~1 s of real time: the deletion spans several passes.
-      const report = await log.sweep({ graceMs: 60_000, deadline: Date.now() + clock.offset + 1_000 });
+      const report = await log.sweep({ graceMs: 120_000, deadline: Date.now() + clock.offset + 1_000 });
       if (report.deletionsFinished.includes(topic.id)) break;
       assert.ok(passes < 500, 'the deletion finishes');
     }

@@ -12,6 +12,7 @@ import type { IndexEntry, PendingEntry } from '../../core/index-entry.ts';
 import { objectTime } from '../../core/object-keys.ts';
 import type {
   AppendOutcome,
+  GcState,
   PartitionHead,
   PartitionIndex,
   PartitionRef,
@@ -23,6 +24,7 @@ import { mapAwsError } from '../aws-errors.ts';
 import { N, num } from './attributes.ts';
 import { batchGet, batchWrite } from './batch.ts';
 import { DEFAULT_FENCE_TTL_MS, Flusher, flushDue } from './flusher.ts';
+import { readGcState, writeGcState } from './gc-state.ts';
 import {
   DEFAULT_PAGE_SIZE,
   decodeHead,
@@ -349,6 +351,14 @@ export class DynamoPartitionIndex implements PartitionIndex {
 
   async dropPagesBelow(ref: PartitionRef, offset: number): Promise<number> {
     return await dropPagesBelow(this.client, this.table, ref, offset);
+  }
+
+  async readGcState(topicId: string): Promise<GcState | undefined> {
+    return await readGcState(this.client, this.table, topicId);
+  }
+
+  async writeGcState(topicId: string, seen: GcState | undefined, next: GcState): Promise<boolean> {
+    return await writeGcState(this.client, this.table, topicId, seen, next);
   }
 
   async readHead(ref: PartitionRef): Promise<PartitionHead | undefined> {

@@ -1,5 +1,6 @@
 import {
   ConditionalCheckFailedException,
+  DeleteItemCommand,
   type DynamoDBClient,
   QueryCommand,
   UpdateItemCommand,
@@ -7,6 +8,7 @@ import {
 import { mapAwsError } from '../aws-errors.ts';
 import { type Item, S } from './attributes.ts';
 import { batchWrite } from './batch.ts';
+import { gcKey } from './gc-state.ts';
 import { headKey, partitionKey, producersKey, timeKey } from './head-codec.ts';
 
 /**
@@ -57,6 +59,7 @@ export async function deletePartitionItems(
   deadline = Number.POSITIVE_INFINITY,
   now: () => number = Date.now,
 ): Promise<boolean> {
+  await client.send(new DeleteItemCommand({ TableName: table, Key: gcKey(topicId) })).catch(mapAwsError);
   for (let partition = 0; partition < partitions; partition++) {
     for (const pk of [
       timeKey(topicId, partition),

@@ -83,11 +83,18 @@ export class S3ObjectStore implements ObjectStore {
     return bytes;
   }
 
-  async *list(prefix: string): AsyncIterable<StoredObject> {
+  async *list(prefix: string, startAfter?: string): AsyncIterable<StoredObject> {
     let token: string | undefined;
     do {
       const out = await this.client
-        .send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }))
+        .send(
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: prefix,
+            ContinuationToken: token,
+            ...(startAfter === undefined ? {} : { StartAfter: startAfter }),
+          }),
+        )
         .catch(mapAwsError);
       for (const object of out.Contents ?? []) {
         if (object.Key === undefined) continue;
