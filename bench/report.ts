@@ -230,6 +230,7 @@ export function renderReport(results: BenchResults): string {
         ]),
       ),
       producersTable(cost),
+      sweepTable(cost),
       table(
         'COST per GiB read (1000 × 1 KiB batches)',
         [
@@ -274,6 +275,39 @@ export function renderReport(results: BenchResults): string {
   for (const [suite, error] of Object.entries(results.suiteErrors))
     out.push(`  suite ${suite} failed: ${error}`);
   return out.join('\n');
+}
+
+/** The lifecycle sweep: a month of idle passes, and retiring data (issue 9). */
+function sweepTable(cost: CostResults): string {
+  const w = cost.sweep;
+  if (w === undefined) return '';
+  const reqs = (r: Record<string, number>) =>
+    Object.entries(r)
+      .filter(([name]) => !name.includes('Exception'))
+      .map(([name, n]) => `${name.replace(/^(ddb|s3):/, '')} ${n}`)
+      .join(', ');
+  return table(
+    `SWEEP — the scheduled lifecycle pass (every 5 minutes on AWS) on its own tables: one ${w.partitions}-partition topic`,
+    ['case', 'requests', 'WRU', 'RRU', 'ms', '$'],
+    [
+      [
+        'idle pass',
+        reqs(w.idlePass.requests),
+        w.idlePass.wru,
+        w.idlePass.rru,
+        w.idlePass.ms,
+        `${fmt(w.idleUsdPerMonth.total, 4)}/month`,
+      ],
+      [
+        `retire ${fmt(w.retired.bytes / 1048576, 0)} MiB (${w.retired.objects} objects, ${w.retired.passes} passes)`,
+        reqs(w.retired.pass.requests),
+        w.retired.pass.wru,
+        w.retired.pass.rru,
+        w.retired.pass.ms,
+        `${fmt(w.retired.usdPerGiB, 5)}/GiB`,
+      ],
+    ],
+  );
 }
 
 /** The 64-producer runs: plain and idempotent commits side by side on one partition. */

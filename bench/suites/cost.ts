@@ -18,6 +18,7 @@ import type { BenchStack } from '../support/stack.ts';
 import { type ContendedWriteCost, contendedCost } from './contended-cost.ts';
 import type { ProduceCell } from './produce.ts';
 import { EIGHTY_CALLERS, type ProducersWriteCost, producersCost, SIXTEEN_WRITERS } from './producers-cost.ts';
+import { type SweepCost, sweepCost } from './sweep-cost.ts';
 
 const GB = 1e9; // AWS bills storage in decimal GB
 
@@ -71,6 +72,8 @@ export interface CostResults {
   readonly withProducers: ProducersWriteCost;
   /** 16 plain writers + 64 producers each calling on its own: up to 80 callers on one head. */
   readonly withProducersOpen: ProducersWriteCost;
+  /** The lifecycle sweep: idle per month, and per GiB retired (issue 9). */
+  readonly sweep: SweepCost;
   readonly writes: WriteCost[];
   /** The same 10 × 1 KiB commits with 1 and with 16 concurrent writers on one partition. */
   readonly contended: ContendedWriteCost[];
@@ -159,6 +162,11 @@ export async function costSuite(
         `head ${p.headBytes} B (max ${p.head.maxBytes} B, tail ≤ ${p.head.maxTail})`,
     );
   }
+  const sweep = await sweepCost(config, stack);
+  log(
+    `cost sweep: idle ${sweep.partitions}-partition topic $${sweep.idleUsdPerMonth.total}/month ` +
+      `(${JSON.stringify(sweep.idlePass.requests)}), retiring $${sweep.retired.usdPerGiB}/GiB over ${sweep.retired.passes} passes`,
+  );
   const reads = await readCost(config, stack, run, log);
   const idle = idleCost(writes);
   return {
@@ -166,6 +174,7 @@ export async function costSuite(
     contended,
     withProducers,
     withProducersOpen,
+    sweep,
     reads,
     idle,
     method: [

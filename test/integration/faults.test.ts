@@ -4,6 +4,7 @@ import { awsPorts } from '../../lib/adapters/aws.ts';
 import { DynamoPartitionIndex } from '../../lib/adapters/dynamodb/partition-index.ts';
 import { CorruptSegmentError, UnknownTopicError } from '../../lib/core/errors.ts';
 import { Streambed } from '../../lib/engine/streambed.ts';
+import { DELETION_SETTLE_MS } from '../../lib/engine/topic-deletion.ts';
 import { loseNextResponse } from '../support/faults.ts';
 import { bytes, type TestStack, testStack } from '../support/stack.ts';
 
@@ -54,13 +55,20 @@ describe('lost responses, retries and mixed deployments', () => {
   });
 
   test("an SDK retry of the topic record's delete whose response was lost still removes the data", async () => {
-    const log = stack.engine();
+    const clock = { offset: 0 };
+    const log = new Streambed(
+      awsPorts({ ...stack.config, engine: { now: () => Date.now() + clock.offset } }),
+    );
     await log.createTopic({ name: 'lost-delete', partitions: 1 });
     const topic = await log.describeTopic('lost-delete');
     await log.produce({ topic: 'lost-delete', records: [{ value: bytes('a') }] });
     loseNextResponse(stack.dynamodb, 'DeleteItemCommand');
     await log.deleteTopic('lost-delete');
     await assert.rejects(log.describeTopic('lost-delete'), UnknownTopicError);
+    // The data goes with the sweep once the deletion has settled.
+    clock.offset += DELETION_SETTLE_MS + 1;
+    const report = await log.sweep({ graceMs: 120_000 });
+    assert.ok(report.deletionsFinished.includes(topic.id));
     const index = new DynamoPartitionIndex({ client: stack.dynamodb, table: stack.tables.log });
     assert.equal(await index.readHead({ topic: 'lost-delete', topicId: topic.id, partition: 0 }), undefined);
   });
