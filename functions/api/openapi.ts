@@ -366,6 +366,12 @@ export const openapi = {
             description: 'Default 1 MiB.',
           },
           compression: { enum: ['none', 'gzip', 'zstd'], description: 'Default none.' },
+          targetObjectBytes: {
+            anyOf: [{ const: -1 }, { type: 'integer', minimum: 64 * 1024, maximum: 64 * 1024 * 1024 }],
+            description:
+              'Runs of batches smaller than a quarter of this are compacted into single-partition objects of ' +
+              'about this size; -1 turns compaction off. Default 8 MiB.',
+          },
         },
       },
       CreateTopicRequest: {

@@ -23,10 +23,24 @@ export const OBJECT_ID_BYTES = 12;
 const OBJECT_ID = /^([0-9a-z]{12})-([0-9a-f]{12})$/;
 const MAX_TIME = 2 ** 48 - 1;
 
-/** @example newObjectId(Date.now()) // '000mhx7s2kq0-5f1c0a9b3e2d' */
-export function newObjectId(now: number): string {
+/**
+ * A new object id. The top bit of the random part says who wrote the object: clear for a produce
+ * call, set for the compactor (whose objects hold batches at old offsets, so orphan collection,
+ * which reasons from commit order, must not judge them; lib/engine/collect.ts).
+ *
+ * @example newObjectId(Date.now()) // '000mhx7s2kq0-5f1c0a9b3e2d'
+ */
+export function newObjectId(now: number, writer: 'produce' | 'compactor' = 'produce'): string {
   if (!Number.isSafeInteger(now) || now < 0 || now > MAX_TIME) throw new RangeError(`bad object time ${now}`);
-  return `${now.toString(36).padStart(12, '0')}-${randomBytes(6).toString('hex')}`;
+  const random = randomBytes(6);
+  random[0] = writer === 'compactor' ? (random[0] as number) | 0x80 : (random[0] as number) & 0x7f;
+  return `${now.toString(36).padStart(12, '0')}-${random.toString('hex')}`;
+}
+
+/** Whether the compactor wrote this object (see {@link newObjectId}). */
+export function isCompactedObject(objectId: string): boolean {
+  const match = OBJECT_ID.exec(objectId);
+  return match !== null && Number.parseInt((match[2] as string).slice(0, 2), 16) >= 0x80;
 }
 
 /** The 12 bytes of an object id. @example objectIdToBytes('000mhx7s2kq0-5f1c0a9b3e2d').length // 12 */

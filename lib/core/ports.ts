@@ -65,6 +65,14 @@ export interface PartitionHead {
   readonly sizes: SizeCount;
 }
 
+/** An index page: entries covering [first, end), and the largest record timestamp up to `end`. */
+export interface IndexPage {
+  readonly first: number;
+  readonly end: number;
+  readonly cumulativeMax: number;
+  readonly entries: readonly IndexEntry[];
+}
+
 /**
  * How far orphan collection has got: every segment object created before `through` (ms) that no
  * live entry references has been deleted; `cursors[p]` is an offset of partition p below which no
@@ -73,6 +81,8 @@ export interface PartitionHead {
 export interface GcState {
   readonly through: number;
   readonly cursors: readonly number[];
+  /** Per partition, the offset below which compaction has looked at every page. */
+  readonly compacted?: readonly number[];
 }
 
 /**
@@ -125,8 +135,21 @@ export interface PartitionIndex {
    * only if the head still has the log start and size count it was planned from. False otherwise.
    */
   advanceStart(ref: PartitionRef, seen: PartitionHead, start: number, sizes: SizeCount): Promise<boolean>;
+  /** Adds `delta` to the counted bytes if the count still covers `seen`'s range; false otherwise. */
+  adjustSizes(ref: PartitionRef, seen: SizeCount, delta: number): Promise<boolean>;
   /** Deletes index pages (and time-index items) that lie wholly below `offset`, the log start. */
   dropPagesBelow(ref: PartitionRef, offset: number): Promise<number>;
+  /** Up to `limit` index pages from the one holding `offset`, ascending (compaction). */
+  pagesFrom(ref: PartitionRef, offset: number, limit: number): Promise<IndexPage[]>;
+  /**
+   * Replaces consecutive pages, as read, by one page of `entries` covering the same offsets, in one
+   * atomic step; false when one of them changed meanwhile (see lib/engine/compaction.ts).
+   */
+  replacePages(
+    ref: PartitionRef,
+    replaced: readonly IndexPage[],
+    entries: readonly IndexEntry[],
+  ): Promise<boolean>;
   /** The topic's orphan-collection progress (see lib/engine/collect.ts); undefined before the first. */
   readGcState(topicId: string): Promise<GcState | undefined>;
   /** Stores it if it is still `seen` (undefined: none stored yet); false when another sweep moved it. */

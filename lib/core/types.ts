@@ -12,6 +12,12 @@ export interface TopicConfig {
   readonly maxRecordBytes: number;
   /** Compression of each stored batch. @default 'none' */
   readonly compression: Compression;
+  /**
+   * The size small batches are compacted into: the sweep rewrites runs of batches smaller than a
+   * quarter of it into single-partition objects of about this size; -1 turns compaction off.
+   * @default 8_388_608 (8 MiB)
+   */
+  readonly targetObjectBytes?: number;
 }
 
 /** A topic as stored. `id` changes when a topic is deleted and created again. */

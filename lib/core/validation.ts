@@ -17,7 +17,11 @@ export const DEFAULT_TOPIC_CONFIG: TopicConfig = {
   retentionBytes: -1,
   maxRecordBytes: 1024 * 1024,
   compression: 'none',
+  targetObjectBytes: 8 * 1024 * 1024,
 };
+
+/** Bounds of a topic's targetObjectBytes: 64 KiB to 64 MiB (the batch limit). */
+export const TARGET_OBJECT_BYTES = { min: 64 * 1024, max: 64 * 1024 * 1024 } as const;
 
 /**
  * The largest maxRecordBytes a topic may ask for: a record this large still fits, base64-encoded in
@@ -82,6 +86,17 @@ export function validatePartitionCount(value: unknown): number {
   return value;
 }
 
+function targetObjectBytes(value: unknown): number {
+  if (value === -1) return -1;
+  const { min, max } = TARGET_OBJECT_BYTES;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new InvalidArgumentError(
+      `config.targetObjectBytes must be an integer in [${min}, ${max}], got ${show(value)}`,
+    );
+  }
+  return value;
+}
+
 function retention(value: unknown, field: string): number {
   if (value === -1) return -1;
   return validatePositiveInt(value, field);
@@ -116,5 +131,6 @@ export function resolveTopicConfig(input: unknown = {}): TopicConfig {
       MAX_RECORD_BYTES_LIMIT,
     ),
     compression: merged.compression,
+    targetObjectBytes: targetObjectBytes(merged.targetObjectBytes),
   };
 }

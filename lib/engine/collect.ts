@@ -1,4 +1,10 @@
-import { objectIdFloor, objectIdOf, objectTime, topicPrefix } from '../core/object-keys.ts';
+import {
+  isCompactedObject,
+  objectIdFloor,
+  objectIdOf,
+  objectTime,
+  topicPrefix,
+} from '../core/object-keys.ts';
 import type { GcState, PartitionRef } from '../core/ports.ts';
 import type { TopicRecord } from '../core/types.ts';
 import type { EngineContext } from './context.ts';
@@ -49,7 +55,7 @@ export async function collectOrphans(
     const window = await referencesIn(ctx, topic, state, end, options.graceMs);
     if (window === undefined) break; // the topic is being deleted
     deleted += await deleteUnreferenced(ctx, topic, state.through, end, window.referenced);
-    const next: GcState = { through: end, cursors: window.cursors };
+    const next: GcState = { ...state, through: end, cursors: window.cursors };
     if (!(await ctx.index.writeGcState(topic.id, seen, next))) break; // another sweep is ahead
     seen = next;
     state = next;
@@ -77,8 +83,9 @@ async function referencesIn(
     let later: number | undefined;
     for await (const entry of entriesFrom(ctx, ref, from, head)) {
       const created = objectTime(entry.objectId);
-      if (created >= state.through && created < end) referenced.add(entry.objectId);
-      if (created >= end) later ??= Math.max(from, entry.baseOffset);
+      const produced = !isCompactedObject(entry.objectId);
+      if (produced && created >= state.through && created < end) referenced.add(entry.objectId);
+      if (produced && created >= end) later ??= Math.max(from, entry.baseOffset);
       // From here on every entry was committed after the window's objects could be.
       if (entry.appendTime >= end + graceMs) return later ?? Math.max(from, entry.baseOffset);
     }
@@ -101,8 +108,11 @@ async function deleteUnreferenced(
   const doomed: string[] = [];
   for await (const object of ctx.objects.list(prefix, `${prefix}${objectIdFloor(from)}`)) {
     const id = objectIdOf(prefix, object.key);
-    if (id === undefined) continue; // not a produced segment: not this collector's to judge
+    if (id === undefined) continue; // not a segment
     if (id >= stop) break;
+    // The compactor's objects hold batches at old offsets: commit order says nothing of them. They
+    // go by the retention rule (their entries keep the append times of what they replaced).
+    if (isCompactedObject(id)) continue;
     if (!referenced.has(id)) doomed.push(object.key);
   }
   await ctx.objects.deleteMany(doomed);

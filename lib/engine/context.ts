@@ -110,7 +110,7 @@ export async function withTopic<T>(
 export async function mapLimit<T, R>(
   items: readonly T[],
   limit: number,
-  work: (item: T) => Promise<R>,
+  work: (item: T, index: number) => Promise<R>,
 ): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
@@ -118,7 +118,7 @@ export async function mapLimit<T, R>(
     Array.from({ length: Math.min(limit, items.length) }, async () => {
       while (next < items.length) {
         const i = next++;
-        results[i] = await work(items[i] as T);
+        results[i] = await work(items[i] as T, i);
       }
     }),
   );

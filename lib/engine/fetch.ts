@@ -77,17 +77,20 @@ export async function fetchRecords(ctx: EngineContext, request: FetchRequest): P
   const maxBytes = validatePositiveInt(request.maxBytes ?? DEFAULT_MAX_BYTES, 'maxBytes', MAX_MAX_BYTES);
   return await withTopic(ctx, request.topic, async (topic) => {
     const ref = ctx.partitionRef(topic, request.partition);
-    try {
-      return await readFrom(ctx, topic, ref, offset, maxRecords, maxBytes);
-    } catch (error) {
-      // Retention may have moved the log start, dropped the pages or removed the object since the
-      // head was read: that is OffsetOutOfRange (the reader resumes at the log start), not corruption.
-      if (!(error instanceof CorruptSegmentError)) throw error;
-      const now = await head(ctx, ref);
-      if (offset < now.logStartOffset) {
-        throw new OffsetOutOfRangeError(offset, now.logStartOffset, now.highWatermark);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await readFrom(ctx, topic, ref, offset, maxRecords, maxBytes);
+      } catch (error) {
+        if (!(error instanceof CorruptSegmentError)) throw error;
+        // Retention may have moved the log start, dropped the pages or removed the object since the
+        // head was read: that is OffsetOutOfRange (the reader resumes at the log start). Compaction
+        // may have swapped the pages and its old objects gone: reading again finds the new ones.
+        const now = await head(ctx, ref);
+        if (offset < now.logStartOffset) {
+          throw new OffsetOutOfRangeError(offset, now.logStartOffset, now.highWatermark);
+        }
+        if (attempt >= 2) throw error;
       }
-      throw error;
     }
   });
 }

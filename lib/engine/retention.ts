@@ -4,6 +4,7 @@ import type { PartitionRef } from '../core/ports.ts';
 import { MIN_GC_GRACE_MS, planRetention } from '../core/retention.ts';
 import type { TopicRecord } from '../core/types.ts';
 import { collectOrphans } from './collect.ts';
+import { compactTopic } from './compaction.ts';
 import type { EngineContext } from './context.ts';
 import { mapLimit } from './context.ts';
 import { entriesFrom } from './fetch.ts';
@@ -33,6 +34,8 @@ export interface TopicSweep {
   readonly objectsDeleted: number;
   /** Objects whose creation time is below this were deleted (undefined: no collection this time). */
   readonly collectedBelow: number | undefined;
+  /** Small batches rewritten into larger objects by this pass. */
+  readonly batchesCompacted: number;
 }
 
 /**
@@ -87,11 +90,11 @@ export async function sweepTopic(
     collectedBelow = firstLive - graceMs;
     objectsDeleted = await deleteObjectsBelow(ctx, topic, collectedBelow);
   }
+  const deadline = options.deadline ?? now + 240_000;
+  // Small batches into large objects; the objects they leave are collected next.
+  const compaction = await compactTopic(ctx, topic, graceMs, deadline);
   // Objects never referenced (or no longer), on topics the retention rule does not reach.
-  objectsDeleted += await collectOrphans(ctx, topic, {
-    graceMs,
-    deadline: options.deadline ?? now + 240_000,
-  });
+  objectsDeleted += await collectOrphans(ctx, topic, { graceMs, deadline });
   const done = results.filter((r) => r !== undefined);
   return {
     topic: topic.name,
@@ -100,6 +103,7 @@ export async function sweepTopic(
     pagesDropped: done.reduce((n, r) => n + r.pagesDropped, 0),
     objectsDeleted,
     collectedBelow,
+    batchesCompacted: compaction.batchesMerged,
   };
 }
 

@@ -120,7 +120,11 @@ describe('retention and collection', () => {
 
   test('retention by time moves the log start past expired batches; the high watermark stays', async () => {
     const { clock, log } = clocked(stack);
-    await log.createTopic({ name: 'rt', partitions: 1, config: { retentionMs: 60 * MIN } });
+    await log.createTopic({
+      name: 'rt',
+      partitions: 1,
+      config: { retentionMs: 60 * MIN, targetObjectBytes: -1 },
+    });
     for (let i = 0; i < 6; i++) {
       clock.now = T0 + i * 10 * MIN; // appended at 0, 10, ... 50 min
       await log.produce({ topic: 'rt', records: [rec(0, `x${i}`), rec(0, `y${i}`)] });
@@ -154,7 +158,11 @@ describe('retention and collection', () => {
 
   test('an object shared by partitions is kept while one of them still holds its batch', async () => {
     const { clock, log } = clocked(stack);
-    await log.createTopic({ name: 'shared', partitions: 2, config: { retentionMs: -1 } });
+    await log.createTopic({
+      name: 'shared',
+      partitions: 2,
+      config: { retentionMs: -1, targetObjectBytes: -1 },
+    });
     clock.now = T0;
     await log.produce({ topic: 'shared', records: [rec(0, 'a'), rec(1, 'b')] }); // one object, two batches
     clock.now = T0 + 10_000;
@@ -178,7 +186,11 @@ describe('retention and collection', () => {
   test('retention by bytes keeps the newest batches that hold at least retentionBytes', async () => {
     const { clock, log } = clocked(stack);
     const value = 'v'.repeat(1000);
-    await log.createTopic({ name: 'rb', partitions: 1, config: { retentionMs: -1, retentionBytes: 5_000 } });
+    await log.createTopic({
+      name: 'rb',
+      partitions: 1,
+      config: { retentionMs: -1, retentionBytes: 5_000, targetObjectBytes: -1 },
+    });
     for (let i = 0; i < 10; i++) {
       clock.now = T0 + i;
       await log.produce({ topic: 'rb', records: [rec(0, value)] });
@@ -204,7 +216,11 @@ describe('retention and collection', () => {
 
   test('a fetch that read the head before its object was collected answers OffsetOutOfRange, not corruption', async () => {
     const { clock, log } = clocked(stack);
-    await log.createTopic({ name: 'gone', partitions: 1, config: { retentionMs: 60_000 } });
+    await log.createTopic({
+      name: 'gone',
+      partitions: 1,
+      config: { retentionMs: 60_000, targetObjectBytes: -1 },
+    });
     clock.now = T0;
     await log.produce({ topic: 'gone', records: [rec(0, 'old')] });
     clock.now = T0 + 5 * MIN;
@@ -241,7 +257,11 @@ describe('retention and collection', () => {
     const own = await testStack({ pageSize: 2 }); // this topic alone
     t.after(() => own.close());
     const { clock, log } = clocked(own);
-    await log.createTopic({ name: 'steady', partitions: 1, config: { retentionMs: 60 * MIN } });
+    await log.createTopic({
+      name: 'steady',
+      partitions: 1,
+      config: { retentionMs: 60 * MIN, targetObjectBytes: -1 },
+    });
     const produceAt = async (at: number, n: number) => {
       for (let i = 0; i < n; i++) {
         clock.now = at + i;
@@ -266,7 +286,11 @@ describe('retention and collection', () => {
 
   test('orphans on a topic kept forever are collected: a crash between PUT and commit, a call of duplicates only', async () => {
     const { clock, log } = clocked(stack);
-    await log.createTopic({ name: 'forever', partitions: 2, config: { retentionMs: -1 } });
+    await log.createTopic({
+      name: 'forever',
+      partitions: 2,
+      config: { retentionMs: -1, targetObjectBytes: -1 },
+    });
     const crashing = engineAt(stack, clock, (deps) => ({
       ...deps,
       index: Object.assign(Object.create(deps.index), {
@@ -313,7 +337,11 @@ describe('retention and collection', () => {
   test('an entry read for one window that names an object of the next keeps that object for the next window', async () => {
     const { clock, log } = clocked(stack);
     clock.now = T0;
-    await log.createTopic({ name: 'windows', partitions: 1, config: { retentionMs: -1 } });
+    await log.createTopic({
+      name: 'windows',
+      partitions: 1,
+      config: { retentionMs: -1, targetObjectBytes: -1 },
+    });
     // Windows start at creation minus the grace: [T0 − 2, T0 + 8), [T0 + 8, T0 + 18), ... minutes.
     for (const at of [5, 9, 11]) {
       clock.now = T0 + at * MIN;

@@ -30,6 +30,7 @@ describe('topics on DynamoDB Local', () => {
       retentionBytes: -1,
       maxRecordBytes: 1_048_576,
       compression: 'none',
+      targetObjectBytes: 8_388_608,
     });
     const described = await log.describeTopic('orders.v1');
     assert.equal(described.id, created.id);
@@ -92,6 +93,12 @@ describe('topics on DynamoDB Local', () => {
       log.createTopic({ name: 'c4', partitions: 1, config: { maxRecordBytes: -5 } }),
       /maxRecordBytes/,
     );
+    for (const bad of [65_535, 64 * 1024 * 1024 + 1, 1.5]) {
+      await assert.rejects(
+        log.createTopic({ name: 'c5', partitions: 1, config: { targetObjectBytes: bad } }),
+        /targetObjectBytes/,
+      );
+    }
     assert.ok(!(await log.listTopics()).some((topic) => topic.name.startsWith('c')));
   });
 

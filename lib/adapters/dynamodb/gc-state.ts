@@ -9,7 +9,10 @@ import { mapAwsError } from '../aws-errors.ts';
 import { N, num, S } from './attributes.ts';
 import { FORMAT_VERSION } from './head-codec.ts';
 
-/** pk '<topicId>#gc', sk -1: `v`, `w` (collected through, ms), `c` (list of N: cursor per partition). */
+/**
+ * pk '<topicId>#gc', sk -1: `v`, `w` (collected through, ms), `c` (list of N: collection cursor per
+ * partition), `k` (list of N: compaction cursor per partition).
+ */
 export function gcKey(topicId: string) {
   return { pk: S(`${topicId}#gc`), sk: N(-1) };
 }
@@ -23,7 +26,11 @@ export async function readGcState(
     .send(new GetItemCommand({ TableName: table, Key: gcKey(topicId), ConsistentRead: true }))
     .catch(mapAwsError);
   if (out.Item === undefined) return undefined;
-  return { through: num(out.Item, 'w'), cursors: (out.Item.c?.L ?? []).map((v) => Number(v.N ?? 0)) };
+  return {
+    through: num(out.Item, 'w'),
+    cursors: (out.Item.c?.L ?? []).map((v) => Number(v.N ?? 0)),
+    compacted: (out.Item.k?.L ?? []).map((v) => Number(v.N ?? 0)),
+  };
 }
 
 export async function writeGcState(

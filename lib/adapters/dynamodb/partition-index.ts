@@ -13,6 +13,7 @@ import { objectTime } from '../../core/object-keys.ts';
 import type {
   AppendOutcome,
   GcState,
+  IndexPage,
   PartitionHead,
   PartitionIndex,
   PartitionRef,
@@ -35,7 +36,8 @@ import {
   partitionKey,
 } from './head-codec.ts';
 import { IdempotentAppender } from './idempotent-append.ts';
-import { advanceStart, deleteRecords, dropPagesBelow } from './log-start.ts';
+import { adjustSizes, advanceStart, deleteRecords, dropPagesBelow } from './log-start.ts';
+import { readPages, replacePages } from './page-swap.ts';
 import { pageEntriesFrom } from './pages.ts';
 import { deletePartitionItems, fencePartitions } from './partition-lifecycle.ts';
 import { AmbiguousWriteError, sendWithoutBlindRetry } from './send-once.ts';
@@ -349,8 +351,24 @@ export class DynamoPartitionIndex implements PartitionIndex {
     return await advanceStart(this.client, this.table, ref, seen, start, sizes);
   }
 
+  async adjustSizes(ref: PartitionRef, seen: SizeCount, delta: number): Promise<boolean> {
+    return await adjustSizes(this.client, this.table, ref, seen, delta);
+  }
+
   async dropPagesBelow(ref: PartitionRef, offset: number): Promise<number> {
     return await dropPagesBelow(this.client, this.table, ref, offset);
+  }
+
+  async pagesFrom(ref: PartitionRef, offset: number, limit: number): Promise<IndexPage[]> {
+    return await readPages(this.client, this.table, ref, offset, limit);
+  }
+
+  async replacePages(
+    ref: PartitionRef,
+    replaced: readonly IndexPage[],
+    entries: readonly IndexEntry[],
+  ): Promise<boolean> {
+    return await replacePages(this.client, this.table, ref, replaced, entries);
   }
 
   async readGcState(topicId: string): Promise<GcState | undefined> {

@@ -52,6 +52,8 @@ export async function firstPageAtTime(
       .catch(mapAwsError);
     const item = indexed.Items?.[0];
     let after = item === undefined ? 0 : num(item, 'o');
+    // Compaction may have merged the indexed page into one that starts before it.
+    if (after > 0) after = await holdingPage(client, table, ref, after);
     // Usually one Query: the answer is within TIME_INDEX_STRIDE pages of the indexed one.
     while (after < head.tailBase) {
       const pages = await client
@@ -80,4 +82,32 @@ export async function firstPageAtTime(
     }
   }
   return head.tail.find((entry) => entry.maxTimestamp >= timestamp)?.baseOffset;
+}
+
+/** The first offset of the page holding `offset` (itself when no page starts at or below it). */
+async function holdingPage(
+  client: DynamoDBClient,
+  table: string,
+  ref: PartitionRef,
+  offset: number,
+): Promise<number> {
+  const out = await client
+    .send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :zero AND :offset',
+        ExpressionAttributeValues: {
+          ':pk': S(partitionKey(ref.topicId, ref.partition)),
+          ':zero': N(0),
+          ':offset': N(offset),
+        },
+        ProjectionExpression: 'sk',
+        ScanIndexForward: false,
+        Limit: 1,
+        ConsistentRead: true,
+      }),
+    )
+    .catch(mapAwsError);
+  const found = out.Items?.[0];
+  return found === undefined ? offset : num(found, 'sk');
 }

@@ -1,0 +1,115 @@
+import {
+  type DynamoDBClient,
+  QueryCommand,
+  TransactionCanceledException,
+  TransactWriteItemsCommand,
+} from '@aws-sdk/client-dynamodb';
+import type { IndexEntry } from '../../core/index-entry.ts';
+import type { IndexPage, PartitionRef } from '../../core/ports.ts';
+import { mapAwsError } from '../aws-errors.ts';
+import { type Item, N, num, S } from './attributes.ts';
+import { decodePage, encodePage, partitionKey } from './head-codec.ts';
+
+/**
+ * Up to `limit` index pages of a partition, ascending, from the one holding `offset` (strongly
+ * consistent).
+ *
+ * @example
+ * const pages = await readPages(client, 'streambed-log', ref, 0, 50);
+ */
+export async function readPages(
+  client: DynamoDBClient,
+  table: string,
+  ref: PartitionRef,
+  offset: number,
+  limit: number,
+): Promise<IndexPage[]> {
+  const pk = S(partitionKey(ref.topicId, ref.partition));
+  const holding = await client
+    .send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :zero AND :offset',
+        ExpressionAttributeValues: { ':pk': pk, ':zero': N(0), ':offset': N(offset) },
+        ScanIndexForward: false,
+        Limit: 1,
+        ConsistentRead: true,
+      }),
+    )
+    .catch(mapAwsError);
+  const from = holding.Items?.[0] === undefined ? offset : num(holding.Items[0], 'sk');
+  const out = await client
+    .send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: 'pk = :pk AND sk >= :from',
+        ExpressionAttributeValues: { ':pk': pk, ':from': N(from) },
+        Limit: limit,
+        ConsistentRead: true,
+      }),
+    )
+    .catch(mapAwsError);
+  return (out.Items ?? []).map((item: Item) => ({
+    first: num(item, 'sk'),
+    end: num(item, 'end'),
+    cumulativeMax: num(item, 'cm'),
+    entries: decodePage(item),
+  }));
+}
+
+/**
+ * Compaction's swap: the pages `replaced` (consecutive, as read) become one page at the first one's
+ * offset holding `entries` (which cover exactly the same offsets), in one transaction conditional
+ * on every replaced page being unchanged. A reader sees the old pages or the new one, never a mix
+ * it cannot tell (a reader between them meets a gap and starts again). False when a page changed.
+ */
+export async function replacePages(
+  client: DynamoDBClient,
+  table: string,
+  ref: PartitionRef,
+  replaced: readonly IndexPage[],
+  entries: readonly IndexEntry[],
+): Promise<boolean> {
+  const first = replaced[0];
+  const last = replaced.at(-1);
+  if (first === undefined || last === undefined || replaced.length > 100) {
+    throw new Error('replacePages takes 1 to 100 pages');
+  }
+  const page = encodePage(ref.topicId, ref.partition, entries, last.cumulativeMax);
+  if (num(page, 'sk') !== first.first || num(page, 'end') !== last.end) {
+    throw new Error(
+      `compacted entries cover [${num(page, 'sk')}, ${num(page, 'end')}), not [${first.first}, ${last.end})`,
+    );
+  }
+  const pk = S(partitionKey(ref.topicId, ref.partition));
+  try {
+    await client.send(
+      new TransactWriteItemsCommand({
+        TransactItems: [
+          {
+            Put: {
+              TableName: table,
+              Item: page,
+              ConditionExpression: '#end = :end',
+              ExpressionAttributeNames: { '#end': 'end' },
+              ExpressionAttributeValues: { ':end': N(first.end) },
+            },
+          },
+          ...replaced.slice(1).map((old) => ({
+            Delete: {
+              TableName: table,
+              Key: { pk, sk: N(old.first) },
+              ConditionExpression: '#end = :end',
+              ExpressionAttributeNames: { '#end': 'end' },
+              ExpressionAttributeValues: { ':end': N(old.end) },
+            },
+          })),
+        ],
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (error instanceof TransactionCanceledException) return false;
+    return mapAwsError(error);
+  }
+}
