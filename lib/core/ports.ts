@@ -83,6 +83,8 @@ export interface GcState {
   readonly cursors: readonly number[];
   /** Per partition, the offset below which compaction has looked at every page. */
   readonly compacted?: readonly number[];
+  /** No object created before this exists but those the retention rule's last listing saw. */
+  readonly listedFrom?: number;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '../core/errors.ts';
-import { objectIdFloor, objectIdOf, topicPrefix } from '../core/object-keys.ts';
+import { objectIdFloor, objectIdOf, objectTime, topicPrefix } from '../core/object-keys.ts';
 import type { PartitionRef } from '../core/ports.ts';
 import { MIN_GC_GRACE_MS, planRetention } from '../core/retention.ts';
 import type { TopicRecord } from '../core/types.ts';
@@ -88,7 +88,20 @@ export async function sweepTopic(
   if (results.every((r) => r !== undefined)) {
     const firstLive = Math.min(now, ...results.map((r) => (r as { firstLive: number }).firstLive));
     collectedBelow = firstLive - graceMs;
-    objectsDeleted = await deleteObjectsBelow(ctx, topic, collectedBelow);
+    const gc = await ctx.index.readGcState(topic.id);
+    // Skip the listing while the bound has not reached the oldest object the last one could have
+    // missed: an idle topic is listed about once per grace, not once per pass.
+    if (gc?.listedFrom === undefined || collectedBelow > gc.listedFrom) {
+      const listing = await deleteObjectsBelow(ctx, topic, collectedBelow);
+      objectsDeleted = listing.deleted;
+      // Objects created after the listing began are newer than now − grace (commit limit, skew).
+      const listedFrom = Math.min(listing.firstKept ?? Number.POSITIVE_INFINITY, now - graceMs);
+      const base = gc ?? {
+        through: topic.createdAt - graceMs,
+        cursors: Array.from({ length: topic.partitions }, () => 0),
+      };
+      await ctx.index.writeGcState(topic.id, gc, { ...base, listedFrom });
+    }
   }
   const deadline = options.deadline ?? now + 240_000;
   // Small batches into large objects; the objects they leave are collected next.
@@ -107,16 +120,27 @@ export async function sweepTopic(
   };
 }
 
-/** Deletes the topic's segment objects created before `time` (the first keys of its listing). */
-async function deleteObjectsBelow(ctx: EngineContext, topic: TopicRecord, time: number): Promise<number> {
+/**
+ * Deletes the topic's segment objects created before `time` (the first keys of its listing); also
+ * says when the first object kept was created.
+ */
+async function deleteObjectsBelow(
+  ctx: EngineContext,
+  topic: TopicRecord,
+  time: number,
+): Promise<{ deleted: number; firstKept: number | undefined }> {
   const prefix = topicPrefix(topic.name, topic.id);
   const floor = objectIdFloor(time);
   const keys: string[] = [];
   let deleted = 0;
+  let firstKept: number | undefined;
   for await (const object of ctx.objects.list(prefix)) {
     const id = objectIdOf(prefix, object.key);
     if (id === undefined) continue; // not a segment: not ours to delete
-    if (id >= floor) break;
+    if (id >= floor) {
+      firstKept = objectTime(id);
+      break;
+    }
     keys.push(object.key);
     if (keys.length === 1000) {
       await ctx.objects.deleteMany(keys.splice(0));
@@ -124,5 +148,5 @@ async function deleteObjectsBelow(ctx: EngineContext, topic: TopicRecord, time: 
     }
   }
   await ctx.objects.deleteMany(keys);
-  return deleted + keys.length;
+  return { deleted: deleted + keys.length, firstKept };
 }

@@ -11,7 +11,8 @@ import { FORMAT_VERSION } from './head-codec.ts';
 
 /**
  * pk '<topicId>#gc', sk -1: `v`, `w` (collected through, ms), `c` (list of N: collection cursor per
- * partition), `k` (list of N: compaction cursor per partition).
+ * partition), `k` (list of N: compaction cursor per partition), `lf` (ms: the retention rule's last
+ * listing saw every object created before it).
  */
 export function gcKey(topicId: string) {
   return { pk: S(`${topicId}#gc`), sk: N(-1) };
@@ -30,6 +31,7 @@ export async function readGcState(
     through: num(out.Item, 'w'),
     cursors: (out.Item.c?.L ?? []).map((v) => Number(v.N ?? 0)),
     compacted: (out.Item.k?.L ?? []).map((v) => Number(v.N ?? 0)),
+    ...(out.Item.lf?.N === undefined ? {} : { listedFrom: Number(out.Item.lf.N) }),
   };
 }
 
@@ -49,6 +51,10 @@ export async function writeGcState(
           v: N(FORMAT_VERSION),
           w: N(next.through),
           c: { L: next.cursors.map((c) => N(c)) },
+          k: { L: (next.compacted ?? []).map((c) => N(c)) },
+          ...(next.listedFrom === undefined || !Number.isFinite(next.listedFrom)
+            ? {}
+            : { lf: N(next.listedFrom) }),
         },
         ConditionExpression: seen === undefined ? 'attribute_not_exists(pk)' : 'w = :w',
         ...(seen === undefined ? {} : { ExpressionAttributeValues: { ':w': N(seen.through) } }),
