@@ -102,6 +102,20 @@ describe('small-object compaction', () => {
     // A timestamp lookup still finds the first record at or after it.
     assert.equal(await log.listOffsets('small', 0, { timestamp: 1050 }), 50);
     assert.equal(await log.listOffsets('small', 1, { timestamp: 2117 }), 117);
+    // Retention's byte count follows the rewritten sizes: it is the sum of the live entries' lengths.
+    const index = awsPorts(stack.config).index;
+    const { id } = await log.describeTopic('small');
+    for (const partition of [0, 1]) {
+      const ref = { topic: 'small', topicId: id, partition };
+      const head = await index.readHead(ref);
+      assert.ok(head !== undefined);
+      let sum = 0;
+      for await (const e of index.entriesFrom(ref, head.sizes.from, head)) {
+        if (e.baseOffset < head.sizes.through) sum += e.byteLength;
+      }
+      for (const e of head.tail) if (e.baseOffset < head.sizes.through) sum += e.byteLength;
+      assert.equal(head.sizes.bytes, sum, `partition ${partition}`);
+    }
     // Nothing left to do: a second pass rewrites nothing.
     const again = await log.sweep({ graceMs: 2 * MIN });
     assert.equal(again.topics.find((t) => t.topic === 'small')?.batchesCompacted, 0);
