@@ -39,7 +39,7 @@ import { IdempotentAppender } from './idempotent-append.ts';
 import { adjustSizes, advanceStart, deleteRecords, dropPagesBelow } from './log-start.ts';
 import { readPages, replacePages } from './page-swap.ts';
 import { pageEntriesFrom } from './pages.ts';
-import { deletePartitionItems, fencePartitions } from './partition-lifecycle.ts';
+import { deletePartitionItems, fenceAttempt, fencePartitions } from './partition-lifecycle.ts';
 import { AmbiguousWriteError, sendWithoutBlindRetry } from './send-once.ts';
 import { firstPageAtTime } from './time-index.ts';
 
@@ -224,7 +224,7 @@ export class DynamoPartitionIndex implements PartitionIndex {
       } catch (error) {
         if (error instanceof AmbiguousWriteError) {
           // The attempt may have landed. Fence it so it never can from now on, then look.
-          await this.fence(ref, `${entry.objectId}.${attempt}`);
+          await fenceAttempt(this.client, this.table, ref, `${entry.objectId}.${attempt}`, this.now());
           const found = await this.locate(ref, entry.objectId, bound);
           if (found !== undefined) return { kind: 'appended', baseOffset: found };
           attempt++;
@@ -284,29 +284,6 @@ export class DynamoPartitionIndex implements PartitionIndex {
    */
   private async afterAppend(ref: PartitionRef, head: HeadState, position: number): Promise<void> {
     if (flushDue(position + 1, head.pageSize)) await this.flusher.flush(ref, head).catch(this.onFlushError);
-  }
-
-  /** Makes sure the fenced attempt can never be applied (retried until it is known to be set). */
-  private async fence(ref: PartitionRef, fence: string): Promise<void> {
-    for (let tries = 0; ; tries++) {
-      try {
-        await this.client.send(
-          new UpdateItemCommand({
-            TableName: this.table,
-            Key: headKey(ref.topicId, ref.partition),
-            UpdateExpression: 'SET #fx.#fence = :now',
-            ConditionExpression: 'attribute_exists(pk)',
-            ExpressionAttributeNames: { '#fx': 'fx', '#fence': fence },
-            ExpressionAttributeValues: { ':now': N(this.now()) },
-          }),
-        );
-        return;
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) throw new UnknownTopicError(ref.topic);
-        if (tries >= 5) mapAwsError(error);
-        await sleep(20 * 2 ** tries);
-      }
-    }
   }
 
   /**

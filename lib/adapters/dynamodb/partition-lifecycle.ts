@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ConditionalCheckFailedException,
   DeleteItemCommand,
@@ -5,8 +6,10 @@ import {
   QueryCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { UnknownTopicError } from '../../core/errors.ts';
+import type { PartitionRef } from '../../core/ports.ts';
 import { mapAwsError } from '../aws-errors.ts';
-import { type Item, S } from './attributes.ts';
+import { type Item, N, S } from './attributes.ts';
 import { batchWrite } from './batch.ts';
 import { gcKey } from './gc-state.ts';
 import { headKey, partitionKey, producersKey, timeKey } from './head-codec.ts';
@@ -94,4 +97,36 @@ export async function deletePartitionItems(
     }
   }
   return true;
+}
+
+/**
+ * Fences one append attempt (`<object id>.<attempt>`) on the head, so that it can never be applied
+ * from now on; retried until it is known to be set. UnknownTopic when the head is gone.
+ */
+export async function fenceAttempt(
+  client: DynamoDBClient,
+  table: string,
+  ref: PartitionRef,
+  fence: string,
+  now: number,
+): Promise<void> {
+  for (let tries = 0; ; tries++) {
+    try {
+      await client.send(
+        new UpdateItemCommand({
+          TableName: table,
+          Key: headKey(ref.topicId, ref.partition),
+          UpdateExpression: 'SET #fx.#fence = :now',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#fx': 'fx', '#fence': fence },
+          ExpressionAttributeValues: { ':now': N(now) },
+        }),
+      );
+      return;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) throw new UnknownTopicError(ref.topic);
+      if (tries >= 5) mapAwsError(error);
+      await sleep(20 * 2 ** tries);
+    }
+  }
 }
