@@ -2,7 +2,6 @@ import type { IndexEntry } from '../core/index-entry.ts';
 import { entryEnd } from '../core/index-entry.ts';
 import { newObjectId, segmentKey } from '../core/object-keys.ts';
 import type { IndexPage, PartitionHead, PartitionRef } from '../core/ports.ts';
-import { COMMIT_LIMIT_MS } from '../core/retention.ts';
 import { decodeBatch, encodeSegment, type LogRecord } from '../core/segment/index.ts';
 import type { TopicRecord } from '../core/types.ts';
 import { DEFAULT_TOPIC_CONFIG } from '../core/validation.ts';
@@ -14,6 +13,12 @@ const PAGES_PER_READ = 50;
 const MAX_RUN_PAGES = 90;
 /** A batch is small when under this share of the target; only small batches are rewritten. */
 const SMALL_SHARE = 4;
+/**
+ * Pages are rewritten only once all their batches are this old: far past the commit limit, and past
+ * any flusher still writing them (a flusher that read the head before a swap and wrote a replaced
+ * page after it would bring an old page back beside the new one).
+ */
+export const COMPACTION_SETTLE_MS = 5 * 60 * 1000;
 
 export interface CompactResult {
   /** The offset below which every page has been looked at (the next pass starts there). */
@@ -24,7 +29,7 @@ export interface CompactResult {
 
 /**
  * Small-object compaction of one partition (docs/design.md §9): runs of consecutive index pages
- * whose batches are all small and were appended more than the commit limit ago are rewritten into
+ * whose batches are all small and were appended more than COMPACTION_SETTLE_MS ago are rewritten into
  * one batch of one new single-partition object of about the topic's `targetObjectBytes`, and the
  * pages are swapped for one page holding its entry in one conditional transaction. Offsets, record
  * order, timestamps and the append time (the largest of the run) are unchanged; a reader meets the
@@ -42,7 +47,7 @@ export async function compactPartition(
   deadline: number,
 ): Promise<CompactResult> {
   const target = topic.config.targetObjectBytes ?? (DEFAULT_TOPIC_CONFIG.targetObjectBytes as number);
-  const settled = ctx.now() - COMMIT_LIMIT_MS;
+  const settled = ctx.now() - COMPACTION_SETTLE_MS;
   let cursor = Math.max(from, head.logStartOffset);
   let runs = 0;
   let batchesMerged = 0;

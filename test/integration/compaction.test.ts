@@ -128,8 +128,8 @@ describe('small-object compaction', () => {
       partitions: 1,
       config: { retentionMs: -1, targetObjectBytes: 64 * 1024 },
     });
-    // The sweeper runs 90 s ahead (so every batch looks settled), within the 5-minute grace.
-    const sweeper = engineAt(stack, { offset: 90_000 });
+    // The sweeper runs 6 minutes ahead (so every batch looks settled), within its 10-minute grace.
+    const sweeper = engineAt(stack, { offset: 6 * MIN });
     const acknowledged = new Map<number, string>();
     let producing = true;
     const producers = Array.from({ length: 4 }, async (_, p) => {
@@ -178,7 +178,7 @@ describe('small-object compaction', () => {
     let compacted = 0;
     for (let pass = 0; pass < 6; pass++) {
       await new Promise((resolve) => setTimeout(resolve, 1_000));
-      const report = await sweeper.sweep({ graceMs: 5 * MIN });
+      const report = await sweeper.sweep({ graceMs: 10 * MIN });
       compacted += report.topics.find((t) => t.topic === 'busy')?.batchesCompacted ?? 0;
     }
     producing = false;
