@@ -6,7 +6,9 @@ import {
   topicPrefix,
 } from '../core/object-keys.ts';
 import type { GcState, PartitionRef } from '../core/ports.ts';
+import { COMMIT_LIMIT_MS } from '../core/retention.ts';
 import type { TopicRecord } from '../core/types.ts';
+import { COMPACTION_SETTLE_MS } from './compaction.ts';
 import type { EngineContext } from './context.ts';
 import { mapLimit } from './context.ts';
 import { entriesFrom } from './fetch.ts';
@@ -49,9 +51,10 @@ export async function collectOrphans(
   };
   let deleted = 0;
   while (ctx.now() < options.deadline) {
-    // Whole windows only: at one pass every few minutes, one listing per window.
+    // Whole windows only (one listing each), once their batches could have been compacted: the
+    // objects compaction replaces are then already unreferenced when the window is verified.
     const end = state.through + COLLECT_WINDOW_MS;
-    if (end > now - options.graceMs) break;
+    if (end > now - Math.max(options.graceMs, COMMIT_LIMIT_MS + COMPACTION_SETTLE_MS)) break;
     const window = await referencesIn(ctx, topic, state, end, options.graceMs);
     if (window === undefined) break; // the topic is being deleted
     deleted += await deleteUnreferenced(ctx, topic, state.through, end, window.referenced);
