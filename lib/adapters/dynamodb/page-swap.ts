@@ -9,6 +9,7 @@ import type { IndexPage, PartitionRef } from '../../core/ports.ts';
 import { mapAwsError } from '../aws-errors.ts';
 import { type Item, N, num, S } from './attributes.ts';
 import { decodePage, encodePage, partitionKey } from './head-codec.ts';
+import { pageHolding } from './pages.ts';
 
 /**
  * Up to `limit` index pages of a partition, ascending, from the one holding `offset` (strongly
@@ -25,19 +26,8 @@ export async function readPages(
   limit: number,
 ): Promise<IndexPage[]> {
   const pk = S(partitionKey(ref.topicId, ref.partition));
-  const holding = await client
-    .send(
-      new QueryCommand({
-        TableName: table,
-        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :zero AND :offset',
-        ExpressionAttributeValues: { ':pk': pk, ':zero': N(0), ':offset': N(offset) },
-        ScanIndexForward: false,
-        Limit: 1,
-        ConsistentRead: true,
-      }),
-    )
-    .catch(mapAwsError);
-  const from = holding.Items?.[0] === undefined ? offset : num(holding.Items[0], 'sk');
+  const holding = await pageHolding(client, table, ref, offset);
+  const from = holding === undefined ? offset : num(holding, 'sk');
   const out = await client
     .send(
       new QueryCommand({

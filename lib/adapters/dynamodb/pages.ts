@@ -19,22 +19,10 @@ export async function* pageEntriesFrom(
 ): AsyncIterable<IndexEntry> {
   if (offset >= head.tailBase) return;
   const pk = S(partitionKey(ref.topicId, ref.partition));
-  // The page holding `offset` is the last page starting at or below it.
-  const first = await client
-    .send(
-      new QueryCommand({
-        TableName: table,
-        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :zero AND :offset',
-        ExpressionAttributeValues: { ':pk': pk, ':zero': N(0), ':offset': N(offset) },
-        ScanIndexForward: false,
-        Limit: 1,
-        ConsistentRead: true,
-      }),
-    )
-    .catch(mapAwsError);
+  const holding = await pageHolding(client, table, ref, offset);
   let cursor = offset;
-  let after = first.Items?.[0] === undefined ? offset - 1 : num(first.Items[0], 'sk');
-  for (const item of first.Items ?? []) {
+  let after = holding === undefined ? offset - 1 : num(holding, 'sk');
+  for (const item of holding === undefined ? [] : [holding]) {
     for (const entry of decodePage(item)) {
       if (entry.baseOffset + entry.recordCount <= cursor) continue;
       yield entry;
@@ -65,4 +53,33 @@ export async function* pageEntriesFrom(
       }
     }
   }
+}
+
+/**
+ * The page holding `offset`: the last page starting at or below it (strongly consistent);
+ * undefined when no page does.
+ */
+export async function pageHolding(
+  client: DynamoDBClient,
+  table: string,
+  ref: PartitionRef,
+  offset: number,
+): Promise<Item | undefined> {
+  const out = await client
+    .send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :zero AND :offset',
+        ExpressionAttributeValues: {
+          ':pk': S(partitionKey(ref.topicId, ref.partition)),
+          ':zero': N(0),
+          ':offset': N(offset),
+        },
+        ScanIndexForward: false,
+        Limit: 1,
+        ConsistentRead: true,
+      }),
+    )
+    .catch(mapAwsError);
+  return out.Items?.[0];
 }

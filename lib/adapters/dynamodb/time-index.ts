@@ -10,6 +10,7 @@ import {
   timeKey,
   timeSortKeyFloor,
 } from './head-codec.ts';
+import { pageHolding } from './pages.ts';
 
 /**
  * Kafka's time index over pages: where the first record with a timestamp ≥ `timestamp` can be.
@@ -52,8 +53,7 @@ export async function firstPageAtTime(
       .catch(mapAwsError);
     const item = indexed.Items?.[0];
     let after = item === undefined ? 0 : num(item, 'o');
-    // Compaction may have merged the indexed page into one that starts before it.
-    if (after > 0) after = await holdingPage(client, table, ref, after);
+    let first = after > 0;
     // Usually one Query: the answer is within TIME_INDEX_STRIDE pages of the indexed one.
     while (after < head.tailBase) {
       const pages = await client
@@ -71,7 +71,14 @@ export async function firstPageAtTime(
           }),
         )
         .catch(mapAwsError);
-      const items = pages.Items ?? [];
+      const items = [...(pages.Items ?? [])];
+      // Compaction may have merged the indexed page into one that starts before it: only then is
+      // the page holding `o` read too.
+      if (first && (items[0] === undefined || num(items[0], 'sk') !== after)) {
+        const holding = await pageHolding(client, table, ref, after);
+        if (holding !== undefined && num(holding, 'sk') < after) items.unshift(holding);
+      }
+      first = false;
       if (items.length === 0) break;
       for (const page of items) {
         if (num(page, 'cm') < timestamp) continue;
@@ -82,32 +89,4 @@ export async function firstPageAtTime(
     }
   }
   return head.tail.find((entry) => entry.maxTimestamp >= timestamp)?.baseOffset;
-}
-
-/** The first offset of the page holding `offset` (itself when no page starts at or below it). */
-async function holdingPage(
-  client: DynamoDBClient,
-  table: string,
-  ref: PartitionRef,
-  offset: number,
-): Promise<number> {
-  const out = await client
-    .send(
-      new QueryCommand({
-        TableName: table,
-        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :zero AND :offset',
-        ExpressionAttributeValues: {
-          ':pk': S(partitionKey(ref.topicId, ref.partition)),
-          ':zero': N(0),
-          ':offset': N(offset),
-        },
-        ProjectionExpression: 'sk',
-        ScanIndexForward: false,
-        Limit: 1,
-        ConsistentRead: true,
-      }),
-    )
-    .catch(mapAwsError);
-  const found = out.Items?.[0];
-  return found === undefined ? offset : num(found, 'sk');
 }
