@@ -326,7 +326,7 @@ async function readCost(
       });
       latencies.push(performance.now() - t0);
       fetches++;
-      for (const record of result.records) bytes += record.value.length;
+      for (const record of result.records) bytes += (record.value?.length ?? 0);
       offset = result.nextOffset;
       if (offset >= result.highWatermark || result.records.length === 0) break;
     }

@@ -189,7 +189,7 @@ export async function fetchSuite(
           offset: libOffsets[consumer] as number,
         });
         libOffsets[consumer] = out.nextOffset >= out.highWatermark ? 0 : out.nextOffset;
-        return { bytes: sum(out.records.map((r) => r.value.length)), records: out.records.length };
+        return { bytes: sum(out.records.map((r) => r.value?.length ?? 0)), records: out.records.length };
       };
       const httpOffsets = new Array<number>(consumers).fill(0);
       const httpCall = async (_: number, consumer: number) => {
@@ -297,7 +297,7 @@ async function catchUpSuite(
       latencies.push(performance.now() - t0);
       fetches++;
       records += out.records.length;
-      for (const record of out.records) bytes += record.value.length;
+      for (const record of out.records) bytes += (record.value?.length ?? 0);
       offset = out.nextOffset;
       if (offset >= out.highWatermark || out.records.length === 0) break;
     }

@@ -372,6 +372,28 @@ export const openapi = {
               'Runs of batches smaller than a quarter of this are compacted into single-partition objects of ' +
               'about this size; -1 turns compaction off. Default 8 MiB.',
           },
+          cleanupPolicy: {
+            enum: ['delete', 'compact', 'compact,delete', 'delete,compact'],
+            description:
+              'Kafka\'s cleanup.policy. "delete" (default) retires records by retentionMs/retentionBytes; ' +
+              '"compact" keeps the latest record of every key (records need a key; a null value is a ' +
+              'tombstone); "compact,delete" does both. Offsets never change: a compacted log has holes.',
+          },
+          deleteRetentionMs: {
+            ...nonNegativeInteger,
+            description: 'How long a tombstone stays after it was appended (ms). Default 86400000 (1 day).',
+          },
+          minCompactionLagMs: {
+            ...nonNegativeInteger,
+            description: 'Records appended less than this long ago are never compacted away (ms). Default 0.',
+          },
+          minCleanableDirtyRatio: {
+            type: 'number',
+            minimum: 0,
+            maximum: 1,
+            description:
+              "Compaction runs once the uncompacted share of a partition's bytes reaches this. Default 0.5.",
+          },
         },
       },
       CreateTopicRequest: {
@@ -427,7 +449,9 @@ export const openapi = {
       ProduceRecord: {
         type: 'object',
         additionalProperties: false,
-        description: 'Give exactly one of `value` (any JSON value) and `valueBase64` (binary).',
+        description:
+          'Give exactly one of `value` (any JSON value but null) and `valueBase64` (binary). `value: null` ' +
+          'is a tombstone (a null value, as Kafka): on a compacted topic it deletes the key.',
         properties: {
           key: { type: ['string', 'null'] },
           value: {},

@@ -24,7 +24,7 @@ const encoder = new TextEncoder();
 
 /**
  * Turns an HTTP record into an engine record: JSON values are stored as their UTF-8 JSON text with
- * the JSON flag, base64 values as their bytes.
+ * the JSON flag, base64 values as their bytes, `value: null` as a null value (a tombstone).
  */
 export function toProduceRecord(record: HttpRecordIn, index: number): ProduceRecord {
   const hasValue = Object.hasOwn(record, 'value');
@@ -38,12 +38,15 @@ export function toProduceRecord(record: HttpRecordIn, index: number): ProduceRec
   if (hasBase64 && (record.valueBase64 as string).length % 4 !== 0) {
     throw new InvalidArgumentError(`body.records[${index}].valueBase64 must be padded base64 (RFC 4648)`);
   }
+  const tombstone = hasValue && record.value === null;
   return {
     key: record.key === undefined || record.key === null ? null : encoder.encode(record.key),
-    value: hasBase64
-      ? new Uint8Array(Buffer.from(record.valueBase64 as string, 'base64'))
-      : encoder.encode(JSON.stringify(record.value)),
-    valueIsJson: !hasBase64,
+    value: tombstone
+      ? null
+      : hasBase64
+        ? new Uint8Array(Buffer.from(record.valueBase64 as string, 'base64'))
+        : encoder.encode(JSON.stringify(record.value)),
+    valueIsJson: !hasBase64 && !tombstone,
     headers: Object.entries(record.headers ?? {}).map(
       ([name, value]) => [name, encoder.encode(value)] as const,
     ),

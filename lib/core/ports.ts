@@ -85,6 +85,22 @@ export interface GcState {
   readonly compacted?: readonly number[];
   /** No object created before this exists but those the retention rule's last listing saw. */
   readonly listedFrom?: number;
+  /** Compacted topics: per partition, the offset below which key compaction has cleaned the log. */
+  readonly cleaned?: readonly number[];
+  /**
+   * Compacted topics: every entry appended before this time lies below its partition's `cleaned`
+   * offset, so it names no produced object (orphan collection waits for it, see collect.ts).
+   */
+  readonly cleanedUntil?: number;
+  /** Compacted topics: per partition, when the oldest tombstone below `cleaned` was appended (-1: none). */
+  readonly tombstones?: readonly number[];
+}
+
+/** Objects a swap stopped referencing, recorded with the swap (see lib/engine/retired.ts). */
+export interface RetiredObjects {
+  readonly id: number;
+  readonly retiredAt: number;
+  readonly objectIds: readonly string[];
 }
 
 /**
@@ -151,7 +167,19 @@ export interface PartitionIndex {
     ref: PartitionRef,
     replaced: readonly IndexPage[],
     entries: readonly IndexEntry[],
+    retired?: readonly string[],
   ): Promise<boolean>;
+  /** Records objects no entry references, for deletion after the grace. */
+  retireObjects(topicId: string, objectIds: readonly string[]): Promise<void>;
+  /** Up to `limit` records of objects retired before `before` (ms), oldest first. */
+  readRetired(topicId: string, before: number, limit: number): Promise<RetiredObjects[]>;
+  /** Forgets a retired-objects record once its objects are deleted. */
+  forgetRetired(topicId: string, id: number): Promise<void>;
+  /**
+   * Moves a tail shorter than a page into a page when its newest entry was appended before
+   * `idleBefore` (so compaction reaches what an idle partition wrote last); false when it did not.
+   */
+  pageIdleTail(ref: PartitionRef, idleBefore: number): Promise<boolean>;
   /** The topic's orphan-collection progress (see lib/engine/collect.ts); undefined before the first. */
   readGcState(topicId: string): Promise<GcState | undefined>;
   /** Stores it if it is still `seen` (undefined: none stored yet); false when another sweep moved it. */

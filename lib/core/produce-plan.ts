@@ -4,7 +4,7 @@ import type { ProducerBatch } from './producer-state.ts';
 import type { BatchInput, LogRecord } from './segment/index.ts';
 import { recordSize } from './segment/index.ts';
 import type { ProduceRecord, ProduceRequest, ProducerIdentity, TopicRecord } from './types.ts';
-import { validateNonNegativeInt, validateProducerId } from './validation.ts';
+import { isCompacted, validateNonNegativeInt, validateProducerId } from './validation.ts';
 
 /** The most records one produce call may carry. */
 export const MAX_RECORDS_PER_CALL = 10_000;
@@ -31,7 +31,18 @@ function checkRecord(record: ProduceRecord, index: number, topic: TopicRecord): 
   const field = `records[${index}]`;
   if (record === null || typeof record !== 'object')
     throw new InvalidArgumentError(`${field} must be an object`);
-  if (!(record.value instanceof Uint8Array)) throw new InvalidArgumentError(`${field}.value must be bytes`);
+  if (record.value !== null && !(record.value instanceof Uint8Array)) {
+    throw new InvalidArgumentError(`${field}.value must be bytes or null`);
+  }
+  if (record.value === null && record.valueIsJson === true) {
+    throw new InvalidArgumentError(`${field}.valueIsJson must be false for a null value (a tombstone)`);
+  }
+  if (isCompacted(topic.config) && (record.key === undefined || record.key === null)) {
+    // Kafka refuses these too: compaction keeps the latest record per key, and this one has none.
+    throw new InvalidArgumentError(
+      `${field} has no key; topic '${topic.name}' is compacted (cleanupPolicy ${topic.config.cleanupPolicy}) and needs a key on every record`,
+    );
+  }
   if (record.key !== undefined && record.key !== null && !(record.key instanceof Uint8Array)) {
     throw new InvalidArgumentError(`${field}.key must be bytes or null`);
   }

@@ -3,7 +3,7 @@ import type { FetchedRecord } from './types.ts';
 /**
  * Records as JSON, the way the HTTP API and consumer functions see them: a record produced with a
  * JSON `value` comes back with `value` (the same JSON), one produced as binary comes back with
- * `valueBase64`. Keys and header values are UTF-8 strings (base64 if they are not valid UTF-8).
+ * `valueBase64`, a tombstone (null value) with `value: null`. Keys and header values are UTF-8 strings (base64 if they are not valid UTF-8).
  */
 export interface HttpRecordOut {
   readonly offset: number;
@@ -34,6 +34,7 @@ export function toHttpRecord(record: FetchedRecord): HttpRecordOut {
     headers[name] = text(value) ?? Buffer.from(value).toString('base64');
   const key = record.key === null ? null : (text(record.key) ?? Buffer.from(record.key).toString('base64'));
   const base = { offset: record.offset, timestamp: record.timestamp, key, headers };
+  if (record.value === null) return { ...base, value: null };
   if (record.valueIsJson) {
     const json = text(record.value);
     if (json !== undefined) {

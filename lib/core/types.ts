@@ -18,7 +18,25 @@ export interface TopicConfig {
    * @default 8_388_608 (8 MiB)
    */
   readonly targetObjectBytes?: number;
+  /**
+   * Kafka's cleanup.policy: "delete" lets records go by `retentionMs`/`retentionBytes`; "compact"
+   * keeps the latest record of every key (retention settings then apply to nothing); "compact,delete"
+   * does both. A compacted topic refuses records without a key.
+   * @default 'delete'
+   */
+  readonly cleanupPolicy?: CleanupPolicy;
+  /** How long a tombstone (a record with a null value) stays after it was appended, in ms. @default 86_400_000 (1 day) */
+  readonly deleteRetentionMs?: number;
+  /** Records appended less than this long ago are never compacted away, in ms. @default 0 */
+  readonly minCompactionLagMs?: number;
+  /**
+   * Compaction runs once the uncompacted part of a partition is at least this share of its bytes
+   * (Kafka's min.cleanable.dirty.ratio), between 0 and 1. @default 0.5
+   */
+  readonly minCleanableDirtyRatio?: number;
 }
+
+export type CleanupPolicy = 'delete' | 'compact' | 'compact,delete';
 
 /** A topic as stored. `id` changes when a topic is deleted and created again. */
 export interface TopicRecord {
@@ -42,7 +60,8 @@ export interface TopicDescription extends TopicRecord {
 /** One record handed to produce. */
 export interface ProduceRecord {
   readonly key?: Uint8Array | null;
-  readonly value: Uint8Array;
+  /** Null is a tombstone: on a topic with cleanupPolicy "compact", it deletes the key. */
+  readonly value: Uint8Array | null;
   /** True when `value` holds UTF-8 JSON text that should come back as JSON. @default false */
   readonly valueIsJson?: boolean;
   readonly headers?: ReadonlyArray<readonly [string, Uint8Array]>;

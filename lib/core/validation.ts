@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from './errors.ts';
-import type { Compression, TopicConfig } from './types.ts';
+import type { CleanupPolicy, Compression, TopicConfig } from './types.ts';
 
 /** Kafka's rule for topic names: 1–249 of `[a-zA-Z0-9._-]`, and not `.` or `..`. */
 const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
@@ -18,7 +18,29 @@ export const DEFAULT_TOPIC_CONFIG: TopicConfig = {
   maxRecordBytes: 1024 * 1024,
   compression: 'none',
   targetObjectBytes: 8 * 1024 * 1024,
+  cleanupPolicy: 'delete',
+  deleteRetentionMs: 24 * 3600 * 1000,
+  minCompactionLagMs: 0,
+  minCleanableDirtyRatio: 0.5,
 };
+
+/** The accepted spellings of cleanupPolicy (Kafka takes the list in either order). */
+const CLEANUP_POLICIES: Readonly<Record<string, CleanupPolicy>> = {
+  delete: 'delete',
+  compact: 'compact',
+  'compact,delete': 'compact,delete',
+  'delete,compact': 'compact,delete',
+};
+
+/** Whether the topic keeps only the latest record of each key. */
+export function isCompacted(config: TopicConfig): boolean {
+  return config.cleanupPolicy === 'compact' || config.cleanupPolicy === 'compact,delete';
+}
+
+/** Whether retentionMs and retentionBytes apply (not on a topic that is only compacted). */
+export function retentionApplies(config: TopicConfig): boolean {
+  return config.cleanupPolicy !== 'compact';
+}
 
 /** Bounds of a topic's targetObjectBytes: 64 KiB to 64 MiB (the batch limit). */
 export const TARGET_OBJECT_BYTES = { min: 64 * 1024, max: 64 * 1024 * 1024 } as const;
@@ -97,6 +119,25 @@ function targetObjectBytes(value: unknown): number {
   return value;
 }
 
+function cleanupPolicy(value: unknown): CleanupPolicy {
+  const policy = typeof value === 'string' ? CLEANUP_POLICIES[value] : undefined;
+  if (policy === undefined) {
+    throw new InvalidArgumentError(
+      `config.cleanupPolicy must be 'delete', 'compact' or 'compact,delete', got ${show(value)}`,
+    );
+  }
+  return policy;
+}
+
+function ratio(value: unknown): number {
+  if (typeof value !== 'number' || !(value >= 0 && value <= 1)) {
+    throw new InvalidArgumentError(
+      `config.minCleanableDirtyRatio must be a number in [0, 1], got ${show(value)}`,
+    );
+  }
+  return value;
+}
+
 function retention(value: unknown, field: string): number {
   if (value === -1) return -1;
   return validatePositiveInt(value, field);
@@ -132,5 +173,9 @@ export function resolveTopicConfig(input: unknown = {}): TopicConfig {
     ),
     compression: merged.compression,
     targetObjectBytes: targetObjectBytes(merged.targetObjectBytes),
+    cleanupPolicy: cleanupPolicy(merged.cleanupPolicy),
+    deleteRetentionMs: validateNonNegativeInt(merged.deleteRetentionMs, 'config.deleteRetentionMs'),
+    minCompactionLagMs: validateNonNegativeInt(merged.minCompactionLagMs, 'config.minCompactionLagMs'),
+    minCleanableDirtyRatio: ratio(merged.minCleanableDirtyRatio),
   };
 }

@@ -8,10 +8,11 @@ import {
 import type { GcState, PartitionRef } from '../core/ports.ts';
 import { COMMIT_LIMIT_MS } from '../core/retention.ts';
 import type { TopicRecord } from '../core/types.ts';
-import { COMPACTION_SETTLE_MS } from './compaction.ts';
+import { isCompacted } from '../core/validation.ts';
 import type { EngineContext } from './context.ts';
 import { mapLimit } from './context.ts';
 import { entriesFrom } from './fetch.ts';
+import { COMPACTION_SETTLE_MS } from './swap.ts';
 
 /** Object time covered by one collection window. */
 export const COLLECT_WINDOW_MS = 10 * 60 * 1000;
@@ -50,11 +51,15 @@ export async function collectOrphans(
     cursors: Array.from({ length: topic.partitions }, () => 0),
   };
   let deleted = 0;
+  const keyed = isCompacted(topic.config);
   while (ctx.now() < options.deadline) {
     // Whole windows only (one listing each), once their batches could have been compacted: the
     // objects compaction replaces are then already unreferenced when the window is verified.
     const end = state.through + COLLECT_WINDOW_MS;
     if (end > now - Math.max(options.graceMs, COMMIT_LIMIT_MS + COMPACTION_SETTLE_MS)) break;
+    // A compacted topic moves every batch into compactor objects when it cleans it: its windows
+    // wait until the entries that can name them are cleaned, then none of its objects is named.
+    if (keyed && end + options.graceMs > (state.cleanedUntil ?? Number.NEGATIVE_INFINITY)) break;
     const window = await referencesIn(ctx, topic, state, end, options.graceMs);
     if (window === undefined) break; // the topic is being deleted
     deleted += await deleteUnreferenced(ctx, topic, state.through, end, window.referenced);

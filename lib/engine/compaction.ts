@@ -1,25 +1,20 @@
 import type { IndexEntry } from '../core/index-entry.ts';
-import { entryEnd } from '../core/index-entry.ts';
-import { newObjectId, segmentKey } from '../core/object-keys.ts';
 import type { IndexPage, PartitionHead, PartitionRef } from '../core/ports.ts';
-import { decodeBatch, encodeSegment, type LogRecord } from '../core/segment/index.ts';
+import { offsetDelta } from '../core/segment/index.ts';
 import type { TopicRecord } from '../core/types.ts';
-import { DEFAULT_TOPIC_CONFIG } from '../core/validation.ts';
+import { DEFAULT_TOPIC_CONFIG, isCompacted } from '../core/validation.ts';
 import type { EngineContext } from './context.ts';
 import { mapLimit } from './context.ts';
+import { readBatch } from './fetch.ts';
+import { type CleanResult, cleanPartition } from './key-compaction.ts';
+import { RunWriter } from './run-writer.ts';
+import { COMPACTION_SETTLE_MS, MAX_RUN_PAGES, sumBytes, swap } from './swap.ts';
 
-/** Pages read per query, and the most pages one swap replaces (a transaction holds 100 items). */
+/** Pages read per query. */
 const PAGES_PER_READ = 50;
-const MAX_RUN_PAGES = 90;
+
 /** A batch is small when under this share of the target; only small batches are rewritten. */
 const SMALL_SHARE = 4;
-/**
- * Pages are rewritten only once all their batches are this old: far past the commit limit, and past
- * any flusher still writing them (a flusher that read the head before a swap and wrote a replaced
- * page after it would bring an old page back beside the new one).
- */
-export const COMPACTION_SETTLE_MS = 5 * 60 * 1000;
-
 export interface CompactResult {
   /** The offset below which every page has been looked at (the next pass starts there). */
   readonly through: number;
@@ -55,11 +50,11 @@ export async function compactPartition(
   let runBytes = 0;
   const flush = async () => {
     const entries = run.flatMap((page) => page.entries);
-    const merged = entries.length >= 2 ? await rewrite(ctx, topic, ref, run, entries) : undefined;
+    const merged = entries.length >= 2 ? await rewrite(ctx, topic, ref, run, entries, target) : undefined;
     if (merged !== undefined) {
       runs++;
       batchesMerged += entries.length;
-      const delta = merged.byteLength - entries.reduce((n, e) => n + e.byteLength, 0);
+      const delta = sumBytes(merged) - sumBytes(entries);
       await ctx.index.adjustSizes(ref, head.sizes, delta);
     }
     run = [];
@@ -89,82 +84,98 @@ export async function compactPartition(
   return { through: cursor, runs, batchesMerged };
 }
 
-/** Writes the run's records as one batch of a new object, then swaps the pages; the new entry. */
+/** Rewrites the run's records into new objects, then swaps the pages; the new entries. */
 async function rewrite(
   ctx: EngineContext,
   topic: TopicRecord,
   ref: PartitionRef,
   run: readonly IndexPage[],
   entries: readonly IndexEntry[],
-): Promise<IndexEntry | undefined> {
-  const batches = await mapLimit(entries, ctx.fetchConcurrency, async (entry) => {
-    const bytes = await ctx.objects.getRange(
-      segmentKey(topic.name, topic.id, entry.objectId),
-      entry.byteOffset,
-      entry.byteLength,
-    );
-    return decodeBatch(bytes, { partition: ref.partition, recordCount: entry.recordCount }).records;
-  });
-  const records: LogRecord[] = batches.flat();
-  const segment = encodeSegment([
-    { partition: ref.partition, records, compression: topic.config.compression },
-  ]);
-  const location = segment.batches[0];
-  const first = entries[0];
-  const last = entries.at(-1);
-  if (location === undefined || first === undefined || last === undefined) return undefined;
-  const objectId = newObjectId(ctx.now(), 'compactor');
-  await ctx.objects.put(segmentKey(topic.name, topic.id, objectId), segment.bytes);
-  const merged: IndexEntry = {
-    baseOffset: first.baseOffset,
-    recordCount: entryEnd(last) - first.baseOffset,
-    objectId,
-    byteOffset: location.byteOffset,
-    byteLength: location.byteLength,
-    maxTimestamp: Math.max(...entries.map((e) => e.maxTimestamp)),
-    appendTime: Math.max(...entries.map((e) => e.appendTime)),
-  };
-  if (merged.recordCount !== records.length) {
-    throw new Error(
-      `compaction of ${ref.topic}/${ref.partition} read ${records.length} records for ${merged.recordCount} offsets`,
-    );
+  target: number,
+): Promise<IndexEntry[] | undefined> {
+  const first = run[0];
+  const last = run.at(-1);
+  if (first === undefined || last === undefined) return undefined;
+  const batches = await mapLimit(entries, ctx.fetchConcurrency, (entry) => readBatch(ctx, topic, ref, entry));
+  const writer = new RunWriter(ctx, topic, ref, first.first, target);
+  for (const [i, batch] of batches.entries()) {
+    const entry = entries[i] as IndexEntry;
+    writer.visit(entry);
+    for (const [j, record] of batch.records.entries())
+      await writer.add(entry.baseOffset + offsetDelta(batch, j), record);
   }
-  // A page changed meanwhile (another compactor): the new object is left to the retention rule.
-  return (await ctx.index.replacePages(ref, run, [merged])) ? merged : undefined;
+  const merged = await writer.finish(last.end);
+  return (await swap(ctx, topic, ref, run, merged, writer.written)) ? merged : undefined;
 }
 
 /**
- * Compacts every partition of the topic from where the last pass stopped (the cursors live with
- * orphan collection's state, which runs right after and takes the replaced objects).
+ * Compacts every partition of the topic from where the last pass stopped: by key on a compacted
+ * topic (key-compaction.ts), else small batches into larger objects. Pages out the tails of idle
+ * partitions first so both reach what a partition wrote last. The cursors live with orphan
+ * collection's state, which runs right after and takes the replaced produced objects.
  */
 export async function compactTopic(
   ctx: EngineContext,
   topic: TopicRecord,
   graceMs: number,
   deadline: number,
-): Promise<{ runs: number; batchesMerged: number }> {
-  if (topic.config.targetObjectBytes === -1) return { runs: 0, batchesMerged: 0 };
+): Promise<{ runs: number; batchesMerged: number; recordsRemoved: number }> {
+  const keyed = isCompacted(topic.config);
+  const nothing = { runs: 0, batchesMerged: 0, recordsRemoved: 0 };
+  if (!keyed && topic.config.targetObjectBytes === -1) return nothing;
+  const passStart = ctx.now();
   const seen = await ctx.index.readGcState(topic.id);
-  const cursors = Array.from({ length: topic.partitions }, (_, p) => seen?.compacted?.[p] ?? 0);
-  const results = await mapLimit(cursors, 4, async (from, partition) => {
+  const partitions = Array.from({ length: topic.partitions }, (_, p) => p);
+  const results = await mapLimit(partitions, 4, async (partition) => {
     const ref: PartitionRef = { topic: topic.name, topicId: topic.id, partition };
-    const head = await ctx.index.readHead(ref);
+    let head = await ctx.index.readHead(ref);
     if (head === undefined) return undefined;
-    return await compactPartition(ctx, topic, ref, head, from, deadline);
+    const idle =
+      head.tail.length > 0 && head.tail.every((e) => e.appendTime < passStart - COMPACTION_SETTLE_MS);
+    if (idle && (await ctx.index.pageIdleTail(ref, passStart - COMPACTION_SETTLE_MS))) {
+      head = await ctx.index.readHead(ref);
+      if (head === undefined) return undefined;
+    }
+    if (keyed) {
+      const since = seen?.tombstones?.[partition];
+      const cleaned = seen?.cleaned?.[partition] ?? 0;
+      return await cleanPartition(ctx, topic, ref, head, cleaned, since === -1 ? undefined : since, deadline);
+    }
+    return await compactPartition(ctx, topic, ref, head, seen?.compacted?.[partition] ?? 0, deadline);
   });
-  if (results.some((r) => r === undefined)) return { runs: 0, batchesMerged: 0 };
+  if (results.some((r) => r === undefined)) return nothing;
+  const base = seen ?? {
+    through: topic.createdAt - graceMs,
+    cursors: Array.from({ length: topic.partitions }, () => 0),
+  };
+  // Lost to another sweep: it will have moved the cursors itself; pages are rechecked harmlessly.
+  if (keyed) {
+    const done = results as CleanResult[];
+    const cleaned = done.map((r) => r.cleaned);
+    const cleanedUntil = Math.min(...done.map((r) => r.firstDirtyAppendTime ?? passStart));
+    const tombstones = done.map((r) => r.oldestTombstone ?? -1);
+    const same = (a: readonly number[], b: readonly number[] | undefined) => a.every((v, p) => v === b?.[p]);
+    if (
+      cleanedUntil !== seen?.cleanedUntil ||
+      !same(cleaned, seen?.cleaned) ||
+      !same(tombstones, seen?.tombstones)
+    ) {
+      await ctx.index.writeGcState(topic.id, seen, { ...base, cleaned, cleanedUntil, tombstones });
+    }
+    return {
+      runs: done.filter((r) => r.rewritten).length,
+      batchesMerged: 0,
+      recordsRemoved: done.reduce((n, r) => n + r.recordsRemoved, 0),
+    };
+  }
   const done = results as CompactResult[];
   const next = done.map((r) => r.through);
-  if (next.some((c, p) => c !== cursors[p])) {
-    const base = seen ?? {
-      through: topic.createdAt - graceMs,
-      cursors: Array.from({ length: topic.partitions }, () => 0),
-    };
-    // Lost to another sweep: it will have moved the cursors itself; pages are rechecked harmlessly.
+  if (next.some((c, p) => c !== seen?.compacted?.[p])) {
     await ctx.index.writeGcState(topic.id, seen, { ...base, compacted: next });
   }
   return {
     runs: done.reduce((n, r) => n + r.runs, 0),
     batchesMerged: done.reduce((n, r) => n + r.batchesMerged, 0),
+    recordsRemoved: 0,
   };
 }

@@ -8,7 +8,7 @@ import type { IndexEntry } from '../core/index-entry.ts';
 import { entryEnd } from '../core/index-entry.ts';
 import { segmentKey } from '../core/object-keys.ts';
 import type { PartitionHead, PartitionRef } from '../core/ports.ts';
-import { decodeBatch, recordSize } from '../core/segment/index.ts';
+import { type DecodedBatch, decodeBatch, offsetDelta, recordSize } from '../core/segment/index.ts';
 import type { FetchedRecord, FetchRequest, FetchResult, OffsetSpec, TopicRecord } from '../core/types.ts';
 import { validateNonNegativeInt, validatePositiveInt } from '../core/validation.ts';
 import type { EngineContext } from './context.ts';
@@ -51,7 +51,14 @@ function indexGap(ref: PartitionRef, from: number, to: number): CorruptSegmentEr
   );
 }
 
-async function readBatch(ctx: EngineContext, topic: TopicRecord, ref: PartitionRef, entry: IndexEntry) {
+/** The batch an entry points at; an entry of no bytes is a run key compaction emptied (no GET). */
+export async function readBatch(
+  ctx: EngineContext,
+  topic: TopicRecord,
+  ref: PartitionRef,
+  entry: IndexEntry,
+): Promise<DecodedBatch> {
+  if (entry.byteLength === 0) return emptyBatch(ref.partition, entry.recordCount);
   const key = segmentKey(topic.name, topic.id, entry.objectId);
   return await ctx.batches.getOrLoad(`${key}@${entry.byteOffset}`, entry.byteLength, async () => {
     const bytes = await ctx.objects.getRange(key, entry.byteOffset, entry.byteLength);
@@ -59,9 +66,13 @@ async function readBatch(ctx: EngineContext, topic: TopicRecord, ref: PartitionR
   });
 }
 
+function emptyBatch(partition: number, span: number): DecodedBatch {
+  return { partition, compression: 'none', records: [], span, minTimestamp: 0, maxTimestamp: 0 };
+}
+
 /**
  * Reads committed records from `offset`, which may fall inside a batch: the result starts exactly
- * there. Only the batches needed are read, each with one ranged GET, verified by its CRC32C.
+ * there (or at the first record after it: a compacted log has holes, which `nextOffset` skips). Only the batches needed are read, each with one ranged GET, verified by its CRC32C.
  * Below the log start: OffsetOutOfRangeError. At or past the high watermark: no records.
  * At least one record is returned even if it alone exceeds `maxBytes` (as Kafka does).
  */
@@ -107,32 +118,52 @@ async function readFrom(
   const base = { highWatermark: h.highWatermark, logStartOffset: h.logStartOffset };
   if (offset < h.logStartOffset) throw new OffsetOutOfRangeError(offset, h.logStartOffset, h.highWatermark);
   if (offset >= h.highWatermark) return { records: [], nextOffset: offset, ...base };
-  // Choose the batches to read: enough records, and roughly enough bytes (batch sizes bound them).
-  const chosen: IndexEntry[] = [];
-  let records = 0;
-  let bytes = 0;
-  for await (const entry of entriesFrom(ctx, ref, offset, h)) {
-    chosen.push(entry);
-    records += entryEnd(entry) - Math.max(entry.baseOffset, offset);
-    bytes += entry.byteLength;
-    if (records >= maxRecords || bytes >= maxBytes) break;
-  }
-  const batches = await mapLimit(chosen, ctx.fetchConcurrency, (entry) => readBatch(ctx, topic, ref, entry));
+  const entries = entriesFrom(ctx, ref, offset, h)[Symbol.asyncIterator]();
   const out: FetchedRecord[] = [];
   let used = 0;
-  fill: for (const [i, batch] of batches.entries()) {
-    const entry = chosen[i] as IndexEntry;
-    for (const [j, record] of batch.records.entries()) {
-      const recordOffset = entry.baseOffset + j;
-      if (recordOffset < offset) continue;
-      const size = recordSize(record);
-      if (out.length >= maxRecords || (out.length > 0 && used + size > maxBytes)) break fill;
-      out.push({ ...record, offset: recordOffset });
-      used += size;
+  // Every offset below `cursor` was returned or is a hole; read on while only holes were met.
+  let cursor = offset;
+  let full = false;
+  try {
+    while (out.length === 0 && cursor < h.highWatermark) {
+      // Choose the batches to read: enough records, and roughly enough bytes (batch sizes bound them).
+      const chosen: IndexEntry[] = [];
+      let records = 0;
+      let bytes = 0;
+      while (records < maxRecords && bytes < maxBytes) {
+        const next = await entries.next();
+        if (next.done === true) break;
+        chosen.push(next.value);
+        records += entryEnd(next.value) - Math.max(next.value.baseOffset, offset);
+        bytes += next.value.byteLength;
+      }
+      if (chosen.length === 0) break;
+      const batches = await mapLimit(chosen, ctx.fetchConcurrency, (entry) =>
+        readBatch(ctx, topic, ref, entry),
+      );
+      fill: for (const [i, batch] of batches.entries()) {
+        const entry = chosen[i] as IndexEntry;
+        for (const [j, record] of batch.records.entries()) {
+          const recordOffset = entry.baseOffset + offsetDelta(batch, j);
+          if (recordOffset < offset) continue;
+          const size = recordSize(record);
+          if (out.length >= maxRecords || (out.length > 0 && used + size > maxBytes)) {
+            full = true;
+            break fill;
+          }
+          out.push({ ...record, offset: recordOffset });
+          used += size;
+        }
+        cursor = entryEnd(entry);
+      }
+      if (full) break;
     }
+  } finally {
+    await entries.return?.();
   }
   const last = out.at(-1);
-  return { records: out, nextOffset: last === undefined ? offset : last.offset + 1, ...base };
+  const nextOffset = full && last !== undefined ? last.offset + 1 : Math.max(cursor, offset);
+  return { records: out, nextOffset, ...base };
 }
 
 /**
@@ -161,10 +192,10 @@ export async function listOffsets(
     const from = await ctx.index.timestampStart(ref, target, h);
     if (from === undefined) return null;
     for await (const entry of entriesFrom(ctx, ref, Math.max(from, h.logStartOffset), h)) {
-      if (entry.maxTimestamp < target) continue;
+      if (entry.maxTimestamp < target || entry.byteLength === 0) continue;
       const batch = await readBatch(ctx, topic, ref, entry);
       for (const [j, record] of batch.records.entries()) {
-        const recordOffset = entry.baseOffset + j;
+        const recordOffset = entry.baseOffset + offsetDelta(batch, j);
         if (recordOffset >= h.logStartOffset && record.timestamp >= target) return recordOffset;
       }
     }

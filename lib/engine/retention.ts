@@ -3,11 +3,13 @@ import { objectIdFloor, objectIdOf, objectTime, topicPrefix } from '../core/obje
 import type { PartitionRef } from '../core/ports.ts';
 import { MIN_GC_GRACE_MS, planRetention } from '../core/retention.ts';
 import type { TopicRecord } from '../core/types.ts';
+import { retentionApplies } from '../core/validation.ts';
 import { collectOrphans } from './collect.ts';
 import { compactTopic } from './compaction.ts';
 import type { EngineContext } from './context.ts';
 import { mapLimit } from './context.ts';
 import { entriesFrom } from './fetch.ts';
+import { deleteRetired } from './retired.ts';
 
 /**
  * How long past the point the index proves an object unreferenced it is still kept
@@ -36,6 +38,8 @@ export interface TopicSweep {
   readonly collectedBelow: number | undefined;
   /** Small batches rewritten into larger objects by this pass. */
   readonly batchesCompacted: number;
+  /** Records key compaction removed in this pass (superseded, tombstones past deleteRetentionMs). */
+  readonly recordsCompactedAway: number;
 }
 
 /**
@@ -63,7 +67,11 @@ export async function sweepTopic(
     throw new InvalidArgumentError(`graceMs must be an integer ≥ ${MIN_GC_GRACE_MS}, got ${graceMs}`);
   }
   const now = ctx.now();
-  const policy = topic.config;
+  // A topic that is only compacted keeps records whatever their age and size (Kafka ignores
+  // retention.ms and retention.bytes under cleanup.policy=compact); sizes are still counted.
+  const policy = retentionApplies(topic.config)
+    ? topic.config
+    : { ...topic.config, retentionMs: -1, retentionBytes: -1 };
   const partitions = Array.from({ length: topic.partitions }, (_, partition) => partition);
   const results = await mapLimit(partitions, 8, async (partition) => {
     const ref: PartitionRef = { topic: topic.name, topicId: topic.id, partition };
@@ -104,8 +112,10 @@ export async function sweepTopic(
     }
   }
   const deadline = options.deadline ?? now + 240_000;
-  // Small batches into large objects; the objects they leave are collected next.
+  // Small batches into large objects, or by key; the objects they leave are collected next.
   const compaction = await compactTopic(ctx, topic, graceMs, deadline);
+  // Compactor objects that swaps stopped referencing, once past the grace.
+  objectsDeleted += await deleteRetired(ctx, topic, graceMs, deadline);
   // Objects never referenced (or no longer), on topics the retention rule does not reach.
   objectsDeleted += await collectOrphans(ctx, topic, { graceMs, deadline });
   const done = results.filter((r) => r !== undefined);
@@ -117,6 +127,7 @@ export async function sweepTopic(
     objectsDeleted,
     collectedBelow,
     batchesCompacted: compaction.batchesMerged,
+    recordsCompactedAway: compaction.recordsRemoved,
   };
 }
 

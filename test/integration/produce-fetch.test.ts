@@ -80,7 +80,7 @@ describe('produce and fetch on MinIO + DynamoDB Local', () => {
         const want = expected.get(`${p}/${r.offset}`);
         assert.ok(want, `record ${p}/${r.offset} was acknowledged`);
         assert.deepEqual(r.key, want.key ?? null);
-        assert.deepEqual(Buffer.from(r.value), Buffer.from(want.value));
+        assert.deepEqual(Buffer.from(r.value ?? []), Buffer.from(want.value ?? []));
         assert.equal(r.valueIsJson, want.valueIsJson ?? false);
         assert.deepEqual(
           r.headers.map(([k, v]) => [k, Buffer.from(v)]),

@@ -7,6 +7,7 @@ const batch = (partition: number): DecodedBatch => ({
   partition,
   compression: 'none',
   records: [],
+  span: 0,
   minTimestamp: 0,
   maxTimestamp: 0,
 });

@@ -313,8 +313,13 @@ describe('hostile batches that pass the CRC', () => {
     ],
     [
       'unknown record flags',
-      { stored: Uint8Array.from([0x05, 0x04, 0x00, 0x01, 0x76, 0x00]) },
-      /unknown flags 0x4/,
+      { stored: Uint8Array.from([0x05, 0x08, 0x00, 0x01, 0x76, 0x00]) },
+      /unknown flags 0x8/,
+    ],
+    [
+      'a null value flagged as JSON',
+      { stored: Uint8Array.from([0x03, 0x06, 0x00, 0x00]) },
+      /unknown flags 0x6/,
     ],
     [
       'a key longer than the record',
@@ -350,7 +355,7 @@ describe('hostile batches that pass the CRC', () => {
 
   test('a batch length below the smallest batch is corrupt', () => {
     const batch = rawBatch({ recordCount: 1, ...ts, stored: Uint8Array.from(ONE_RECORD) });
-    new DataView(batch.buffer).setUint32(0, 40);
+    new DataView(batch.buffer).setUint32(0, 39);
     throwsCorrupt(() => decodeBatch(batch), /below the smallest possible batch/);
   });
 

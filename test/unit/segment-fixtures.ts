@@ -34,6 +34,7 @@ const headerNameArb = fc.oneof(
 
 const valueArb = fc.oneof(
   fc.record({ value: fc.uint8Array({ maxLength: 200 }), valueIsJson: fc.constant(false) }),
+  fc.record({ value: fc.constant(null), valueIsJson: fc.constant(false) }),
   fc.record({
     value: fc.jsonValue({ maxDepth: 2 }).map((v) => utf8(JSON.stringify(v))),
     valueIsJson: fc.constant(true),

@@ -19,6 +19,7 @@ function expected(batch: BatchInput): DecodedBatch {
     partition: batch.partition,
     compression: batch.compression,
     records: [...batch.records],
+    span: batch.records.length,
     minTimestamp: Math.min(...timestamps),
     maxTimestamp: Math.max(...timestamps),
   };
@@ -43,6 +44,7 @@ describe('segment round trip', () => {
             byteOffset: end,
             byteLength: loc.byteLength,
             recordCount: input.records.length,
+            span: input.records.length,
             minTimestamp: want.minTimestamp,
             maxTimestamp: want.maxTimestamp,
           });
@@ -167,7 +169,15 @@ describe('segment layout', () => {
     ];
     assert.deepStrictEqual([...bytes], golden);
     assert.deepEqual(batches, [
-      { partition: 7, byteOffset: 8, byteLength: 52, recordCount: 1, minTimestamp: 1000, maxTimestamp: 1000 },
+      {
+        partition: 7,
+        byteOffset: 8,
+        byteLength: 52,
+        recordCount: 1,
+        span: 1,
+        minTimestamp: 1000,
+        maxTimestamp: 1000,
+      },
     ]);
   });
 });
@@ -219,7 +229,14 @@ describe('encodeSegment input validation', () => {
     ['an unsafe timestamp', withRecord({ timestamp: 2 ** 53 })],
     ['a string key', withRecord({ key: 'k' })],
     ['an undefined key', withRecord({ key: undefined })],
-    ['a null value', withRecord({ value: null })],
+    ['a null value flagged as JSON', withRecord({ value: null, valueIsJson: true })],
+    ['sparse deltas of another length', [{ ...ok, sparse: { offsetDeltas: [0, 1], span: 3 } }]],
+    [
+      'sparse deltas out of order',
+      [{ ...ok, records: [ok.records[0], ok.records[0]], sparse: { offsetDeltas: [2, 1], span: 3 } }],
+    ],
+    ['a sparse delta at the span', [{ ...ok, sparse: { offsetDeltas: [3], span: 3 } }]],
+    ['a sparse span below the record count', [{ ...ok, sparse: { offsetDeltas: [0], span: 0 } }]],
     ['a non-boolean valueIsJson', withRecord({ valueIsJson: 'yes' })],
     ['headers that are not an array', withRecord({ headers: {} })],
     ['a header that is not a pair', withRecord({ headers: [['a']] })],

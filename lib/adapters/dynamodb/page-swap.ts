@@ -1,4 +1,5 @@
 import {
+  type AttributeValue,
   type DynamoDBClient,
   QueryCommand,
   TransactionCanceledException,
@@ -10,6 +11,10 @@ import { mapAwsError } from '../aws-errors.ts';
 import { type Item, N, num, S } from './attributes.ts';
 import { decodePage, encodePage, partitionKey } from './head-codec.ts';
 import { pageHolding } from './pages.ts';
+import { retiredPut } from './retired.ts';
+
+/** The most pages one swap replaces: a transaction holds 100 items, one is the retired record. */
+export const MAX_SWAP_PAGES = 99;
 
 /**
  * Up to `limit` index pages of a partition, ascending, from the one holding `offset` (strongly
@@ -50,8 +55,10 @@ export async function readPages(
 /**
  * Compaction's swap: the pages `replaced` (consecutive, as read) become one page at the first one's
  * offset holding `entries` (which cover exactly the same offsets), in one transaction conditional
- * on every replaced page being unchanged. A reader sees the old pages or the new one, never a mix
- * it cannot tell (a reader between them meets a gap and starts again). False when a page changed.
+ * on every replaced page being unchanged (same entries). A reader sees the old pages or the new
+ * one, never a mix it cannot tell (a reader between them meets a gap and starts again). The
+ * objects `retired` (no longer referenced once the swap is done) are recorded in the same
+ * transaction, for deletion after the grace (retired.ts). False when a page changed.
  */
 export async function replacePages(
   client: DynamoDBClient,
@@ -59,11 +66,13 @@ export async function replacePages(
   ref: PartitionRef,
   replaced: readonly IndexPage[],
   entries: readonly IndexEntry[],
+  retired: readonly string[] = [],
+  now = Date.now(),
 ): Promise<boolean> {
   const first = replaced[0];
   const last = replaced.at(-1);
-  if (first === undefined || last === undefined || replaced.length > 100) {
-    throw new Error('replacePages takes 1 to 100 pages');
+  if (first === undefined || last === undefined || replaced.length > MAX_SWAP_PAGES) {
+    throw new Error(`replacePages takes 1 to ${MAX_SWAP_PAGES} pages`);
   }
   const page = encodePage(ref.topicId, ref.partition, entries, last.cumulativeMax);
   if (num(page, 'sk') !== first.first || num(page, 'end') !== last.end) {
@@ -72,28 +81,23 @@ export async function replacePages(
     );
   }
   const pk = S(partitionKey(ref.topicId, ref.partition));
+  const unchanged = (old: IndexPage) => ({
+    ConditionExpression: '#end = :end AND ents = :ents',
+    ExpressionAttributeNames: { '#end': 'end' },
+    ExpressionAttributeValues: {
+      ':end': N(old.end),
+      ':ents': encodePage(ref.topicId, ref.partition, old.entries, old.cumulativeMax).ents as AttributeValue,
+    },
+  });
   try {
     await client.send(
       new TransactWriteItemsCommand({
         TransactItems: [
-          {
-            Put: {
-              TableName: table,
-              Item: page,
-              ConditionExpression: '#end = :end',
-              ExpressionAttributeNames: { '#end': 'end' },
-              ExpressionAttributeValues: { ':end': N(first.end) },
-            },
-          },
+          { Put: { TableName: table, Item: page, ...unchanged(first) } },
           ...replaced.slice(1).map((old) => ({
-            Delete: {
-              TableName: table,
-              Key: { pk, sk: N(old.first) },
-              ConditionExpression: '#end = :end',
-              ExpressionAttributeNames: { '#end': 'end' },
-              ExpressionAttributeValues: { ':end': N(old.end) },
-            },
+            Delete: { TableName: table, Key: { pk, sk: N(old.first) }, ...unchanged(old) },
           })),
+          ...(retired.length === 0 ? [] : [{ Put: retiredPut(table, ref.topicId, retired, now) }]),
         ],
       }),
     );

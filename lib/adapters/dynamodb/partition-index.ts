@@ -17,6 +17,7 @@ import type {
   PartitionHead,
   PartitionIndex,
   PartitionRef,
+  RetiredObjects,
   SizeCount,
 } from '../../core/ports.ts';
 import type { ProducerBatch } from '../../core/producer-state.ts';
@@ -36,10 +37,12 @@ import {
   partitionKey,
 } from './head-codec.ts';
 import { IdempotentAppender } from './idempotent-append.ts';
+import { pageIdleTail } from './idle-tail.ts';
 import { adjustSizes, advanceStart, deleteRecords, dropPagesBelow } from './log-start.ts';
 import { readPages, replacePages } from './page-swap.ts';
 import { pageEntriesFrom } from './pages.ts';
 import { deletePartitionItems, fenceAttempt, fencePartitions } from './partition-lifecycle.ts';
+import { forgetRetired, readRetired, retireObjects } from './retired.ts';
 import { AmbiguousWriteError, sendWithoutBlindRetry } from './send-once.ts';
 import { firstPageAtTime } from './time-index.ts';
 
@@ -340,12 +343,30 @@ export class DynamoPartitionIndex implements PartitionIndex {
     return await readPages(this.client, this.table, ref, offset, limit);
   }
 
+  async retireObjects(topicId: string, objectIds: readonly string[]): Promise<void> {
+    await retireObjects(this.client, this.table, topicId, objectIds, this.now());
+  }
+
+  async readRetired(topicId: string, before: number, limit: number): Promise<RetiredObjects[]> {
+    return await readRetired(this.client, this.table, topicId, before, limit);
+  }
+
+  async forgetRetired(topicId: string, id: number): Promise<void> {
+    await forgetRetired(this.client, this.table, topicId, id);
+  }
+
+  async pageIdleTail(ref: PartitionRef, idleBefore: number): Promise<boolean> {
+    const head = await this.readHeadState(ref);
+    return head !== undefined && (await pageIdleTail(this.client, this.table, ref, head, idleBefore));
+  }
+
   async replacePages(
     ref: PartitionRef,
     replaced: readonly IndexPage[],
     entries: readonly IndexEntry[],
+    retired: readonly string[] = [],
   ): Promise<boolean> {
-    return await replacePages(this.client, this.table, ref, replaced, entries);
+    return await replacePages(this.client, this.table, ref, replaced, entries, retired, this.now());
   }
 
   async readGcState(topicId: string): Promise<GcState | undefined> {

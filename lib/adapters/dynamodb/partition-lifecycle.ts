@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ConditionalCheckFailedException,
-  DeleteItemCommand,
   type DynamoDBClient,
   QueryCommand,
   UpdateItemCommand,
@@ -62,13 +61,15 @@ export async function deletePartitionItems(
   deadline = Number.POSITIVE_INFINITY,
   now: () => number = Date.now,
 ): Promise<boolean> {
-  await client.send(new DeleteItemCommand({ TableName: table, Key: gcKey(topicId) })).catch(mapAwsError);
-  for (let partition = 0; partition < partitions; partition++) {
-    for (const pk of [
-      timeKey(topicId, partition),
-      producersKey(topicId, partition),
-      partitionKey(topicId, partition), // the head (sk -1) goes with the pages, last
-    ]) {
+  for (let partition = -1; partition < partitions; partition++) {
+    // First the topic's gc state and retired-objects records (pk '<topicId>#gc'), then per partition.
+    for (const pk of partition === -1
+      ? [gcKey(topicId).pk.S as string]
+      : [
+          timeKey(topicId, partition),
+          producersKey(topicId, partition),
+          partitionKey(topicId, partition), // the head (sk -1) goes with the pages, last
+        ]) {
       let startKey: Item | undefined;
       do {
         if (now() > deadline) return false;

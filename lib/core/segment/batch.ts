@@ -4,6 +4,7 @@ import { crc32c } from './crc.ts';
 import { ByteReader, readU32, writeU16, writeU32, writeU64 } from './reader.ts';
 import { decodeRecords, encodeRecords, MIN_RECORD_BYTES, validateRecord } from './record.ts';
 import type { BatchInput, Compression, DecodedBatch, LogRecord } from './types.ts';
+import { readVarint, varintSize, writeVarint } from './varint.ts';
 
 /*
  * Batch, format v1. Self-describing and self-verifying: a ranged GET of exactly these bytes can be
@@ -13,7 +14,8 @@ import type { BatchInput, Compression, DecodedBatch, LogRecord } from './types.t
  *        0     4  batchLength     bytes after this field: 36 + stored records length
  *        4     4  crc             CRC32C (Castagnoli) of bytes [8, 4 + batchLength)
  *        8     1  formatVersion   1
- *        9     1  attributes      bits 0-2 compression (0 none, 1 gzip, 2 zstd); bits 3-7 zero
+ *        9     1  attributes      bits 0-2 compression (0 none, 1 gzip, 2 zstd); bit 3 sparse;
+ *                                 bits 4-7 zero
  *       10     2  reserved        0
  *       12     4  partition
  *       16     4  recordCount     >= 1
@@ -22,6 +24,15 @@ import type { BatchInput, Compression, DecodedBatch, LogRecord } from './types.t
  *       36     4  recordsLength   length of the records section before compression, <= 64 MiB
  *       40     n  records         the records section (record.ts); when compression is not none,
  *                                 one gzip member / zstd frame of the whole section
+ *
+ * A sparse batch (bit 3; written by key compaction, which removes records but never renumbers
+ * them) starts its records section, before the first record, with where its records sit:
+ *
+ *   varint span                    offsets the batch covers (its index entry's record count)
+ *   recordCount x varint gap       record i sits at delta d_i = d_(i-1) + 1 + gap_i (d_(-1) = -1),
+ *                                  every d_i < span; offsets are still not stored, only deltas
+ *
+ * A dense batch covers exactly recordCount offsets, record i at delta i.
  *
  * The CRC does not cover batchLength; a damaged length shows up as a CRC mismatch, a truncation,
  * or (with `expect`) a size that differs from the index's.
@@ -35,6 +46,7 @@ const HEADER_AFTER_LENGTH = BATCH_HEADER_BYTES - 4;
 /** Where the CRC'd part starts. */
 const CRC_START = 8;
 const COMPRESSION_MASK = 0x07;
+const SPARSE = 0x08;
 /** Cap on a records section's uncompressed size; bounds what a decoder will ever inflate. */
 export const MAX_RECORDS_BYTES = 64 * 1024 * 1024;
 const MAX_U32 = 0xffff_ffff;
@@ -50,6 +62,8 @@ export interface PreparedBatch {
   readonly partition: number;
   readonly compression: Compression;
   readonly recordCount: number;
+  readonly span: number;
+  readonly sparse: boolean;
   readonly minTimestamp: number;
   readonly maxTimestamp: number;
   readonly recordsLength: number;
@@ -85,7 +99,9 @@ export function prepareBatch(input: BatchInput, where: string): PreparedBatch {
     if (record.timestamp < minTimestamp) minTimestamp = record.timestamp;
     if (record.timestamp > maxTimestamp) maxTimestamp = record.timestamp;
   }
-  const section = encodeRecords(records as readonly LogRecord[], minTimestamp);
+  const placement = sparsePrefix(input, where);
+  const encoded = encodeRecords(records as readonly LogRecord[], minTimestamp);
+  const section = placement === undefined ? encoded : concat(placement.prefix, encoded);
   if (section.length > MAX_RECORDS_BYTES) {
     throw new InvalidArgumentError(
       `${where} encodes to ${section.length} bytes of records, above the ${MAX_RECORDS_BYTES}-byte batch limit`,
@@ -96,6 +112,8 @@ export function prepareBatch(input: BatchInput, where: string): PreparedBatch {
     partition,
     compression,
     recordCount: records.length,
+    span: placement?.span ?? records.length,
+    sparse: placement !== undefined,
     minTimestamp,
     maxTimestamp,
     recordsLength: section.length,
@@ -104,11 +122,66 @@ export function prepareBatch(input: BatchInput, where: string): PreparedBatch {
   };
 }
 
+/** The sparse prefix of a batch input, or undefined when its records sit at deltas 0, 1, 2, … */
+function sparsePrefix(input: BatchInput, where: string): { prefix: Uint8Array; span: number } | undefined {
+  if (input.sparse === undefined) return undefined;
+  const { offsetDeltas, span } = input.sparse;
+  const count = input.records.length;
+  if (!Array.isArray(offsetDeltas) || offsetDeltas.length !== count) {
+    throw new InvalidArgumentError(`${where}.sparse.offsetDeltas must hold one delta per record`);
+  }
+  if (!Number.isSafeInteger(span) || span < count) {
+    throw new InvalidArgumentError(`${where}.sparse.span must be an integer ≥ the record count, got ${span}`);
+  }
+  const gaps: number[] = [];
+  let previous = -1;
+  for (const delta of offsetDeltas) {
+    if (!Number.isSafeInteger(delta) || delta <= previous || delta >= span) {
+      throw new InvalidArgumentError(
+        `${where}.sparse.offsetDeltas must increase strictly within [0, ${span}), got ${String(delta)} after ${previous}`,
+      );
+    }
+    gaps.push(delta - previous - 1);
+    previous = delta;
+  }
+  if (span === count) return undefined; // no hole: dense
+  const prefix = new Uint8Array(varintSize(span) + gaps.reduce((n, g) => n + varintSize(g), 0));
+  let pos = writeVarint(prefix, 0, span);
+  for (const gap of gaps) pos = writeVarint(prefix, pos, gap);
+  return { prefix, span };
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
+
+/** Reads a sparse prefix: the span, the deltas, and where the records start. */
+function readSparsePrefix(section: Uint8Array, count: number) {
+  const r = new ByteReader(section);
+  const span = readVarint(r, 'sparse batch span');
+  const offsetDeltas: number[] = [];
+  let previous = -1;
+  for (let i = 0; i < count; i++) {
+    previous += 1 + readVarint(r, `sparse batch gap ${i}`);
+    if (previous >= span) {
+      throw new CorruptSegmentError(
+        `sparse batch record ${i} at delta ${previous} is outside its span ${span}`,
+      );
+    }
+    offsetDeltas.push(previous);
+  }
+  if (span === count) throw new CorruptSegmentError('sparse batch has no hole (it must be written dense)');
+  return { span, offsetDeltas, start: r.pos };
+}
+
 /** Writes a prepared batch at `offset` of `out` (which has room for it), CRC included. */
 export function writeBatch(out: Uint8Array, offset: number, batch: PreparedBatch): void {
   writeU32(out, offset, batch.byteLength - 4);
   out[offset + 8] = BATCH_VERSION;
-  out[offset + 9] = COMPRESSION_CODE[batch.compression];
+  out[offset + 9] = COMPRESSION_CODE[batch.compression] | (batch.sparse ? SPARSE : 0);
   writeU16(out, offset + 10, 0);
   writeU32(out, offset + 12, batch.partition);
   writeU32(out, offset + 16, batch.recordCount);
@@ -162,7 +235,7 @@ export function decodeBatchUnchecked(bytes: Uint8Array, expect?: BatchExpectatio
   }
   const attributes = r.u8('batch attributes');
   const compression = compressionFromCode(attributes & COMPRESSION_MASK);
-  if (compression === undefined || (attributes & ~COMPRESSION_MASK) !== 0) {
+  if (compression === undefined || (attributes & ~(COMPRESSION_MASK | SPARSE)) !== 0) {
     throw new CorruptSegmentError(`unknown batch attributes 0x${attributes.toString(16)}`);
   }
   const reserved = r.u16('batch reserved field');
@@ -180,9 +253,6 @@ export function decodeBatchUnchecked(bytes: Uint8Array, expect?: BatchExpectatio
   if (expect !== undefined && partition !== expect.partition) {
     throw new CorruptSegmentError(`batch is for partition ${partition}, expected ${expect.partition}`);
   }
-  if (expect !== undefined && recordCount !== expect.recordCount) {
-    throw new CorruptSegmentError(`batch holds ${recordCount} records, expected ${expect.recordCount}`);
-  }
   if (minTimestamp > maxTimestamp) {
     throw new CorruptSegmentError(`batch minTimestamp ${minTimestamp} is after maxTimestamp ${maxTimestamp}`);
   }
@@ -195,8 +265,23 @@ export function decodeBatchUnchecked(bytes: Uint8Array, expect?: BatchExpectatio
     throw new CorruptSegmentError(`batch declares ${recordCount} records in only ${recordsLength} bytes`);
   }
   const section = decompress(compression, r.take(r.remaining, 'batch records'), recordsLength);
-  const records = decodeRecords(section, recordCount, minTimestamp, maxTimestamp);
-  return { partition, compression, records, minTimestamp, maxTimestamp };
+  const sparse = (attributes & SPARSE) !== 0 ? readSparsePrefix(section, recordCount) : undefined;
+  const span = sparse?.span ?? recordCount;
+  if (expect !== undefined && span !== expect.recordCount) {
+    throw new CorruptSegmentError(
+      sparse === undefined
+        ? `batch holds ${recordCount} records, expected ${expect.recordCount}`
+        : `sparse batch covers ${span} offsets, expected ${expect.recordCount}`,
+    );
+  }
+  const records = decodeRecords(
+    section.subarray(sparse?.start ?? 0),
+    recordCount,
+    minTimestamp,
+    maxTimestamp,
+  );
+  const base = { partition, compression, records, span, minTimestamp, maxTimestamp };
+  return sparse === undefined ? base : { ...base, offsetDeltas: sparse.offsetDeltas };
 }
 
 /** Any error as a CorruptSegmentError, prefixed with `context` when given. */
@@ -236,4 +321,14 @@ export function decodeBatch(bytes: Uint8Array, expect?: BatchExpectation): Decod
   } catch (error) {
     throw asCorrupt(error);
   }
+}
+
+/**
+ * Where record `index` of a decoded batch sits, relative to the batch's base offset.
+ *
+ * @example
+ * batch.records.map((_, i) => entry.baseOffset + offsetDelta(batch, i))
+ */
+export function offsetDelta(batch: DecodedBatch, index: number): number {
+  return batch.offsetDeltas === undefined ? index : (batch.offsetDeltas[index] as number);
 }

@@ -8,24 +8,26 @@ import { readVarint, varintSize, writeVarint } from './varint.ts';
  * or after them. Offsets are not stored (the index maps them).
  *
  *   record := varint bodyLength, body              body is exactly bodyLength bytes
- *   body   := u8     flags                         bit 0 key present, bit 1 value is JSON, bits 2-7 zero
+ *   body   := u8     flags                         bit 0 key present, bit 1 value is JSON, bit 2 value
+ *                                                  is null (a tombstone; bit 1 then zero), bits 3-7 zero
  *             varint timestampDelta                timestamp - batch minTimestamp (<= max - min)
  *             [varint keyLength, key bytes]        only when flags bit 0 is set
- *             varint valueLength, value bytes
+ *             [varint valueLength, value bytes]    absent when flags bit 2 is set
  *             varint headerCount
  *             headerCount x (varint nameLength, UTF-8 name bytes, varint valueLength, value bytes)
  *
  * Varints are canonical unsigned LEB128 up to 2^53 - 1 (see varint.ts). The smallest record is
- * 5 bytes (length, flags, delta, empty value, no headers). The batch's minTimestamp and
+ * 4 bytes (length, flags, delta, no headers: a tombstone without a key). The batch's minTimestamp and
  * maxTimestamp must be the smallest and largest record timestamps exactly.
  */
 
 const FLAG_KEY = 0x01;
 const FLAG_JSON = 0x02;
-const KNOWN_FLAGS = FLAG_KEY | FLAG_JSON;
+const FLAG_NULL = 0x04;
+const KNOWN_FLAGS = FLAG_KEY | FLAG_JSON | FLAG_NULL;
 
-/** The smallest encoded record: bodyLength, flags, timestampDelta, valueLength, headerCount. */
-export const MIN_RECORD_BYTES = 5;
+/** The smallest encoded record: bodyLength, flags, timestampDelta, headerCount (a null value). */
+export const MIN_RECORD_BYTES = 4;
 /** The smallest encoded header: nameLength and valueLength of an empty name and value. */
 const MIN_HEADER_BYTES = 2;
 
@@ -40,7 +42,7 @@ const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  * @example recordSize({ key: null, value: new Uint8Array(3), valueIsJson: false, headers: [['h', new Uint8Array(2)]], timestamp: 0 }) // 6
  */
 export function recordSize(r: LogRecord): number {
-  let size = (r.key === null ? 0 : r.key.length) + r.value.length;
+  let size = (r.key === null ? 0 : r.key.length) + (r.value === null ? 0 : r.value.length);
   for (const [name, value] of r.headers) {
     size += Buffer.byteLength(name, 'utf8') + value.length;
   }
@@ -60,11 +62,14 @@ export function validateRecord(r: unknown, where: string): asserts r is LogRecor
   if (key !== null && !(key instanceof Uint8Array)) {
     throw invalid(where, '.key must be a Uint8Array or null');
   }
-  if (!(value instanceof Uint8Array)) {
-    throw invalid(where, '.value must be a Uint8Array');
+  if (value !== null && !(value instanceof Uint8Array)) {
+    throw invalid(where, '.value must be a Uint8Array or null');
   }
   if (typeof valueIsJson !== 'boolean') {
     throw invalid(where, '.valueIsJson must be a boolean');
+  }
+  if (value === null && valueIsJson) {
+    throw invalid(where, '.valueIsJson must be false for a null value (a tombstone)');
   }
   if (typeof timestamp !== 'number' || !Number.isSafeInteger(timestamp) || timestamp < 0) {
     throw invalid(where, `.timestamp must be a safe integer >= 0, got ${String(timestamp)}`);
@@ -101,7 +106,8 @@ export function encodeRecords(records: readonly LogRecord[], minTimestamp: numbe
     if (r.key !== null) {
       body += varintSize(r.key.length) + r.key.length;
     }
-    body += varintSize(r.value.length) + r.value.length + varintSize(r.headers.length);
+    if (r.value !== null) body += varintSize(r.value.length) + r.value.length;
+    body += varintSize(r.headers.length);
     for (const [name, value] of r.headers) {
       const encoded = utf8Encoder.encode(name);
       names.push(encoded);
@@ -117,16 +123,19 @@ export function encodeRecords(records: readonly LogRecord[], minTimestamp: numbe
   for (let i = 0; i < records.length; i++) {
     const r = records[i] as LogRecord;
     pos = writeVarint(out, pos, bodySizes[i] as number);
-    out[pos++] = (r.key === null ? 0 : FLAG_KEY) | (r.valueIsJson ? FLAG_JSON : 0);
+    out[pos++] =
+      (r.key === null ? 0 : FLAG_KEY) | (r.valueIsJson ? FLAG_JSON : 0) | (r.value === null ? FLAG_NULL : 0);
     pos = writeVarint(out, pos, r.timestamp - minTimestamp);
     if (r.key !== null) {
       pos = writeVarint(out, pos, r.key.length);
       out.set(r.key, pos);
       pos += r.key.length;
     }
-    pos = writeVarint(out, pos, r.value.length);
-    out.set(r.value, pos);
-    pos += r.value.length;
+    if (r.value !== null) {
+      pos = writeVarint(out, pos, r.value.length);
+      out.set(r.value, pos);
+      pos += r.value.length;
+    }
     pos = writeVarint(out, pos, r.headers.length);
     for (const [, value] of r.headers) {
       const name = names[nameIndex++] as Uint8Array;
@@ -166,7 +175,7 @@ export function decodeRecords(
     r.end = bodyEnd;
 
     const flags = r.u8(`${what} flags`);
-    if ((flags & ~KNOWN_FLAGS) !== 0) {
+    if ((flags & ~KNOWN_FLAGS) !== 0 || (flags & (FLAG_NULL | FLAG_JSON)) === (FLAG_NULL | FLAG_JSON)) {
       throw new CorruptSegmentError(`${what} has unknown flags 0x${flags.toString(16)}`);
     }
     const delta = readVarint(r, `${what} timestamp delta`);
@@ -176,7 +185,8 @@ export function decodeRecords(
     if (delta === 0) sawMin = true;
     if (delta === span) sawMax = true;
     const key = (flags & FLAG_KEY) !== 0 ? r.take(readVarint(r, `${what} key length`), `${what} key`) : null;
-    const value = r.take(readVarint(r, `${what} value length`), `${what} value`);
+    const value =
+      (flags & FLAG_NULL) !== 0 ? null : r.take(readVarint(r, `${what} value length`), `${what} value`);
     const headerCount = readVarint(r, `${what} header count`);
     if (headerCount * MIN_HEADER_BYTES > r.remaining) {
       throw new CorruptSegmentError(`${what} declares ${headerCount} headers in ${r.remaining} bytes`);

@@ -75,6 +75,7 @@ export function encodeSegment(batches: readonly BatchInput[]): {
       byteOffset: offset,
       byteLength: batch.byteLength,
       recordCount: batch.recordCount,
+      span: batch.span,
       minTimestamp: batch.minTimestamp,
       maxTimestamp: batch.maxTimestamp,
     });

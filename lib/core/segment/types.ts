@@ -5,8 +5,8 @@ export type Compression = 'none' | 'gzip' | 'zstd';
 export interface LogRecord {
   /** Nullable bytes, as Kafka's record key. */
   readonly key: Uint8Array | null;
-  /** Value bytes; for JSON values, the UTF-8 JSON text. */
-  readonly value: Uint8Array;
+  /** Value bytes; for JSON values, the UTF-8 JSON text. Null is a tombstone (key compaction deletes the key). */
+  readonly value: Uint8Array | null;
   /** True if the value was given as JSON, false if binary. */
   readonly valueIsJson: boolean;
   /** Ordered; duplicate names are allowed (as Kafka). */
@@ -20,6 +20,12 @@ export interface BatchInput {
   readonly partition: number;
   readonly records: readonly LogRecord[];
   readonly compression: Compression;
+  /**
+   * A sparse batch (what key compaction leaves): record i sits at offset delta `offsetDeltas[i]`
+   * from the batch's base offset, strictly increasing and below `span`, the offsets the batch
+   * covers. Absent: record i sits at delta i and the span is the record count.
+   */
+  readonly sparse?: { readonly offsetDeltas: readonly number[]; readonly span: number };
 }
 
 /** Where a batch landed inside an encoded segment object. */
@@ -28,6 +34,8 @@ export interface BatchLocation {
   readonly byteOffset: number;
   readonly byteLength: number;
   readonly recordCount: number;
+  /** The offsets the batch covers: the record count unless the batch is sparse. */
+  readonly span: number;
   readonly minTimestamp: number;
   readonly maxTimestamp: number;
 }
@@ -36,6 +44,10 @@ export interface DecodedBatch {
   readonly partition: number;
   readonly compression: Compression;
   readonly records: LogRecord[];
+  /** The offsets the batch covers (its index entry's record count). */
+  readonly span: number;
+  /** Record i's offset minus the base offset; absent when dense (record i at i). */
+  readonly offsetDeltas?: readonly number[];
   readonly minTimestamp: number;
   readonly maxTimestamp: number;
 }

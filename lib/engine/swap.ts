@@ -1,0 +1,40 @@
+import type { IndexEntry } from '../core/index-entry.ts';
+import { isCompactedObject } from '../core/object-keys.ts';
+import type { IndexPage, PartitionRef } from '../core/ports.ts';
+import type { TopicRecord } from '../core/types.ts';
+import type { EngineContext } from './context.ts';
+
+/** The most pages one swap replaces (a transaction holds 100 items, one records the retired objects). */
+export const MAX_RUN_PAGES = 90;
+
+/**
+ * Pages are rewritten only once all their batches are this old: far past the commit limit, and past
+ * any flusher still writing them (a flusher that read the head before a swap and wrote a replaced
+ * page after it would bring an old page back beside the new one).
+ */
+export const COMPACTION_SETTLE_MS = 5 * 60 * 1000;
+
+/** The bytes the entries point at. */
+export function sumBytes(entries: readonly IndexEntry[]): number {
+  return entries.reduce((n, e) => n + e.byteLength, 0);
+}
+
+/**
+ * Swaps `run` for `merged` and records the compactor objects the run referenced as retired; when
+ * another compactor changed a page first, the objects just written are retired instead.
+ */
+export async function swap(
+  ctx: EngineContext,
+  topic: TopicRecord,
+  ref: PartitionRef,
+  run: readonly IndexPage[],
+  merged: readonly IndexEntry[],
+  written: readonly string[],
+): Promise<boolean> {
+  const retired = run.flatMap((page) =>
+    page.entries.filter((e) => e.byteLength > 0 && isCompactedObject(e.objectId)).map((e) => e.objectId),
+  );
+  if (await ctx.index.replacePages(ref, run, merged, retired)) return true;
+  await ctx.index.retireObjects(topic.id, written);
+  return false;
+}

@@ -1,0 +1,267 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { awsPorts } from '../../lib/adapters/aws.ts';
+import { RequestCounter } from '../../lib/adapters/request-counter.ts';
+import { isCompactedObject, objectIdOf, topicPrefix } from '../../lib/core/object-keys.ts';
+import { Streambed } from '../../lib/engine/streambed.ts';
+import { bytes, type TestStack, testStack } from '../support/stack.ts';
+
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const text = (v: Uint8Array | null) => (v === null ? null : new TextDecoder().decode(v));
+
+function engineAt(stack: TestStack, clock: { offset: number }) {
+  return new Streambed(awsPorts({ ...stack.config, engine: { now: () => Date.now() + clock.offset } }));
+}
+
+async function objectIds(stack: TestStack, log: Streambed, topic: string): Promise<string[]> {
+  const { id } = await log.describeTopic(topic);
+  const prefix = topicPrefix(topic, id);
+  const ids: string[] = [];
+  let token: string | undefined;
+  do {
+    const out = await stack.s3.send(
+      new ListObjectsV2Command({ Bucket: stack.bucket, Prefix: prefix, ContinuationToken: token }),
+    );
+    for (const o of out.Contents ?? []) ids.push(objectIdOf(prefix, o.Key ?? '') ?? '');
+    token = out.IsTruncated ? out.NextContinuationToken : undefined;
+  } while (token !== undefined);
+  return ids.filter((id) => id !== '');
+}
+
+interface Read {
+  readonly offset: number;
+  readonly key: string | null;
+  readonly value: string | null;
+}
+
+/**
+ * Reads a partition from `from` to its high watermark as a consumer does (fetch at nextOffset);
+ * asserts offsets strictly increase and that no fetch comes back empty below the high watermark.
+ */
+async function readAll(log: Streambed, topic: string, partition: number, from = 0): Promise<Read[]> {
+  const out: Read[] = [];
+  let offset = from;
+  for (;;) {
+    const r = await log.fetch({ topic, partition, offset, maxRecords: 2_000 });
+    if (offset >= r.highWatermark) break;
+    assert.ok(
+      r.records.length > 0,
+      `a fetch at ${offset} below the high watermark ${r.highWatermark} is empty`,
+    );
+    for (const rec of r.records) {
+      assert.ok(rec.offset >= offset, `offset ${rec.offset} read after ${offset}`);
+      out.push({ offset: rec.offset, key: text(rec.key), value: text(rec.value) });
+      offset = rec.offset + 1;
+    }
+    assert.ok(r.nextOffset >= offset);
+    offset = r.nextOffset;
+  }
+  return out;
+}
+
+/** The latest value of each key in `records`, as a consumer reading them in order would keep it. */
+function table(records: readonly Read[]): Map<string, string | null> {
+  const out = new Map<string, string | null>();
+  for (const r of records) out.set(r.key as string, r.value);
+  return out;
+}
+
+describe('key compaction (cleanupPolicy compact)', () => {
+  let stack: TestStack;
+  before(async () => {
+    stack = await testStack();
+  });
+  after(() => stack.close());
+
+  test('a changelog of 100,000 updates over 1,000 keys compacts to 1,000 records at their offsets; a reader from the start sees the latest value of every key', async () => {
+    const clock = { offset: 0 };
+    const log = engineAt(stack, clock);
+    await log.createTopic({ name: 'changelog', partitions: 1, config: { cleanupPolicy: 'compact' } });
+    for (let round = 0; round < 100; round++) {
+      await log.produce({
+        topic: 'changelog',
+        records: Array.from({ length: 1000 }, (_, k) => ({
+          key: bytes(`key-${k}`),
+          value: bytes(`v${round}-${k}`),
+        })),
+      });
+    }
+    const before = await readAll(log, 'changelog', 0);
+    assert.equal(before.length, 100_000);
+    assert.equal((await objectIds(stack, log, 'changelog')).length, 100);
+
+    clock.offset += 30 * MIN;
+    const report = await log.sweep({ graceMs: 2 * MIN });
+    assert.equal(report.topics.find((t) => t.topic === 'changelog')?.recordsCompactedAway, 99_000, JSON.stringify(report));
+    const counter = new RequestCounter().attach(stack.s3, 's3:');
+    const after = await readAll(stack.engine(), 'changelog', 0);
+    assert.equal(after.length, 1_000);
+    // Offsets never change: each key's record sits where its last update was appended.
+    for (const r of after) {
+      const k = Number((r.key as string).slice(4));
+      assert.equal(r.offset, 99_000 + k);
+      assert.equal(r.value, `v99-${k}`);
+    }
+    assert.deepEqual(table(after), table(before));
+    assert.ok((counter.snapshot()['s3:GetObject'] ?? 0) <= 2, JSON.stringify(counter.snapshot()));
+    // The high watermark stays; the log start too; a fetch inside the holes answers the next record.
+    const inHole = await log.fetch({ topic: 'changelog', partition: 0, offset: 5, maxRecords: 1 });
+    assert.deepEqual(
+      inHole.records.map((r) => r.offset),
+      [99_000],
+    );
+    assert.equal(inHole.nextOffset, 99_001);
+    assert.equal(inHole.highWatermark, 100_000);
+    assert.equal(await log.listOffsets('changelog', 0, 'earliest'), 0);
+
+    // Past the grace, the produced objects go: the log lives in the compactor's object(s).
+    clock.offset += 30 * MIN;
+    await log.sweep({ graceMs: 2 * MIN });
+    const ids = await objectIds(stack, log, 'changelog');
+    assert.ok(ids.length >= 1 && ids.length <= 2 && ids.every(isCompactedObject), ids.join());
+    assert.deepEqual(await readAll(log, 'changelog', 0), after);
+  });
+
+  test('tombstones delete a key: kept for deleteRetentionMs (a reader sees the delete), then gone without new writes', async () => {
+    const clock = { offset: 0 };
+    const log = engineAt(stack, clock);
+    await log.createTopic({
+      name: 'users',
+      partitions: 1,
+      config: { cleanupPolicy: 'compact', deleteRetentionMs: HOUR },
+    });
+    for (const [key, value] of [
+      ['a', 'a1'],
+      ['b', 'b1'],
+      ['c', 'c1'],
+      ['a', 'a2'],
+      ['b', null],
+    ] as const) {
+      await log.produce({
+        topic: 'users',
+        records: [{ key: bytes(key), value: value === null ? null : bytes(value) }],
+      });
+    }
+    clock.offset += 30 * MIN;
+    await log.sweep({ graceMs: 2 * MIN });
+    assert.deepEqual(await readAll(log, 'users', 0), [
+      { offset: 2, key: 'c', value: 'c1' },
+      { offset: 3, key: 'a', value: 'a2' },
+      { offset: 4, key: 'b', value: null },
+    ]);
+    clock.offset += 2 * HOUR;
+    const report = await log.sweep({ graceMs: 2 * MIN });
+    assert.equal(report.topics.find((t) => t.topic === 'users')?.recordsCompactedAway, 1);
+    assert.deepEqual(await readAll(log, 'users', 0), [
+      { offset: 2, key: 'c', value: 'c1' },
+      { offset: 3, key: 'a', value: 'a2' },
+    ]);
+    assert.equal((await log.describeTopic('users')).partitionStates[0]?.highWatermark, 5);
+    // A later write after the holes lands at the next offset.
+    const { offsets } = await log.produce({
+      topic: 'users',
+      records: [{ key: bytes('b'), value: bytes('b2') }],
+    });
+    assert.equal(offsets[0]?.offset, 5);
+  });
+
+  test('records younger than minCompactionLagMs are never compacted away, older ones are', async () => {
+    const clock = { offset: 0 };
+    const log = engineAt(stack, clock);
+    await log.createTopic({
+      name: 'lagged',
+      partitions: 1,
+      config: { cleanupPolicy: 'compact', minCompactionLagMs: 2 * HOUR },
+    });
+    for (const value of ['x1', 'x2', 'x3']) {
+      await log.produce({ topic: 'lagged', records: [{ key: bytes('x'), value: bytes(value) }] });
+    }
+    clock.offset += HOUR;
+    await log.sweep({ graceMs: 2 * MIN });
+    assert.equal((await readAll(log, 'lagged', 0)).length, 3);
+    clock.offset += 2 * HOUR;
+    await log.sweep({ graceMs: 2 * MIN });
+    assert.deepEqual(await readAll(log, 'lagged', 0), [{ offset: 2, key: 'x', value: 'x3' }]);
+  });
+
+  test('a pass waits until the dirty part reaches minCleanableDirtyRatio of the partition', async () => {
+    const clock = { offset: 0 };
+    const log = engineAt(stack, clock);
+    await log.createTopic({
+      name: 'ratio',
+      partitions: 1,
+      config: { cleanupPolicy: 'compact', minCleanableDirtyRatio: 0.5 },
+    });
+    const write = async (keys: number, tag: string) =>
+      await log.produce({
+        topic: 'ratio',
+        records: Array.from({ length: keys }, (_, k) => ({
+          key: bytes(`k${k}`),
+          value: bytes(`${tag}`.padEnd(100, '.')),
+        })),
+      });
+    await write(100, 'a');
+    clock.offset += 10 * MIN;
+    await log.sweep({ graceMs: 2 * MIN });
+    assert.equal((await readAll(log, 'ratio', 0)).length, 100);
+    // 10 updates against 100 clean records: 9% dirty, no pass.
+    await write(10, 'b');
+    clock.offset += 10 * MIN;
+    let report = await log.sweep({ graceMs: 2 * MIN });
+    assert.equal(report.topics.find((t) => t.topic === 'ratio')?.recordsCompactedAway, 0);
+    assert.equal((await readAll(log, 'ratio', 0)).length, 110);
+    // 100 more: the dirty part is now the larger share.
+    await write(100, 'c');
+    clock.offset += 10 * MIN;
+    report = await log.sweep({ graceMs: 2 * MIN });
+    assert.equal(report.topics.find((t) => t.topic === 'ratio')?.recordsCompactedAway, 110);
+    const records = await readAll(log, 'ratio', 0);
+    assert.equal(records.length, 100);
+    assert.ok(records.every((r) => r.value?.startsWith('c')));
+  });
+
+  test('repeated passes leave no objects behind: what a pass replaces is deleted after the grace', async () => {
+    const clock = { offset: 0 };
+    const log = engineAt(stack, clock);
+    await log.createTopic({
+      name: 'churn',
+      partitions: 2,
+      config: { cleanupPolicy: 'compact', minCleanableDirtyRatio: 0 },
+    });
+    for (let round = 0; round < 8; round++) {
+      await log.produce({
+        topic: 'churn',
+        records: Array.from({ length: 50 }, (_, k) => ({ key: bytes(`k${k}`), value: bytes(`r${round}`) })),
+      });
+      clock.offset += 10 * MIN;
+      await log.sweep({ graceMs: 2 * MIN });
+    }
+    clock.offset += 10 * MIN;
+    await log.sweep({ graceMs: 2 * MIN });
+    const ids = await objectIds(stack, log, 'churn');
+    // One compactor object per partition, nothing else (8 produce calls, 8 passes).
+    assert.ok(ids.every(isCompactedObject), ids.join());
+    assert.ok(ids.length <= 2, `${ids.length} objects: ${ids.join()}`);
+    const p0 = await readAll(log, 'churn', 0);
+    const p1 = await readAll(log, 'churn', 1);
+    assert.equal(p0.length + p1.length, 50);
+    assert.ok([...p0, ...p1].every((r) => r.value === 'r7'));
+  });
+
+  test('a compacted topic refuses records without a key and changes nothing', async () => {
+    const log = stack.engine();
+    await log.createTopic({ name: 'keyed', partitions: 1, config: { cleanupPolicy: 'compact' } });
+    await assert.rejects(
+      log.produce({
+        topic: 'keyed',
+        records: [{ key: bytes('k'), value: bytes('v') }, { value: bytes('no key') }],
+      }),
+      (error: Error & { code?: string }) =>
+        error.code === 'InvalidArgument' &&
+        /records\[1\] has no key; topic 'keyed' is compacted/.test(error.message),
+    );
+    assert.equal((await log.describeTopic('keyed')).partitionStates[0]?.highWatermark, 0);
+  });
+});
