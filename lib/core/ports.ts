@@ -96,11 +96,15 @@ export interface GcState {
   readonly tombstones?: readonly number[];
 }
 
-/** Objects a swap stopped referencing, recorded with the swap (see lib/engine/retired.ts). */
+/**
+ * Objects to delete after the grace (see lib/engine/retired.ts): retired by a swap, or `pending`
+ * (written by a compaction run whose swap has not happened, and must be claimed before deleting).
+ */
 export interface RetiredObjects {
   readonly id: number;
   readonly retiredAt: number;
   readonly objectIds: readonly string[];
+  readonly pending: boolean;
 }
 
 /**
@@ -168,9 +172,15 @@ export interface PartitionIndex {
     replaced: readonly IndexPage[],
     entries: readonly IndexEntry[],
     retired?: readonly string[],
+    pending?: number,
   ): Promise<boolean>;
-  /** Records objects no entry references, for deletion after the grace. */
-  retireObjects(topicId: string, objectIds: readonly string[]): Promise<void>;
+  /**
+   * Notes, before it is written, an object of a compaction run in the run's pending record
+   * (created when `pending` is undefined); the record's id. The run's swap deletes the record.
+   */
+  notePending(topicId: string, pending: number | undefined, objectId: string): Promise<number>;
+  /** Claims a pending record so its swap can no longer happen; false when the swap did. */
+  claimPending(topicId: string, id: number): Promise<boolean>;
   /** Up to `limit` records of objects retired before `before` (ms), oldest first. */
   readRetired(topicId: string, before: number, limit: number): Promise<RetiredObjects[]>;
   /** Forgets a retired-objects record once its objects are deleted. */

@@ -48,9 +48,12 @@ export async function compactPartition(
   let batchesMerged = 0;
   let run: IndexPage[] = [];
   let runBytes = 0;
+  /** Where the first run whose swap failed starts: the next pass begins there. */
+  let failedAt: number | undefined;
   const flush = async () => {
     const entries = run.flatMap((page) => page.entries);
     const merged = entries.length >= 2 ? await rewrite(ctx, topic, ref, run, entries, target) : undefined;
+    if (merged === undefined && entries.length >= 2) failedAt ??= run[0]?.first;
     if (merged !== undefined) {
       runs++;
       batchesMerged += entries.length;
@@ -73,6 +76,7 @@ export async function compactPartition(
         page.first >= head.logStartOffset && page.entries.every((e) => e.byteLength * SMALL_SHARE < target);
       const bytes = page.entries.reduce((n, e) => n + e.byteLength, 0);
       if (!small || run.length === MAX_RUN_PAGES || runBytes + bytes > target) await flush();
+      if (failedAt !== undefined) break scan;
       if (small) {
         run.push(page);
         runBytes += bytes;
@@ -81,7 +85,8 @@ export async function compactPartition(
     }
   }
   await flush();
-  return { through: cursor, runs, batchesMerged };
+  // A run whose swap failed (another sweep changed a page, or took its objects) is tried again.
+  return { through: failedAt ?? cursor, runs, batchesMerged };
 }
 
 /** Rewrites the run's records into new objects, then swaps the pages; the new entries. */
@@ -105,7 +110,7 @@ async function rewrite(
       await writer.add(entry.baseOffset + offsetDelta(batch, j), record);
   }
   const merged = await writer.finish(last.end);
-  return (await swap(ctx, topic, ref, run, merged, writer.written)) ? merged : undefined;
+  return (await swap(ctx, ref, run, merged, writer.pending)) ? merged : undefined;
 }
 
 /**

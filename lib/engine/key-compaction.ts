@@ -126,7 +126,7 @@ export async function cleanPartition(
     }
     const merged = await writer.finish((run.at(-1) as IndexPage).end);
     // Lost to another sweep: what swapped so far is a valid compacted log; the next pass redoes it.
-    if (!(await swap(ctx, topic, ref, run, merged, writer.written))) return unchanged(firstDirty);
+    if (!(await swap(ctx, ref, run, merged, writer.pending))) return unchanged(firstDirty);
     await ctx.index.adjustSizes(ref, head.sizes, sumBytes(merged) - entriesBytes(run));
   }
   return {

@@ -28,8 +28,8 @@ const RECORD_OVERHEAD = 8;
 export class RunWriter {
   private readonly target: number;
   private readonly done: IndexEntry[] = [];
-  /** Object ids written, referenced by `done` (retired if the swap loses). */
-  readonly written: string[] = [];
+  /** The run's pending record (lib/engine/retired.ts): undefined until the first object. */
+  pending: number | undefined;
   private records: LogRecord[] = [];
   private offsets: number[] = [];
   private bytes = 0;
@@ -91,8 +91,9 @@ export class RunWriter {
       ]);
       const location = segment.batches[0];
       if (location === undefined) throw new Error('a segment of one batch has one location');
+      // Noted before the PUT: if the swap never happens, the collector finds and deletes it.
+      this.pending = await this.ctx.index.notePending(this.topic.id, this.pending, objectId);
       await this.ctx.objects.put(segmentKey(this.topic.name, this.topic.id, objectId), segment.bytes);
-      this.written.push(objectId);
       this.done.push({
         ...base,
         byteOffset: location.byteOffset,

@@ -1,7 +1,6 @@
 import type { IndexEntry } from '../core/index-entry.ts';
 import { isCompactedObject } from '../core/object-keys.ts';
 import type { IndexPage, PartitionRef } from '../core/ports.ts';
-import type { TopicRecord } from '../core/types.ts';
 import type { EngineContext } from './context.ts';
 
 /** The most pages one swap replaces (a transaction holds 100 items, one records the retired objects). */
@@ -20,21 +19,19 @@ export function sumBytes(entries: readonly IndexEntry[]): number {
 }
 
 /**
- * Swaps `run` for `merged` and records the compactor objects the run referenced as retired; when
- * another compactor changed a page first, the objects just written are retired instead.
+ * Swaps `run` for `merged` and records the compactor objects the run referenced as retired, in one
+ * transaction that also deletes the pending record of the objects just written (`pending`). When
+ * another compactor changed a page first, the pending record stays: the collector deletes them.
  */
 export async function swap(
   ctx: EngineContext,
-  topic: TopicRecord,
   ref: PartitionRef,
   run: readonly IndexPage[],
   merged: readonly IndexEntry[],
-  written: readonly string[],
+  pending: number | undefined,
 ): Promise<boolean> {
   const retired = run.flatMap((page) =>
     page.entries.filter((e) => e.byteLength > 0 && isCompactedObject(e.objectId)).map((e) => e.objectId),
   );
-  if (await ctx.index.replacePages(ref, run, merged, retired)) return true;
-  await ctx.index.retireObjects(topic.id, written);
-  return false;
+  return await ctx.index.replacePages(ref, run, merged, retired, pending);
 }

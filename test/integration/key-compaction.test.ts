@@ -94,7 +94,11 @@ describe('key compaction (cleanupPolicy compact)', () => {
 
     clock.offset += 30 * MIN;
     const report = await log.sweep({ graceMs: 2 * MIN });
-    assert.equal(report.topics.find((t) => t.topic === 'changelog')?.recordsCompactedAway, 99_000, JSON.stringify(report));
+    assert.equal(
+      report.topics.find((t) => t.topic === 'changelog')?.recordsCompactedAway,
+      99_000,
+      JSON.stringify(report),
+    );
     const counter = new RequestCounter().attach(stack.s3, 's3:');
     const after = await readAll(stack.engine(), 'changelog', 0);
     assert.equal(after.length, 1_000);

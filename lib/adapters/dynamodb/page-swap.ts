@@ -11,10 +11,10 @@ import { mapAwsError } from '../aws-errors.ts';
 import { type Item, N, num, S } from './attributes.ts';
 import { decodePage, encodePage, partitionKey } from './head-codec.ts';
 import { pageHolding } from './pages.ts';
-import { retiredPut } from './retired.ts';
+import { pendingDelete, retiredPut } from './retired.ts';
 
-/** The most pages one swap replaces: a transaction holds 100 items, one is the retired record. */
-export const MAX_SWAP_PAGES = 99;
+/** The most pages one swap replaces: a transaction holds 100 items, two are gc records. */
+export const MAX_SWAP_PAGES = 98;
 
 /**
  * Up to `limit` index pages of a partition, ascending, from the one holding `offset` (strongly
@@ -58,7 +58,8 @@ export async function readPages(
  * on every replaced page being unchanged (same entries). A reader sees the old pages or the new
  * one, never a mix it cannot tell (a reader between them meets a gap and starts again). The
  * objects `retired` (no longer referenced once the swap is done) are recorded in the same
- * transaction, for deletion after the grace (retired.ts). False when a page changed.
+ * transaction, for deletion after the grace, and the run's `pending` record (the objects it wrote)
+ * is deleted in it (retired.ts). False when a page changed or the pending record was claimed.
  */
 export async function replacePages(
   client: DynamoDBClient,
@@ -67,6 +68,7 @@ export async function replacePages(
   replaced: readonly IndexPage[],
   entries: readonly IndexEntry[],
   retired: readonly string[] = [],
+  pending: number | undefined = undefined,
   now = Date.now(),
 ): Promise<boolean> {
   const first = replaced[0];
@@ -98,6 +100,7 @@ export async function replacePages(
             Delete: { TableName: table, Key: { pk, sk: N(old.first) }, ...unchanged(old) },
           })),
           ...(retired.length === 0 ? [] : [{ Put: retiredPut(table, ref.topicId, retired, now) }]),
+          ...(pending === undefined ? [] : [{ Delete: pendingDelete(table, ref.topicId, pending) }]),
         ],
       }),
     );

@@ -42,7 +42,7 @@ import { adjustSizes, advanceStart, deleteRecords, dropPagesBelow } from './log-
 import { readPages, replacePages } from './page-swap.ts';
 import { pageEntriesFrom } from './pages.ts';
 import { deletePartitionItems, fenceAttempt, fencePartitions } from './partition-lifecycle.ts';
-import { forgetRetired, readRetired, retireObjects } from './retired.ts';
+import { claimPending, forgetRetired, notePending, readRetired } from './retired.ts';
 import { AmbiguousWriteError, sendWithoutBlindRetry } from './send-once.ts';
 import { firstPageAtTime } from './time-index.ts';
 
@@ -343,8 +343,12 @@ export class DynamoPartitionIndex implements PartitionIndex {
     return await readPages(this.client, this.table, ref, offset, limit);
   }
 
-  async retireObjects(topicId: string, objectIds: readonly string[]): Promise<void> {
-    await retireObjects(this.client, this.table, topicId, objectIds, this.now());
+  async notePending(topicId: string, pending: number | undefined, objectId: string): Promise<number> {
+    return await notePending(this.client, this.table, topicId, pending, objectId, this.now());
+  }
+
+  async claimPending(topicId: string, id: number): Promise<boolean> {
+    return await claimPending(this.client, this.table, topicId, id);
   }
 
   async readRetired(topicId: string, before: number, limit: number): Promise<RetiredObjects[]> {
@@ -365,8 +369,9 @@ export class DynamoPartitionIndex implements PartitionIndex {
     replaced: readonly IndexPage[],
     entries: readonly IndexEntry[],
     retired: readonly string[] = [],
+    pending: number | undefined = undefined,
   ): Promise<boolean> {
-    return await replacePages(this.client, this.table, ref, replaced, entries, retired, this.now());
+    return await replacePages(this.client, this.table, ref, replaced, entries, retired, pending, this.now());
   }
 
   async readGcState(topicId: string): Promise<GcState | undefined> {
