@@ -335,15 +335,16 @@ export class Dispatcher {
     try {
       while (this.ctx.now() < deadline) {
         let records: readonly FetchedRecord[];
+        let nextOffset: number;
         try {
-          records = await this.batch(
+          ({ records, nextOffset } = await this.batch(
             subscription,
             topic,
             partition,
             offset,
             Math.min(limit, subscription.batchSize),
             deadline,
-          );
+          ));
         } catch (error) {
           if (!(error instanceof OffsetOutOfRangeError)) throw error;
           // The committed offset fell below the log start (retention): resume at the log start.
@@ -357,7 +358,11 @@ export class Dispatcher {
           await commitAt(error.logStartOffset);
           continue;
         }
-        if (records.length === 0) return 'caught-up';
+        if (records.length === 0) {
+          // Only holes (a compacted log) up to the high watermark: the group's position passes them.
+          if (nextOffset > offset) await commitAt(nextOffset);
+          return 'caught-up';
+        }
         // Records older than the maximum age are not delivered (as Lambda discards them).
         const expired = this.expiredPrefix(subscription, records);
         if (expired > 0) {
@@ -448,18 +453,17 @@ export class Dispatcher {
     offset: number,
     limit: number,
     deadline: number,
-  ): Promise<readonly FetchedRecord[]> {
+  ): Promise<{ records: readonly FetchedRecord[]; nextOffset: number }> {
     const read = async () =>
-      (
-        await fetchRecords(this.ctx, {
-          topic: topic.name,
-          partition,
-          offset,
-          maxRecords: limit,
-          maxBytes: this.maxBatchBytes,
-        })
-      ).records;
-    let records = await read();
+      await fetchRecords(this.ctx, {
+        topic: topic.name,
+        partition,
+        offset,
+        maxRecords: limit,
+        maxBytes: this.maxBatchBytes,
+      });
+    let result = await read();
+    const records = result.records;
     const windowMs = subscription.maxBatchingWindowSeconds * 1000;
     const first = records[0];
     if (windowMs > 0 && first !== undefined && records.length < limit) {
@@ -468,10 +472,10 @@ export class Dispatcher {
       const wait = closes - this.ctx.now();
       if (wait > 0) {
         await sleep(wait);
-        records = await read();
+        result = await read();
       }
     }
-    return records;
+    return result;
   }
 
   private expiredPrefix(subscription: Subscription, records: readonly FetchedRecord[]): number {

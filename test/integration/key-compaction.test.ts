@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { awsPorts } from '../../lib/adapters/aws.ts';
+import { awsPorts, createDispatcher } from '../../lib/adapters/aws.ts';
+import { DynamoSubscriptionStore } from '../../lib/adapters/dynamodb/subscription-store.ts';
 import { RequestCounter } from '../../lib/adapters/request-counter.ts';
 import { isCompactedObject, objectIdOf, topicPrefix } from '../../lib/core/object-keys.ts';
+import { InProcessInvoker } from '../../lib/engine/in-process-invoker.ts';
 import { Streambed } from '../../lib/engine/streambed.ts';
 import { bytes, type TestStack, testStack } from '../support/stack.ts';
 
@@ -62,7 +64,7 @@ async function readAll(log: Streambed, topic: string, partition: number, from = 
 }
 
 /** The latest value of each key in `records`, as a consumer reading them in order would keep it. */
-function table(records: readonly Read[]): Map<string, string | null> {
+function table(records: readonly { key: string | null; value: string | null }[]): Map<string, string | null> {
   const out = new Map<string, string | null>();
   for (const r of records) out.set(r.key as string, r.value);
   return out;
@@ -252,6 +254,135 @@ describe('key compaction (cleanupPolicy compact)', () => {
     const p1 = await readAll(log, 'churn', 1);
     assert.equal(p0.length + p1.length, 50);
     assert.ok([...p0, ...p1].every((r) => r.value === 'r7'));
+  });
+
+  test('key compaction while producers, readers and a consumer function run: readers never go back, the consumer ends with the latest value of every key', async () => {
+    const log = stack.engine();
+    await log.createTopic({
+      name: 'live',
+      partitions: 1,
+      config: { cleanupPolicy: 'compact', minCleanableDirtyRatio: 0 },
+    });
+    // The sweeper runs 6 minutes ahead (so every batch looks settled), within its 10-minute grace.
+    const sweeper = engineAt(stack, { offset: 6 * MIN });
+    const acknowledged = new Map<number, { key: string; value: string }>();
+    let producing = true;
+    const producers = Array.from({ length: 4 }, async (_, p) => {
+      for (let i = 0; producing; i++) {
+        const key = `k${(i * 7 + p) % 25}`;
+        const value = `p${p}-${i}`;
+        const { offsets } = await log.produce({
+          topic: 'live',
+          records: [{ key: bytes(key), value: bytes(value) }],
+        });
+        acknowledged.set(offsets[0]?.offset as number, { key, value });
+      }
+    });
+    let reads = 0;
+    const readers = Array.from({ length: 2 }, async () => {
+      const reader = stack.engine();
+      while (producing) {
+        for (const r of await readAll(reader, 'live', 0)) {
+          const known = acknowledged.get(r.offset);
+          if (known !== undefined) assert.deepEqual({ key: r.key, value: r.value }, known);
+        }
+        reads++;
+      }
+    });
+    const invoker = new InProcessInvoker();
+    const delivered: { offset: number; key: string; value: string }[] = [];
+    invoker.register('live-fn', async (event) => {
+      for (const r of event.Records) {
+        delivered.push({
+          offset: r.offset,
+          key: r.key as string,
+          value: Buffer.from(r.valueBase64 ?? '', 'base64').toString(),
+        });
+      }
+    });
+    const dispatcher = createDispatcher(stack.config, { invoker });
+    await dispatcher.subscribe({
+      group: 'live-consumer',
+      topic: 'live',
+      target: 'live-fn',
+      startingPosition: 'earliest',
+      batchSize: 50,
+    });
+    const subscription = await new DynamoSubscriptionStore({
+      client: stack.dynamodb,
+      table: stack.tables.meta,
+    }).get('live-consumer');
+    const consumer = (async () => {
+      while (producing) await dispatcher.deliver(subscription as never, 0, Date.now() + 5_000);
+    })();
+    let removed = 0;
+    for (let pass = 0; pass < 6; pass++) {
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const report = await sweeper.sweep({ graceMs: 10 * MIN });
+      removed += report.topics.find((t) => t.topic === 'live')?.recordsCompactedAway ?? 0;
+    }
+    producing = false;
+    await Promise.all([...producers, ...readers, consumer]);
+    await dispatcher.deliver(subscription as never, 0, Date.now() + 30_000);
+    assert.ok(removed > 0, 'compaction removed records while the others ran');
+    assert.ok(reads > 2);
+    const latest = new Map<string, string>();
+    for (const offset of [...acknowledged.keys()].sort((a, b) => a - b)) {
+      const { key, value } = acknowledged.get(offset) as { key: string; value: string };
+      latest.set(key, value);
+    }
+    const final = await readAll(log, 'live', 0);
+    assert.deepEqual(table(final), latest);
+    for (const r of final) assert.deepEqual({ key: r.key, value: r.value }, acknowledged.get(r.offset));
+    // The consumer function's first deliveries are in offset order and end with every key's latest value.
+    const seen = new Set<number>();
+    const firsts = delivered.filter((d) => !seen.has(d.offset) && seen.add(d.offset));
+    assert.deepEqual(
+      firsts.map((d) => d.offset),
+      [...firsts.map((d) => d.offset)].sort((a, b) => a - b),
+    );
+    assert.deepEqual(table(firsts), latest);
+  });
+
+  test('a consumer function whose undelivered records were all compacted away moves its position past the holes to the high watermark', async () => {
+    const log = stack.engine();
+    await log.createTopic({
+      name: 'holes',
+      partitions: 1,
+      config: { cleanupPolicy: 'compact', deleteRetentionMs: 0 },
+    });
+    const invoker = new InProcessInvoker();
+    const delivered: number[] = [];
+    invoker.register('holes-fn', async (event) => {
+      for (const r of event.Records) delivered.push(r.offset);
+    });
+    const dispatcher = createDispatcher(stack.config, { invoker });
+    await dispatcher.subscribe({
+      group: 'holes-consumer',
+      topic: 'holes',
+      target: 'holes-fn',
+      startingPosition: 'earliest',
+    });
+    const subscription = await new DynamoSubscriptionStore({
+      client: stack.dynamodb,
+      table: stack.tables.meta,
+    }).get('holes-consumer');
+    await log.produce({ topic: 'holes', records: [{ key: bytes('a'), value: bytes('kept') }] });
+    await dispatcher.deliver(subscription as never, 0, Date.now() + 10_000);
+    // A value and its tombstone, never delivered; the tombstone outlives no retention: both go.
+    await log.produce({
+      topic: 'holes',
+      records: [
+        { key: bytes('b'), value: bytes('x') },
+        { key: bytes('b'), value: null },
+      ],
+    });
+    await engineAt(stack, { offset: 6 * MIN }).sweep({ graceMs: 10 * MIN });
+    assert.deepEqual(await readAll(log, 'holes', 0), [{ offset: 0, key: 'a', value: 'kept' }]);
+    await dispatcher.deliver(subscription as never, 0, Date.now() + 10_000);
+    assert.deepEqual(delivered, [0]);
+    const [position] = await log.fetchOffsets('holes-consumer', 'holes');
+    assert.equal(position?.offset, 3);
   });
 
   test('a compacted topic refuses records without a key and changes nothing', async () => {
