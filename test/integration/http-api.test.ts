@@ -101,6 +101,38 @@ describe('the HTTP API end to end over real HTTP (local stack on MinIO + DynamoD
     assert.deepEqual([past.body.records.length, past.body.highWatermark], [0, onPartition1]);
   });
 
+  test('a compacted topic: created with cleanupPolicy, a tombstone is produced and fetched as value null', async () => {
+    const created = await call(url, 'POST', '/topics', {
+      json: {
+        name: 'profiles',
+        partitions: 1,
+        config: { cleanupPolicy: 'delete,compact', deleteRetentionMs: 60_000 },
+      },
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const described = await call(url, 'GET', '/topics/profiles');
+    assert.equal(described.body.config.cleanupPolicy, 'compact,delete');
+    assert.equal(described.body.config.deleteRetentionMs, 60_000);
+    const produced = await call(url, 'POST', '/topics/profiles/records', {
+      json: {
+        records: [
+          { key: 'u1', value: { name: 'Ada' } },
+          { key: 'u1', value: null },
+        ],
+      },
+    });
+    assert.equal(produced.status, 200, JSON.stringify(produced.body));
+    const fetched = await call(url, 'GET', '/topics/profiles/partitions/0/records?offset=0');
+    assert.deepEqual(
+      fetched.body.records.map((r: { key: string; value: unknown }) => [r.key, r.value]),
+      [
+        ['u1', { name: 'Ada' }],
+        ['u1', null],
+      ],
+    );
+    assert.equal(fetched.body.records[1].valueBase64, undefined);
+  });
+
   test('list offsets: earliest, latest, by timestamp', async () => {
     await call(url, 'POST', '/topics', { json: { name: 'clock', partitions: 1 } });
     await call(url, 'POST', '/topics/clock/records', {

@@ -381,6 +381,51 @@ const CASES: Case[] = [
     mentions: 'colour',
   },
   {
+    name: 'unknown cleanupPolicy',
+    method: 'POST',
+    path: '/topics',
+    json: { name: 'cfg', partitions: 1, config: { cleanupPolicy: 'compacted' } },
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'cleanupPolicy',
+  },
+  {
+    name: 'minCleanableDirtyRatio above 1',
+    method: 'POST',
+    path: '/topics',
+    json: { name: 'cfg', partitions: 1, config: { cleanupPolicy: 'compact', minCleanableDirtyRatio: 2 } },
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'minCleanableDirtyRatio',
+  },
+  {
+    name: 'negative deleteRetentionMs',
+    method: 'POST',
+    path: '/topics',
+    json: { name: 'cfg', partitions: 1, config: { deleteRetentionMs: -5 } },
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'deleteRetentionMs',
+  },
+  {
+    name: 'a record without a key on a compacted topic',
+    method: 'POST',
+    path: '/topics/tc/records',
+    json: { records: [{ key: 'k', value: 1 }, { value: 2 }] },
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'records[1] has no key',
+  },
+  {
+    name: 'a null valueBase64',
+    method: 'POST',
+    path: '/topics/tc/records',
+    json: { records: [{ key: 'k', valueBase64: null }] },
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'valueBase64',
+  },
+  {
     name: 'existing topic',
     method: 'POST',
     path: '/topics',
@@ -633,6 +678,9 @@ describe('bad input over HTTP: the right status and code, and nothing changes', 
       call(api.url, 'POST', '/topics', {
         json: { name: 't', partitions: 2, config: { maxRecordBytes: 100 } },
       }),
+      call(api.url, 'POST', '/topics', {
+        json: { name: 'tc', partitions: 1, config: { cleanupPolicy: 'compact' } },
+      }),
     ];
     await Promise.all(setup);
     await call(api.url, 'POST', '/topics/t/records', {
@@ -646,6 +694,7 @@ describe('bad input over HTTP: the right status and code, and nothing changes', 
         (await call(api.url, 'GET', '/topics')).body,
         (await call(api.url, 'GET', '/topics/t')).body,
         (await call(api.url, 'GET', '/topics/t/partitions/0/records?offset=0')).body,
+        (await call(api.url, 'GET', '/topics/tc/partitions/0/records?offset=0')).body,
         (await call(api.url, 'GET', '/groups')).body,
         (await call(api.url, 'GET', '/groups/fenced/offsets?topic=t')).body.offsets.map(
           (o: { partition: number; offset: number; generation: number }) => [
