@@ -12,13 +12,9 @@ import type { IndexEntry, PendingEntry } from '../../core/index-entry.ts';
 import { objectTime } from '../../core/object-keys.ts';
 import type {
   AppendOutcome,
-  GcState,
-  IndexPage,
   PartitionHead,
   PartitionIndex,
   PartitionRef,
-  RetiredObjects,
-  SizeCount,
 } from '../../core/ports.ts';
 import type { ProducerBatch } from '../../core/producer-state.ts';
 import { COMMIT_LIMIT_MS } from '../../core/retention.ts';
@@ -26,7 +22,6 @@ import { mapAwsError } from '../aws-errors.ts';
 import { N, num } from './attributes.ts';
 import { batchGet, batchWrite } from './batch.ts';
 import { DEFAULT_FENCE_TTL_MS, Flusher, flushDue } from './flusher.ts';
-import { readGcState, writeGcState } from './gc-state.ts';
 import {
   DEFAULT_PAGE_SIZE,
   decodeHead,
@@ -38,11 +33,9 @@ import {
 } from './head-codec.ts';
 import { IdempotentAppender } from './idempotent-append.ts';
 import { pageIdleTail } from './idle-tail.ts';
-import { adjustSizes, advanceStart, deleteRecords, dropPagesBelow } from './log-start.ts';
-import { readPages, replacePages } from './page-swap.ts';
+import { DynamoLifecycleIndex } from './lifecycle-index.ts';
 import { pageEntriesFrom } from './pages.ts';
 import { deletePartitionItems, fenceAttempt, fencePartitions } from './partition-lifecycle.ts';
-import { claimPending, forgetRetired, notePending, readRetired } from './retired.ts';
 import { AmbiguousWriteError, sendWithoutBlindRetry } from './send-once.ts';
 import { firstPageAtTime } from './time-index.ts';
 
@@ -81,12 +74,9 @@ const MAX_BOUNDS = 100_000;
  * await index.prepare([ref]);
  * const { baseOffset } = await index.append(ref, entry);
  */
-export class DynamoPartitionIndex implements PartitionIndex {
-  private readonly client: DynamoDBClient;
-  private readonly table: string;
+export class DynamoPartitionIndex extends DynamoLifecycleIndex implements PartitionIndex {
   private readonly pageSize: number;
   private readonly boundRefreshMs: number;
-  private readonly now: () => number;
   private readonly onFlushError: (error: unknown) => void;
   private readonly flusher: Flusher;
   private readonly idempotent: IdempotentAppender;
@@ -96,14 +86,12 @@ export class DynamoPartitionIndex implements PartitionIndex {
   private readonly bounds = new Map<string, { next: number; at: number }>();
 
   constructor(options: DynamoPartitionIndexOptions) {
-    this.client = options.client;
-    this.table = options.table;
+    super(options.client, options.table, options.now ?? Date.now);
     this.pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
     if (!Number.isInteger(this.pageSize) || this.pageSize < 1 || this.pageSize > 64) {
       throw new Error(`pageSize must be an integer in [1, 64], got ${options.pageSize}`);
     }
     this.boundRefreshMs = options.boundRefreshMs ?? 60_000;
-    this.now = options.now ?? Date.now;
     const report = options.onFlushError ?? (() => {});
     this.onFlushError = (error) => {
       try {
@@ -318,68 +306,9 @@ export class DynamoPartitionIndex implements PartitionIndex {
     return out.Item === undefined ? undefined : this.observe(ref, decodeHead(ref.partition, out.Item));
   }
 
-  async deleteRecords(ref: PartitionRef, before: number): Promise<PartitionHead | undefined> {
-    return await deleteRecords(this.client, this.table, ref, before);
-  }
-
-  async advanceStart(
-    ref: PartitionRef,
-    seen: PartitionHead,
-    start: number,
-    sizes: SizeCount,
-  ): Promise<boolean> {
-    return await advanceStart(this.client, this.table, ref, seen, start, sizes);
-  }
-
-  async adjustSizes(ref: PartitionRef, seen: SizeCount, delta: number): Promise<boolean> {
-    return await adjustSizes(this.client, this.table, ref, seen, delta);
-  }
-
-  async dropPagesBelow(ref: PartitionRef, offset: number): Promise<number> {
-    return await dropPagesBelow(this.client, this.table, ref, offset);
-  }
-
-  async pagesFrom(ref: PartitionRef, offset: number, limit: number): Promise<IndexPage[]> {
-    return await readPages(this.client, this.table, ref, offset, limit);
-  }
-
-  async notePending(topicId: string, pending: number | undefined, objectId: string): Promise<number> {
-    return await notePending(this.client, this.table, topicId, pending, objectId, this.now());
-  }
-
-  async claimPending(topicId: string, id: number): Promise<boolean> {
-    return await claimPending(this.client, this.table, topicId, id);
-  }
-
-  async readRetired(topicId: string, before: number, limit: number): Promise<RetiredObjects[]> {
-    return await readRetired(this.client, this.table, topicId, before, limit);
-  }
-
-  async forgetRetired(topicId: string, id: number): Promise<void> {
-    await forgetRetired(this.client, this.table, topicId, id);
-  }
-
   async pageIdleTail(ref: PartitionRef, idleBefore: number): Promise<boolean> {
     const head = await this.readHeadState(ref);
     return head !== undefined && (await pageIdleTail(this.client, this.table, ref, head, idleBefore));
-  }
-
-  async replacePages(
-    ref: PartitionRef,
-    replaced: readonly IndexPage[],
-    entries: readonly IndexEntry[],
-    retired: readonly string[] = [],
-    pending: number | undefined = undefined,
-  ): Promise<boolean> {
-    return await replacePages(this.client, this.table, ref, replaced, entries, retired, pending, this.now());
-  }
-
-  async readGcState(topicId: string): Promise<GcState | undefined> {
-    return await readGcState(this.client, this.table, topicId);
-  }
-
-  async writeGcState(topicId: string, seen: GcState | undefined, next: GcState): Promise<boolean> {
-    return await writeGcState(this.client, this.table, topicId, seen, next);
   }
 
   async readHead(ref: PartitionRef): Promise<PartitionHead | undefined> {
