@@ -124,6 +124,8 @@ export async function compactTopic(
   topic: TopicRecord,
   graceMs: number,
   deadline: number,
+  /** Heads just read by the same pass (undefined where unknown): saves reading them again. */
+  heads: readonly (PartitionHead | undefined)[] = [],
 ): Promise<{ runs: number; batchesMerged: number; recordsRemoved: number }> {
   const keyed = isCompacted(topic.config);
   const nothing = { runs: 0, batchesMerged: 0, recordsRemoved: 0 };
@@ -133,7 +135,7 @@ export async function compactTopic(
   const partitions = Array.from({ length: topic.partitions }, (_, p) => p);
   const results = await mapLimit(partitions, 4, async (partition) => {
     const ref: PartitionRef = { topic: topic.name, topicId: topic.id, partition };
-    let head = await ctx.index.readHead(ref);
+    let head = heads[partition] ?? (await ctx.index.readHead(ref));
     if (head === undefined) return undefined;
     const idle =
       head.tail.length > 0 && head.tail.every((e) => e.appendTime < passStart - COMPACTION_SETTLE_MS);

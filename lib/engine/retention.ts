@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '../core/errors.ts';
 import { objectIdFloor, objectIdOf, objectTime, topicPrefix } from '../core/object-keys.ts';
-import type { PartitionRef } from '../core/ports.ts';
+import type { PartitionHead, PartitionRef } from '../core/ports.ts';
 import { MIN_GC_GRACE_MS, planRetention } from '../core/retention.ts';
 import type { TopicRecord } from '../core/types.ts';
 import { retentionApplies } from '../core/validation.ts';
@@ -73,6 +73,7 @@ export async function sweepTopic(
     ? topic.config
     : { ...topic.config, retentionMs: -1, retentionBytes: -1 };
   const partitions = Array.from({ length: topic.partitions }, (_, partition) => partition);
+  const heads: (PartitionHead | undefined)[] = [];
   const results = await mapLimit(partitions, 8, async (partition) => {
     const ref: PartitionRef = { topic: topic.name, topicId: topic.id, partition };
     const head = await ctx.index.readHead(ref);
@@ -82,6 +83,8 @@ export async function sweepTopic(
     if (plan.changed) moved = await ctx.index.advanceStart(ref, head, plan.start, plan.sizes);
     if (plan.changed && !moved) return undefined; // raced: no collection on a stale plan
     const start = moved ? plan.start : head.logStartOffset;
+    // Compaction works from this head unless the step changed it (then it reads it again).
+    heads[partition] = plan.changed ? undefined : head;
     // Also takes pages a sweep that died after its move left behind.
     const pagesDropped = moved ? await ctx.index.dropPagesBelow(ref, start) : 0;
     return {
@@ -113,7 +116,7 @@ export async function sweepTopic(
   }
   const deadline = options.deadline ?? now + 240_000;
   // Small batches into large objects, or by key; the objects they leave are collected next.
-  const compaction = await compactTopic(ctx, topic, graceMs, deadline);
+  const compaction = await compactTopic(ctx, topic, graceMs, deadline, heads);
   // Compactor objects that swaps stopped referencing, once past the grace.
   objectsDeleted += await deleteRetired(ctx, topic, graceMs, deadline);
   // Objects never referenced (or no longer), on topics the retention rule does not reach.
