@@ -81,11 +81,12 @@ export async function cleanPartition(
     return unchanged(firstDirty);
   }
   // The dirty part's keys: key → its latest offset.
+  // Half the time left reads keys, the rest rewrites; a dirty part cut short is cleaned next time.
   const latest = new Map<string, number>();
+  const keysBy = now + (deadline - now) / 2;
   let dirty = scan.pages;
   for (const [i, page] of scan.pages.entries()) {
-    if (ctx.now() > deadline) return unchanged(firstDirty);
-    if (latest.size >= MAX_KEYS_PER_PASS) {
+    if (latest.size >= MAX_KEYS_PER_PASS || ctx.now() > keysBy) {
       dirty = scan.pages.slice(0, i);
       break;
     }
@@ -102,12 +103,40 @@ export async function cleanPartition(
       : scan.pages[dirty.length]?.entries[0]?.appendTime;
   const target = topic.config.targetObjectBytes ?? (DEFAULT_TOPIC_CONFIG.targetObjectBytes as number);
   const pages = [...clean, ...dirty];
+  /** Records dropped by the runs that swapped. */
   let removed = 0;
   let oldestTombstone: number | undefined;
+  /**
+   * Stopped after the runs before `i` swapped (deadline, or another sweep changed a page): what was
+   * rewritten holds every key once at most (its records are the map's latest or keys the map lacks),
+   * so the cleaned offset may move to its end when that is past the old one.
+   */
+  const stopped = (i: number): CleanResult => {
+    const next = pages[i];
+    const reached = next?.first ?? dirtyEnd;
+    if (i === 0 || reached <= from) {
+      const since = [tombstoneSince, oldestTombstone].filter((t) => t !== undefined);
+      return {
+        ...unchanged(firstDirty),
+        rewritten: i > 0,
+        recordsRemoved: removed,
+        oldestTombstone: since.length === 0 ? undefined : Math.min(...(since as number[])),
+      };
+    }
+    const firstDirtyAppendTime = next?.entries[0]?.appendTime ?? stopAppendTime;
+    return {
+      cleaned: reached,
+      firstDirtyAppendTime,
+      rewritten: true,
+      recordsRemoved: removed,
+      oldestTombstone,
+    };
+  };
   for (let i = 0; i < pages.length; i += MAX_RUN_PAGES) {
-    if (ctx.now() > deadline) return unchanged(firstDirty);
+    if (ctx.now() > deadline) return stopped(i);
     const run = pages.slice(i, i + MAX_RUN_PAGES);
     const first = run[0] as IndexPage;
+    let dropped = 0;
     const writer = new RunWriter(ctx, topic, ref, first.first, target > 0 ? target : 8 * 1024 * 1024);
     for (const page of run) {
       for (const { entry, batch } of await readPage(ctx, topic, ref, page)) {
@@ -119,14 +148,15 @@ export async function cleanPartition(
             if (record.value === null)
               oldestTombstone = Math.min(oldestTombstone ?? entry.appendTime, entry.appendTime);
           } else {
-            removed++;
+            dropped++;
           }
         }
       }
     }
     const merged = await writer.finish((run.at(-1) as IndexPage).end);
-    // Lost to another sweep: what swapped so far is a valid compacted log; the next pass redoes it.
-    if (!(await swap(ctx, ref, run, merged, writer.pending))) return unchanged(firstDirty);
+    // Lost to another sweep: what swapped so far is a valid compacted log; the next pass goes on.
+    if (!(await swap(ctx, ref, run, merged, writer.pending))) return stopped(i);
+    removed += dropped;
     await ctx.index.adjustSizes(ref, head.sizes, sumBytes(merged) - entriesBytes(run));
   }
   return {

@@ -131,6 +131,51 @@ describe('compaction faults: nothing is lost and nothing is left behind', () => 
     });
   }
 
+  test('key compaction stopped by its deadline between runs keeps what it swapped, moves the cleaned offset to it, and the next pass finishes', async () => {
+    const own = await testStack({ pageSize: 1 });
+    try {
+      const clock = { offset: 0 };
+      const log = engineAt(own, clock);
+      await log.createTopic({ name: 'long', partitions: 1, config: { cleanupPolicy: 'compact' } });
+      // 200 calls of 10 keys each, one page per call: the pass rewrites in 3 runs of at most 90 pages.
+      for (let call = 0; call < 200; call++) {
+        await log.produce({
+          topic: 'long',
+          records: Array.from({ length: 10 }, (_, k) => ({
+            key: bytes(`k${(call * 10 + k) % 700}`),
+            value: bytes(`c${call}`),
+          })),
+        });
+      }
+      clock.offset += 10 * MIN;
+      let swaps = 0;
+      // The first swap takes "10 minutes": the pass's deadline is gone when it comes back.
+      const slow = engineAt(own, clock, (real) => async (...args) => {
+        const done = await real(...args);
+        if (++swaps === 1) clock.offset += 10 * MIN;
+        return done;
+      });
+      await slow.sweep({ graceMs: 2 * MIN });
+      assert.equal(swaps, 1);
+      const { id } = await log.describeTopic('long');
+      const gc = await awsPorts(own.config).index.readGcState(id);
+      assert.equal(
+        gc?.cleaned?.[0],
+        900,
+        'the cleaned offset moved to the end of the first run (90 pages of 10)',
+      );
+      await log.sweep({ graceMs: 2 * MIN });
+      const r = await log.fetch({ topic: 'long', partition: 0, offset: 0, maxRecords: 10_000 });
+      const latest = new Map<string, string>();
+      for (let call = 0; call < 200; call++)
+        for (let k = 0; k < 10; k++) latest.set(`k${(call * 10 + k) % 700}`, `c${call}`);
+      assert.equal(r.records.length, 700);
+      assert.deepEqual(new Map(r.records.map((rec) => [text(rec.key), text(rec.value)])), latest);
+    } finally {
+      await own.close();
+    }
+  });
+
   test('a pending record claimed by a collector makes its swap fail', async () => {
     const clock = { offset: 0 };
     const deps = awsPorts(stack.config);

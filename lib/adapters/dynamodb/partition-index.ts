@@ -10,12 +10,7 @@ import {
 import { CommitTooLateError, PartitionBusyError, UnknownTopicError } from '../../core/errors.ts';
 import type { IndexEntry, PendingEntry } from '../../core/index-entry.ts';
 import { objectTime } from '../../core/object-keys.ts';
-import type {
-  AppendOutcome,
-  PartitionHead,
-  PartitionIndex,
-  PartitionRef,
-} from '../../core/ports.ts';
+import type { AppendOutcome, PartitionHead, PartitionIndex, PartitionRef } from '../../core/ports.ts';
 import type { ProducerBatch } from '../../core/producer-state.ts';
 import { COMMIT_LIMIT_MS } from '../../core/retention.ts';
 import { mapAwsError } from '../aws-errors.ts';
