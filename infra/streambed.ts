@@ -538,11 +538,16 @@ export class Streambed extends Construct {
       [this.metaTable.tableArn],
     );
 
-    // Sweeper (lib/engine/retention.ts, sweep.ts, topic-deletion.ts; adapters log-start.ts,
-    // partition-lifecycle.ts): lists a topic's objects in time order and deletes the ones below the collection
-    // bound, and every object of a deleted topic (ListBucket, DeleteObject; never reads or writes objects).
-    // log: heads and pages (GetItem, Query), the log start move and deletion fences (UpdateItem), pages,
-    //   time-index items below the log start and a deleted topic's items (BatchWriteItem of deletes).
+    // Sweeper (lib/engine/retention.ts, sweep.ts, topic-deletion.ts, compaction.ts, key-compaction.ts,
+    // collect.ts, retired.ts; adapters log-start.ts, partition-lifecycle.ts, page-swap.ts, idle-tail.ts,
+    // retired.ts, gc-state.ts): lists a topic's objects in time order and deletes the ones below the
+    // collection bound, unreferenced ones and every object of a deleted topic (ListBucket, DeleteObject);
+    // compaction reads batches and writes their compacted objects (GetObject, PutObject).
+    // log: heads and pages (GetItem, Query), the log start move, deletion fences and pending records
+    //   (UpdateItem), page swaps and idle tails (transactions of PutItem, DeleteItem, UpdateItem), the gc
+    //   state and retired/pending records (PutItem, DeleteItem), pages and time-index items below the log
+    //   start and a deleted topic's items (BatchWriteItem of deletes). test/integration/iam-coverage.test.ts
+    //   checks every call the sweep makes against this role.
     this.sweeperFunction.addToRolePolicy(
       new PolicyStatement({
         actions: ['s3:ListBucket'],
@@ -550,10 +555,17 @@ export class Streambed extends Construct {
         conditions: { StringLike: { 's3:prefix': [`${OBJECT_PREFIX}*`] } },
       }),
     );
-    allow(this.sweeperFunction, ['s3:DeleteObject'], [objects]);
+    allow(this.sweeperFunction, ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], [objects]);
     allow(
       this.sweeperFunction,
-      ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:BatchWriteItem'],
+      [
+        'dynamodb:GetItem',
+        'dynamodb:Query',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:BatchWriteItem',
+      ],
       [this.logTable.tableArn],
     );
     // meta: topics and deletion tombstones (Query, GetItem); finishing a deletion removes the topic record

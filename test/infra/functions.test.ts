@@ -171,13 +171,20 @@ const EXPECTED: Record<Group, string[]> = {
     'Allow dynamodb:ListStreams on *',
     // No lambda:InvokeFunction and no sqs:SendMessage until addConsumer (consumers.test.ts).
   ],
-  // Lists and deletes objects under topics/ (never reads or writes them); retires index items.
+  // Lists, compacts (reads and writes) and deletes objects under topics/; retires and swaps index items.
   sweeper: [
     ...LOGS,
     LIST_TOPICS_PREFIX,
-    ...allow(['s3:DeleteObject'], [OBJECTS]),
+    ...allow(['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], [OBJECTS]),
     ...allow(
-      ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:BatchWriteItem'],
+      [
+        'dynamodb:GetItem',
+        'dynamodb:Query',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:BatchWriteItem',
+      ],
       ['logTable.Arn'],
     ),
     ...allow(['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:DeleteItem'], ['metaTable.Arn']),
@@ -299,13 +306,18 @@ describe('functions', () => {
     assert.doesNotMatch(actions, /s3:DeleteObject|s3:ListBucket|dynamodb:Scan|dynamodb:BatchWriteItem/);
   });
 
-  test('sweeper: lists and deletes objects under topics/ only, never reads or writes them; no dynamodb:PutItem', () => {
+  test('sweeper: object actions under topics/ only; writes no item of the meta table', () => {
     const all = permissions('sweeper');
     const actions = all.join('\n');
-    assert.doesNotMatch(actions, /s3:GetObject|s3:PutObject|dynamodb:PutItem/);
+    assert.doesNotMatch(actions, /dynamodb:(PutItem|UpdateItem|BatchWriteItem) on metaTable/);
     assert.deepEqual(
       all.filter((permission) => permission.includes('s3:')),
-      [`Allow s3:DeleteObject on ${OBJECTS}`, LIST_TOPICS_PREFIX],
+      [
+        `Allow s3:DeleteObject on ${OBJECTS}`,
+        `Allow s3:GetObject on ${OBJECTS}`,
+        LIST_TOPICS_PREFIX,
+        `Allow s3:PutObject on ${OBJECTS}`,
+      ],
     );
     assert.doesNotMatch(actions, /cloudwatch:|lambda:|sqs:|kms:|dynamodb:Scan|dynamodb:ListStreams/);
   });
