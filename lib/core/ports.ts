@@ -157,8 +157,6 @@ export interface PartitionIndex {
    * only if the head still has the log start and size count it was planned from. False otherwise.
    */
   advanceStart(ref: PartitionRef, seen: PartitionHead, start: number, sizes: SizeCount): Promise<boolean>;
-  /** Adds `delta` to the counted bytes if the count still covers `seen`'s range; false otherwise. */
-  adjustSizes(ref: PartitionRef, seen: SizeCount, delta: number): Promise<boolean>;
   /** Deletes index pages (and time-index items) that lie wholly below `offset`, the log start. */
   dropPagesBelow(ref: PartitionRef, offset: number): Promise<number>;
   /** Up to `limit` index pages from the one holding `offset`, ascending (compaction). */
@@ -173,6 +171,7 @@ export interface PartitionIndex {
     entries: readonly IndexEntry[],
     retired?: readonly string[],
     pending?: number,
+    sizes?: { readonly seen: SizeCount; readonly delta: number },
   ): Promise<boolean>;
   /**
    * Notes, before it is written, an object of a compaction run in the run's pending record

@@ -1,5 +1,5 @@
 import type { IndexEntry } from '../core/index-entry.ts';
-import type { IndexPage, PartitionHead, PartitionRef } from '../core/ports.ts';
+import type { IndexPage, PartitionHead, PartitionRef, SizeCount } from '../core/ports.ts';
 import { offsetDelta } from '../core/segment/index.ts';
 import type { TopicRecord } from '../core/types.ts';
 import { DEFAULT_TOPIC_CONFIG, isCompacted } from '../core/validation.ts';
@@ -52,13 +52,12 @@ export async function compactPartition(
   let failedAt: number | undefined;
   const flush = async () => {
     const entries = run.flatMap((page) => page.entries);
-    const merged = entries.length >= 2 ? await rewrite(ctx, topic, ref, run, entries, target) : undefined;
+    const merged =
+      entries.length >= 2 ? await rewrite(ctx, topic, ref, head.sizes, run, entries, target) : undefined;
     if (merged === undefined && entries.length >= 2) failedAt ??= run[0]?.first;
     if (merged !== undefined) {
       runs++;
       batchesMerged += entries.length;
-      const delta = sumBytes(merged) - sumBytes(entries);
-      await ctx.index.adjustSizes(ref, head.sizes, delta);
     }
     run = [];
     runBytes = 0;
@@ -94,6 +93,7 @@ async function rewrite(
   ctx: EngineContext,
   topic: TopicRecord,
   ref: PartitionRef,
+  seen: SizeCount,
   run: readonly IndexPage[],
   entries: readonly IndexEntry[],
   target: number,
@@ -110,7 +110,8 @@ async function rewrite(
       await writer.add(entry.baseOffset + offsetDelta(batch, j), record);
   }
   const merged = await writer.finish(last.end);
-  return (await swap(ctx, ref, run, merged, writer.pending)) ? merged : undefined;
+  const sizes = { seen, delta: sumBytes(merged) - sumBytes(entries) };
+  return (await swap(ctx, ref, run, merged, writer.pending, sizes)) ? merged : undefined;
 }
 
 /**

@@ -155,9 +155,9 @@ export async function cleanPartition(
     }
     const merged = await writer.finish((run.at(-1) as IndexPage).end);
     // Lost to another sweep: what swapped so far is a valid compacted log; the next pass goes on.
-    if (!(await swap(ctx, ref, run, merged, writer.pending))) return stopped(i);
+    const sizes = { seen: head.sizes, delta: sumBytes(merged) - entriesBytes(run) };
+    if (!(await swap(ctx, ref, run, merged, writer.pending, sizes))) return stopped(i);
     removed += dropped;
-    await ctx.index.adjustSizes(ref, head.sizes, sumBytes(merged) - entriesBytes(run));
   }
   return {
     cleaned: dirtyEnd,

@@ -1,6 +1,6 @@
 import type { IndexEntry } from '../core/index-entry.ts';
 import { isCompactedObject } from '../core/object-keys.ts';
-import type { IndexPage, PartitionRef } from '../core/ports.ts';
+import type { IndexPage, PartitionRef, SizeCount } from '../core/ports.ts';
 import type { EngineContext } from './context.ts';
 
 /** The most pages one swap replaces (a transaction holds 100 items, one records the retired objects). */
@@ -20,7 +20,8 @@ export function sumBytes(entries: readonly IndexEntry[]): number {
 
 /**
  * Swaps `run` for `merged` and records the compactor objects the run referenced as retired, in one
- * transaction that also deletes the pending record of the objects just written (`pending`). When
+ * transaction that also deletes the pending record of the objects just written (`pending`) and moves
+ * retention's byte count by the size change (so it never drifts from the entries). When
  * another compactor changed a page first, the pending record stays: the collector deletes them.
  */
 export async function swap(
@@ -29,9 +30,10 @@ export async function swap(
   run: readonly IndexPage[],
   merged: readonly IndexEntry[],
   pending: number | undefined,
+  sizes: { readonly seen: SizeCount; readonly delta: number },
 ): Promise<boolean> {
   const retired = run.flatMap((page) =>
     page.entries.filter((e) => e.byteLength > 0 && isCompactedObject(e.objectId)).map((e) => e.objectId),
   );
-  return await ctx.index.replacePages(ref, run, merged, retired, pending);
+  return await ctx.index.replacePages(ref, run, merged, retired, pending, sizes);
 }

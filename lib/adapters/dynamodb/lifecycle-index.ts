@@ -9,8 +9,8 @@ import type {
   SizeCount,
 } from '../../core/ports.ts';
 import { readGcState, writeGcState } from './gc-state.ts';
-import { adjustSizes, advanceStart, deleteRecords, dropPagesBelow } from './log-start.ts';
-import { readPages, replacePages } from './page-swap.ts';
+import { advanceStart, deleteRecords, dropPagesBelow } from './log-start.ts';
+import { readPages, replacePages, type SizeChange } from './page-swap.ts';
 import { claimPending, forgetRetired, notePending, readRetired } from './retired.ts';
 
 /**
@@ -44,10 +44,6 @@ export abstract class DynamoLifecycleIndex {
     return await advanceStart(this.client, this.table, ref, seen, start, sizes);
   }
 
-  async adjustSizes(ref: PartitionRef, seen: SizeCount, delta: number): Promise<boolean> {
-    return await adjustSizes(this.client, this.table, ref, seen, delta);
-  }
-
   async dropPagesBelow(ref: PartitionRef, offset: number): Promise<number> {
     return await dropPagesBelow(this.client, this.table, ref, offset);
   }
@@ -78,8 +74,19 @@ export abstract class DynamoLifecycleIndex {
     entries: readonly IndexEntry[],
     retired: readonly string[] = [],
     pending: number | undefined = undefined,
+    sizes: SizeChange | undefined = undefined,
   ): Promise<boolean> {
-    return await replacePages(this.client, this.table, ref, replaced, entries, retired, pending, this.now());
+    return await replacePages(
+      this.client,
+      this.table,
+      ref,
+      replaced,
+      entries,
+      retired,
+      pending,
+      sizes,
+      this.now(),
+    );
   }
 
   async readGcState(topicId: string): Promise<GcState | undefined> {

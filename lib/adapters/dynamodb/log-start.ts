@@ -150,31 +150,3 @@ export async function dropPagesBelow(
   );
   return gone.length;
 }
-
-/**
- * Adds `delta` to the counted bytes if the count still covers what it did (`so`, `sc` as seen):
- * compaction re-encodes counted batches, and the count must follow their new size.
- */
-export async function adjustSizes(
-  client: DynamoDBClient,
-  table: string,
-  ref: PartitionRef,
-  seen: SizeCount,
-  delta: number,
-): Promise<boolean> {
-  try {
-    await client.send(
-      new UpdateItemCommand({
-        TableName: table,
-        Key: headKey(ref.topicId, ref.partition),
-        UpdateExpression: 'SET sz = sz + :d',
-        ConditionExpression: 'so = :so AND sc = :sc',
-        ExpressionAttributeValues: { ':d': N(delta), ':so': N(seen.from), ':sc': N(seen.through) },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return false;
-    return mapAwsError(error);
-  }
-}

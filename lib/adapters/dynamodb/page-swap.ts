@@ -6,15 +6,32 @@ import {
   TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { IndexEntry } from '../../core/index-entry.ts';
-import type { IndexPage, PartitionRef } from '../../core/ports.ts';
+import type { IndexPage, PartitionRef, SizeCount } from '../../core/ports.ts';
 import { mapAwsError } from '../aws-errors.ts';
 import { type Item, N, num, S } from './attributes.ts';
-import { decodePage, encodePage, partitionKey } from './head-codec.ts';
+import { decodePage, encodePage, headKey, partitionKey } from './head-codec.ts';
 import { pageHolding } from './pages.ts';
 import { pendingDelete, retiredPut } from './retired.ts';
 
-/** The most pages one swap replaces: a transaction holds 100 items, two are gc records. */
-export const MAX_SWAP_PAGES = 98;
+/** The most pages one swap replaces: a transaction holds 100 items; two are gc records, one the head. */
+export const MAX_SWAP_PAGES = 97;
+
+/** Retention's byte count (`so`, `sc` as read) and what a swap changes it by. */
+export interface SizeChange {
+  readonly seen: SizeCount;
+  readonly delta: number;
+}
+
+/** The head's byte count follows the swap, if it still covers the range it was read with. */
+function sizeUpdate(table: string, ref: PartitionRef, { seen, delta }: SizeChange) {
+  return {
+    TableName: table,
+    Key: headKey(ref.topicId, ref.partition),
+    UpdateExpression: 'SET sz = sz + :d',
+    ConditionExpression: 'so = :so AND sc = :sc',
+    ExpressionAttributeValues: { ':d': N(delta), ':so': N(seen.from), ':sc': N(seen.through) },
+  };
+}
 
 /**
  * Up to `limit` index pages of a partition, ascending, from the one holding `offset` (strongly
@@ -59,7 +76,9 @@ export async function readPages(
  * one, never a mix it cannot tell (a reader between them meets a gap and starts again). The
  * objects `retired` (no longer referenced once the swap is done) are recorded in the same
  * transaction, for deletion after the grace, and the run's `pending` record (the objects it wrote)
- * is deleted in it (retired.ts). False when a page changed or the pending record was claimed.
+ * is deleted in it (retired.ts), and the head's byte count moves by the size change (conditional on
+ * it counting what it did when read). False when a page changed, the pending record was claimed or
+ * the count moved.
  */
 export async function replacePages(
   client: DynamoDBClient,
@@ -69,6 +88,7 @@ export async function replacePages(
   entries: readonly IndexEntry[],
   retired: readonly string[] = [],
   pending: number | undefined = undefined,
+  sizes: SizeChange | undefined = undefined,
   now = Date.now(),
 ): Promise<boolean> {
   const first = replaced[0];
@@ -101,6 +121,7 @@ export async function replacePages(
           })),
           ...(retired.length === 0 ? [] : [{ Put: retiredPut(table, ref.topicId, retired, now) }]),
           ...(pending === undefined ? [] : [{ Delete: pendingDelete(table, ref.topicId, pending) }]),
+          ...(sizes === undefined || sizes.delta === 0 ? [] : [{ Update: sizeUpdate(table, ref, sizes) }]),
         ],
       }),
     );
