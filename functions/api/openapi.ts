@@ -548,7 +548,13 @@ export const openapi = {
         required: ['records', 'nextOffset', 'highWatermark'],
         properties: {
           records: { type: 'array', items: ref('FetchedRecord') },
-          nextOffset: nonNegativeInteger,
+          nextOffset: {
+            ...nonNegativeInteger,
+            description:
+              'The offset to fetch next. A compacted topic has holes (offsets whose records compaction removed): ' +
+              'it steps over them, so it may be more than the last record offset + 1. Below the high watermark ' +
+              'a fetch is never empty.',
+          },
           highWatermark: nonNegativeInteger,
           logStartOffset: nonNegativeInteger,
         },
