@@ -231,6 +231,7 @@ export function renderReport(results: BenchResults): string {
       ),
       producersTable(cost),
       sweepTable(cost),
+      compactionReadTable(cost),
       table(
         'COST per GiB read (1000 × 1 KiB batches)',
         [
@@ -275,6 +276,29 @@ export function renderReport(results: BenchResults): string {
   for (const [suite, error] of Object.entries(results.suiteErrors))
     out.push(`  suite ${suite} failed: ${error}`);
   return out.join('\n');
+}
+
+/** A catch-up read of 1 KiB produce calls before and after compaction (issue 9), per GiB. */
+function compactionReadTable(cost: CostResults): string {
+  const c = cost.compactionRead;
+  if (c === undefined) return '';
+  const row = (label: string, r: typeof c.before) => [
+    label,
+    r.getsPerGiB,
+    r.ddbReadsPerGiB,
+    r.mibPerSec,
+    `${r.vsFloor}×`,
+    `${dollars(r.usdPerGiB.requests)} + ${dollars(r.usdPerGiB.lambda)} Lambda`,
+  ];
+  return table(
+    `CATCH-UP READ of ${fmt(c.bytes / 1048576, 1)} MiB written in ${c.calls} 1 KiB calls (figures per GiB; ${c.objectsBefore} → ${c.objectsAfter} objects; same records: ${c.identical})`,
+    ['read', 'GETs/GiB', 'DDB reads/GiB', 'MiB/s', 'vs floor', '$/GiB (requests + Lambda)'],
+    [
+      row('before compaction', c.before),
+      row('after compaction', c.after),
+      ['floor: 8 MiB objects', c.floor.getsPerGiB, 0, c.floor.mibPerSec, '1×', dollars(c.floor.usdPerGiB)],
+    ],
+  );
 }
 
 /** The lifecycle sweep: a month of idle passes, and retiring data (issue 9). */

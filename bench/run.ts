@@ -264,6 +264,10 @@ if (results.e2e !== undefined) {
   }
 }
 
+if (results.cost?.compactionRead !== undefined && !results.cost.compactionRead.identical) {
+  results.problems.push('catch-up after compaction: the records read differ from those read before it');
+}
+
 results.targets = evaluateTargets(results);
 results.finishedAt = new Date().toISOString();
 results.durationSeconds = Math.round((performance.now() - t0) / 1000);
