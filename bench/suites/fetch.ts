@@ -297,7 +297,7 @@ async function catchUpSuite(
       latencies.push(performance.now() - t0);
       fetches++;
       records += out.records.length;
-      for (const record of out.records) bytes += (record.value?.length ?? 0);
+      for (const record of out.records) bytes += record.value?.length ?? 0;
       offset = out.nextOffset;
       if (offset >= out.highWatermark || out.records.length === 0) break;
     }
