@@ -19,13 +19,16 @@ export type StartingPosition = 'earliest' | 'latest' | { readonly timestamp: num
 export interface SubscriptionKnobs {
   /** Records per invocation. @default 100 (1–10,000) */
   readonly batchSize: number;
-  /** Seconds to wait to fill a batch. @default 0 (0–300) */
+  /** Seconds to wait to fill a batch, from when its first record was appended. @default 0 (0–300) */
   readonly maxBatchingWindowSeconds: number;
   /** Where a group without committed offsets starts. @default 'latest' */
   readonly startingPosition: StartingPosition;
   /** Retries of a failing batch; -1 retries until the records expire. @default -1 (-1–10,000) */
   readonly maxRetryAttempts: number;
-  /** Records older than this are not delivered; -1 keeps them forever. @default -1 (-1, or 60–604,800) */
+  /**
+   * Records appended longer ago than this are not delivered (their producer timestamp does not count);
+   * -1 keeps them forever. @default -1 (-1, or 60–604,800)
+   */
   readonly maxRecordAgeSeconds: number;
   /** Split a failing batch in two before retrying. @default false */
   readonly bisectBatchOnFunctionError: boolean;

@@ -119,6 +119,11 @@ export interface FetchRequest {
  */
 export interface FetchedRecord extends LogRecord {
   readonly offset: number;
+  /**
+   * When the record's batch was appended, by the appender's clock (Kafka's LogAppendTime): what record
+   * age and arrival mean, unlike `timestamp`, which the producer chose.
+   */
+  readonly appendTime: number;
 }
 
 export interface FetchResult {

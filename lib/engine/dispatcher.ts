@@ -468,7 +468,7 @@ export class Dispatcher {
     const first = records[0];
     if (windowMs > 0 && first !== undefined && records.length < limit) {
       // Wait for the batch to fill, until the window (counted from the first record) closes.
-      const closes = Math.min(first.timestamp + windowMs, deadline - 1000);
+      const closes = Math.min(first.appendTime + windowMs, deadline - 1000);
       const wait = closes - this.ctx.now();
       if (wait > 0) {
         await sleep(wait);
@@ -482,7 +482,8 @@ export class Dispatcher {
     if (subscription.maxRecordAgeSeconds < 0) return 0;
     const oldest = this.ctx.now() - subscription.maxRecordAgeSeconds * 1000;
     let count = 0;
-    while (count < records.length && (records[count] as FetchedRecord).timestamp < oldest) count++;
+    // By append time: a producer's timestamp may be far in the past (a backfill) or the future.
+    while (count < records.length && (records[count] as FetchedRecord).appendTime < oldest) count++;
     return count;
   }
 
@@ -580,8 +581,8 @@ export class Dispatcher {
         startOffset: first.offset,
         endOffset: last.offset,
         batchSize: records.length,
-        approximateArrivalOfFirstRecord: new Date(first.timestamp).toISOString(),
-        approximateArrivalOfLastRecord: new Date(last.timestamp).toISOString(),
+        approximateArrivalOfFirstRecord: new Date(first.appendTime).toISOString(),
+        approximateArrivalOfLastRecord: new Date(last.appendTime).toISOString(),
       },
       timestamp: new Date(this.ctx.now()).toISOString(),
     };

@@ -151,7 +151,7 @@ async function readFrom(
             full = true;
             break fill;
           }
-          out.push({ ...record, offset: recordOffset });
+          out.push({ ...record, offset: recordOffset, appendTime: entry.appendTime });
           used += size;
         }
         cursor = entryEnd(entry);
