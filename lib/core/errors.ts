@@ -150,6 +150,19 @@ export class UnknownGroupError extends StreambedError {
   }
 }
 
+/**
+ * A plain offset commit (a reset) moved the partition's committed offset while a dispatcher or member
+ * held its lease: the lease holder's commit is refused so it does not overwrite the reset; it reads
+ * the committed offset again and goes on from there.
+ *
+ * @example
+ * if (error instanceof OffsetResetError) offset = (await groups.fetch(group, topic, id))[0].offset;
+ */
+export class OffsetResetError extends StreambedError {
+  readonly code = 'OffsetReset';
+  readonly status = 409;
+}
+
 /** The member (or dispatcher) no longer holds the partition's lease: its commit is fenced. */
 export class LeaseLostError extends StreambedError {
   readonly code = 'LeaseLost';

@@ -231,7 +231,17 @@ export interface LeasedCommit {
   readonly topic: string;
   readonly topicId: string;
   readonly owner: string;
-  readonly offsets: readonly { partition: number; offset: number; metadata?: string; leaseCounter: number }[];
+  readonly offsets: readonly {
+    partition: number;
+    offset: number;
+    metadata?: string;
+    leaseCounter: number;
+    /**
+     * The partition's count of plain commits when the holder read its committed offset: a plain commit
+     * since (a reset) makes this commit fail with OffsetResetError. Absent: not checked.
+     */
+    plainCommits?: number;
+  }[];
 }
 
 /** A lease plus the delivery retry state a dispatcher keeps on it. */

@@ -156,4 +156,6 @@ export interface CommittedOffset {
   readonly metadata: string;
   readonly generation: number;
   readonly committedAt: number;
+  /** How many plain (unleased) commits the partition has had: a lease holder notices a reset by it. */
+  readonly plainCommits?: number;
 }

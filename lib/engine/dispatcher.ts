@@ -1,6 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LeaseLostError, OffsetOutOfRangeError, UnknownTopicError } from '../core/errors.ts';
+import {
+  LeaseLostError,
+  OffsetOutOfRangeError,
+  OffsetResetError,
+  UnknownTopicError,
+} from '../core/errors.ts';
 import type { Invoker, LeaseState, QueueSender, SubscriptionStore } from '../core/ports.ts';
 import { toHttpRecord } from '../core/record-json.ts';
 import {
@@ -41,8 +46,10 @@ export interface DispatcherOptions {
   /** Told about a delivery that failed (it is retried by the next trigger or sweep). @default console.error */
   readonly onError?: (error: unknown, where: { group: string; topic: string; partition: number }) => void;
   /**
-   * Told when records a group had not consumed left the log (retention, DeleteRecords) and delivery
-   * resumes at the log start, skipping [from, to). @default console.warn
+   * Told when delivery jumps: records a group had not consumed left the log (retention,
+   * DeleteRecords) and delivery resumes at the log start, skipping [from, to) (`left-the-log`); or a
+   * plain commit reset the group's offset while this dispatcher delivered, and delivery goes on at
+   * `to` instead of `from` (`reset`). @default console.warn
    */
   readonly onSkip?: (skip: {
     group: string;
@@ -50,6 +57,7 @@ export interface DispatcherOptions {
     partition: number;
     from: number;
     to: number;
+    reason: 'left-the-log' | 'reset';
   }) => void;
 }
 
@@ -151,7 +159,9 @@ export class Dispatcher {
       options.onSkip ??
       ((s) =>
         console.warn(
-          `group ${s.group} skipped offsets [${s.from}, ${s.to}) of ${s.topic}/${s.partition}: they left the log before delivery`,
+          s.reason === 'reset'
+            ? `group ${s.group} on ${s.topic}/${s.partition} was reset to ${s.to} (it was at ${s.from}): delivery goes on from there`
+            : `group ${s.group} skipped offsets [${s.from}, ${s.to}) of ${s.topic}/${s.partition}: they left the log before delivery`,
         ));
   }
 
@@ -323,14 +333,24 @@ export class Dispatcher {
     const { group } = subscription;
     let limit = subscription.batchSize;
     let failure = { offset: lease.failedOffset ?? -1, attempts: lease.attempts ?? 0 };
-    // Read the committed offset once: while this dispatcher holds the lease, only it commits here.
-    const committed = (await this.ctx.groups.fetch(group, topic.name, topic.id)).find(
-      (c) => c.partition === partition,
-    );
+    // Read the committed offset once: while this dispatcher holds the lease only it commits here,
+    // unless a plain commit resets the offset; then its own commit fails and it reads it again.
+    const read = async () =>
+      (await this.ctx.groups.fetch(group, topic.name, topic.id)).find((c) => c.partition === partition);
+    const committed = await read();
     let offset = committed?.offset ?? (await this.startOffset(subscription, topic, partition));
+    let plainCommits = committed?.plainCommits ?? 0;
     const commitAt = async (next: number) => {
-      await this.commit(subscription, topic, lease as LeaseState, partition, next);
-      offset = next;
+      try {
+        await this.commit(subscription, topic, lease as LeaseState, partition, next, plainCommits);
+        offset = next;
+      } catch (error) {
+        if (!(error instanceof OffsetResetError)) throw error;
+        const reset = await read();
+        offset = reset?.offset ?? offset;
+        plainCommits = reset?.plainCommits ?? plainCommits;
+        this.onSkip({ group, topic: topic.name, partition, from: next, to: offset, reason: 'reset' });
+      }
     };
     try {
       while (this.ctx.now() < deadline) {
@@ -354,6 +374,7 @@ export class Dispatcher {
             partition,
             from: offset,
             to: error.logStartOffset,
+            reason: 'left-the-log',
           });
           await commitAt(error.logStartOffset);
           continue;
@@ -541,13 +562,14 @@ export class Dispatcher {
     lease: LeaseState,
     partition: number,
     offset: number,
+    plainCommits: number,
   ): Promise<void> {
     await this.ctx.leases.commitLeased({
       group: subscription.group,
       topic: topic.name,
       topicId: topic.id,
       owner: this.ownerId,
-      offsets: [{ partition, offset, leaseCounter: lease.counter }],
+      offsets: [{ partition, offset, leaseCounter: lease.counter, plainCommits }],
     });
   }
 

@@ -1,4 +1,5 @@
 import {
+  type AttributeValue,
   ConditionalCheckFailedException,
   type DynamoDBClient,
   GetItemCommand,
@@ -25,7 +26,7 @@ const GROUPS_PK = 'groups';
 const groupPk = (group: string) => `group#${group}`;
 const offsetSk = (topic: string, partition: number) => `${topic}#${String(partition).padStart(4, '0')}`;
 
-/** One committed offset, for {@link offsetUpdate}. */
+/** One committed offset, for {@link plainOffsetUpdate} and {@link leasedOffsetUpdate}. */
 export interface OffsetWrite {
   readonly group: string;
   readonly topic: string;
@@ -33,29 +34,47 @@ export interface OffsetWrite {
   readonly partition: number;
   readonly offset: number;
   readonly metadata: string;
+  /** A plain commit's generation, or a leased commit's lease counter. */
   readonly generation: number;
   readonly at: number;
-  /** The condition, over #offset, #gen, #tid and :offset, :gen, :tid. */
-  readonly condition: string;
 }
 
-/** The update that writes a committed offset (plain commits and lease-fenced commits share it). */
-export function offsetUpdate(table: string, write: OffsetWrite): Update {
+/*
+ * A committed-offset item keeps the two fencing domains apart: plain commits (Kafka's commits with a
+ * member generation, and resets) compare `pg`, the last plain generation; lease holders (dispatchers,
+ * pull members) compare `lc`, the last lease counter. `pv` counts plain commits, so a lease holder that
+ * read `pv` with the offset can tell that a reset happened since. `generation` is what was last
+ * written, for display.
+ */
+
+function offsetWrite(
+  table: string,
+  write: OffsetWrite,
+  set: string,
+  condition: string,
+  values: Record<string, AttributeValue>,
+): Update {
+  const update = `SET #offset = :offset, #meta = :meta, #gen = :gen, #at = :at, #topic = :topic, #p = :p, #tid = :tid, ${set}`;
+  // DynamoDB refuses names an expression does not use.
+  const used = (name: string) => update.includes(name) || condition.includes(name);
+  const names: Record<string, string> = {
+    '#offset': 'offset',
+    '#meta': 'metadata',
+    '#gen': 'generation',
+    '#at': 'committedAt',
+    '#topic': 'topic',
+    '#p': 'partition',
+    '#tid': 'topicId',
+    '#pg': 'pg',
+    '#lc': 'lc',
+    '#pv': 'pv',
+  };
   return {
     TableName: table,
     Key: offsetKey(write.group, write.topic, write.partition),
-    UpdateExpression:
-      'SET #offset = :offset, #meta = :meta, #gen = :gen, #at = :at, #topic = :topic, #p = :p, #tid = :tid',
-    ConditionExpression: write.condition,
-    ExpressionAttributeNames: {
-      '#offset': 'offset',
-      '#meta': 'metadata',
-      '#gen': 'generation',
-      '#at': 'committedAt',
-      '#topic': 'topic',
-      '#p': 'partition',
-      '#tid': 'topicId',
-    },
+    UpdateExpression: update,
+    ConditionExpression: condition,
+    ExpressionAttributeNames: Object.fromEntries(Object.entries(names).filter(([name]) => used(name))),
     ExpressionAttributeValues: {
       ':tid': S(write.topicId),
       ':offset': N(write.offset),
@@ -64,8 +83,42 @@ export function offsetUpdate(table: string, write: OffsetWrite): Update {
       ':at': N(write.at),
       ':topic': S(write.topic),
       ':p': N(write.partition),
+      ...values,
     },
   };
+}
+
+/** A plain commit: fenced by plain generations only (a re-created topic starts afresh); counts itself. */
+export function plainOffsetUpdate(table: string, write: OffsetWrite): Update {
+  return offsetWrite(
+    table,
+    write,
+    '#pg = :gen, #pv = if_not_exists(#pv, :zero) + :one',
+    'attribute_not_exists(#pg) OR #pg <= :gen OR #tid <> :tid',
+    { ':zero': N(0), ':one': N(1) },
+  );
+}
+
+/**
+ * A lease holder's commit: never behind a later lease's, never backwards within its own lease, and,
+ * given `plainCommits` (the count it read with the offset), refused when a plain commit came since.
+ */
+export function leasedOffsetUpdate(
+  table: string,
+  write: OffsetWrite,
+  plainCommits: number | undefined,
+): Update {
+  const fenced = 'attribute_not_exists(#lc) OR #lc < :gen OR (#lc = :gen AND #offset <= :offset)';
+  if (plainCommits === undefined) {
+    return offsetWrite(table, write, '#lc = :gen', `#tid <> :tid OR ${fenced}`, {});
+  }
+  return offsetWrite(
+    table,
+    write,
+    '#lc = :gen, #pv = if_not_exists(#pv, :pv)',
+    `#tid <> :tid OR ((${fenced}) AND (attribute_not_exists(#pv) OR #pv = :pv))`,
+    { ':pv': N(plainCommits) },
+  );
 }
 
 /** The key of a committed-offset item. */
@@ -105,7 +158,7 @@ export class DynamoGroupStore implements GroupStore {
     const generation = request.generation ?? NO_GENERATION;
     const now = Date.now();
     const updates: Update[] = request.offsets.map((commit) =>
-      offsetUpdate(this.table, {
+      plainOffsetUpdate(this.table, {
         group: request.group,
         topic: request.topic,
         topicId: request.topicId,
@@ -114,8 +167,6 @@ export class DynamoGroupStore implements GroupStore {
         metadata: commit.metadata ?? '',
         generation,
         at: now,
-        // Fencing applies within one topic incarnation; a re-created topic starts afresh.
-        condition: 'attribute_not_exists(#gen) OR #gen <= :gen OR #tid <> :tid',
       }),
     );
     const stale = (stored: number | undefined) =>
@@ -131,7 +182,7 @@ export class DynamoGroupStore implements GroupStore {
           }),
         );
       } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) throw stale(optNum(error.Item, 'generation'));
+        if (error instanceof ConditionalCheckFailedException) throw stale(optNum(error.Item, 'pg'));
         mapAwsError(error);
       }
       return;
@@ -147,7 +198,7 @@ export class DynamoGroupStore implements GroupStore {
     } catch (error) {
       if (error instanceof TransactionCanceledException) {
         const failed = error.CancellationReasons?.find((reason) => reason.Code === 'ConditionalCheckFailed');
-        if (failed !== undefined) throw stale(optNum(failed.Item, 'generation'));
+        if (failed !== undefined) throw stale(optNum(failed.Item, 'pg'));
       }
       mapAwsError(error);
     }
@@ -168,6 +219,7 @@ export class DynamoGroupStore implements GroupStore {
         metadata: str(item, 'metadata'),
         generation: num(item, 'generation'),
         committedAt: num(item, 'committedAt'),
+        plainCommits: optNum(item, 'pv') ?? 0,
       }));
   }
 

@@ -10,11 +10,11 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { Lease, MemberInfo } from '../../core/assignment.ts';
-import { InvalidArgumentError, LeaseLostError } from '../../core/errors.ts';
+import { InvalidArgumentError, LeaseLostError, OffsetResetError } from '../../core/errors.ts';
 import type { LeasedCommit, LeaseState, LeaseStore } from '../../core/ports.ts';
 import { mapAwsError } from '../aws-errors.ts';
 import { type Item, N, num, optNum, S } from './attributes.ts';
-import { offsetUpdate } from './group-store.ts';
+import { leasedOffsetUpdate } from './group-store.ts';
 import { queryPartition } from './query.ts';
 
 /**
@@ -263,18 +263,23 @@ export class DynamoLeaseStore implements LeaseStore {
         },
       },
       {
-        Update: offsetUpdate(this.table, {
-          group: commit.group,
-          topic: commit.topic,
-          topicId: commit.topicId,
-          partition: o.partition,
-          offset: o.offset,
-          metadata: o.metadata ?? '',
-          generation: o.leaseCounter,
-          at: now,
-          condition:
-            'attribute_not_exists(#offset) OR attribute_not_exists(#gen) OR #tid <> :tid OR #gen < :gen OR (#gen = :gen AND #offset <= :offset)',
-        }),
+        Update: {
+          ...leasedOffsetUpdate(
+            this.table,
+            {
+              group: commit.group,
+              topic: commit.topic,
+              topicId: commit.topicId,
+              partition: o.partition,
+              offset: o.offset,
+              metadata: o.metadata ?? '',
+              generation: o.leaseCounter,
+              at: now,
+            },
+            o.plainCommits,
+          ),
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
       },
     ]);
     try {
@@ -284,7 +289,20 @@ export class DynamoLeaseStore implements LeaseStore {
         const reasons = error.CancellationReasons ?? [];
         const index = reasons.findIndex((reason) => reason.Code === 'ConditionalCheckFailed');
         if (index >= 0) {
-          const partition = commit.offsets[Math.floor(index / 2)]?.partition;
+          const o = commit.offsets[Math.floor(index / 2)];
+          const partition = o?.partition;
+          const old = reasons[index]?.Item;
+          const plain = old?.pv?.N === undefined ? undefined : Number(old.pv.N);
+          if (
+            index % 2 === 1 &&
+            o?.plainCommits !== undefined &&
+            plain !== undefined &&
+            plain !== o.plainCommits
+          ) {
+            throw new OffsetResetError(
+              `partition ${partition} of '${commit.topic}' in group '${commit.group}': its committed offset was reset to ${old?.offset?.N} by a plain commit`,
+            );
+          }
           throw new LeaseLostError(
             index % 2 === 0
               ? `'${commit.owner}' no longer holds partition ${partition} of '${commit.topic}' in group '${commit.group}'`
