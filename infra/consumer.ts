@@ -58,6 +58,14 @@ export interface StreambedConsumerOptions {
   readonly handler: IFunction;
 
   /**
+   * The handler's timeout, at most 14 minutes (the dispatcher runs for 15 and must see an invocation
+   * end; the partition's lease is renewed to outlast it, so no second delivery overlaps it).
+   *
+   * @default the handler's own timeout when it is a `lambda.Function` of this app, else 3 seconds
+   */
+  readonly functionTimeout?: Duration;
+
+  /**
    * Largest number of records per invocation, 1–10,000. A batch also stays below 3 MiB of records.
    *
    * @default 100
@@ -132,6 +140,8 @@ export interface StreambedConsumerOptions {
 const MAX_BATCHING_WINDOW = Duration.minutes(5);
 const MIN_RECORD_AGE = Duration.minutes(1);
 const MAX_RECORD_AGE = Duration.days(7);
+/** The dispatcher runs 15 minutes and must see an invocation end (lib/engine/dispatcher.ts). */
+const MAX_FUNCTION_TIMEOUT = Duration.minutes(14);
 
 /**
  * The subscription the dispatcher's `subscribe` receives, as the custom resource's `Subscription`
@@ -225,6 +235,16 @@ export function subscriptionInput(options: StreambedConsumerOptions): Record<str
     };
   }
   if (options.enabled !== undefined) spec.enabled = boolean(options.enabled, 'enabled');
+  const timeout =
+    options.functionTimeout ??
+    (options.handler as { readonly timeout?: Duration }).timeout ??
+    Duration.seconds(3);
+  spec.functionTimeoutSeconds = seconds(
+    timeout,
+    'functionTimeout',
+    Duration.seconds(1),
+    MAX_FUNCTION_TIMEOUT,
+  );
   return spec;
 }
 

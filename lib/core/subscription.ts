@@ -38,6 +38,12 @@ export interface SubscriptionKnobs {
   readonly onFailure?: OnFailureDestination;
   /** @default true */
   readonly enabled: boolean;
+  /**
+   * The target function's timeout. The dispatcher starts an invocation only when it has the time to
+   * see it end, and with the partition's lease outlasting it (no second delivery can overlap it).
+   * `addConsumer` in CDK sets it from the function. @default 3 (Lambda's default timeout; 1–900)
+   */
+  readonly functionTimeoutSeconds: number;
 }
 
 /** A consumer function: group `group` reads `topic` by invoking `target`. */
@@ -63,6 +69,7 @@ export const DEFAULT_KNOBS: SubscriptionKnobs = {
   bisectBatchOnFunctionError: false,
   reportBatchItemFailures: false,
   enabled: true,
+  functionTimeoutSeconds: 3,
 };
 
 /** A subscription as given by a user: group, topic and target, plus any knobs (validated). */
@@ -135,6 +142,7 @@ export function resolveSubscription(input: Partial<Subscription> & Record<string
     bisectBatchOnFunctionError: bool(merged.bisectBatchOnFunctionError, 'bisectBatchOnFunctionError'),
     reportBatchItemFailures: bool(merged.reportBatchItemFailures, 'reportBatchItemFailures'),
     enabled: bool(merged.enabled, 'enabled'),
+    functionTimeoutSeconds: inRange(merged.functionTimeoutSeconds, 'functionTimeoutSeconds', 1, 900),
     ...(onFailure === undefined ? {} : { onFailure }),
   };
 }

@@ -61,6 +61,16 @@ export interface DispatcherOptions {
   }) => void;
 }
 
+/**
+ * The time an invocation may take from its start to its commit: the function's timeout, plus room for
+ * the invoke's own latency and the commit (1 s + 5% of the timeout).
+ *
+ * @example invocationBudgetMs(60) // 64_000
+ */
+export function invocationBudgetMs(functionTimeoutSeconds: number): number {
+  return functionTimeoutSeconds * 1000 + 1000 + functionTimeoutSeconds * 50;
+}
+
 export type DeliveryOutcome = 'caught-up' | 'deadline' | 'busy' | 'lost' | 'disabled';
 
 /** A partition with new records, as a change to its head in the `log` table's stream says. */
@@ -399,14 +409,17 @@ export class Dispatcher {
           await commitAt((records[expired - 1] as FetchedRecord).offset + 1);
           continue;
         }
-        // Renew before invoking once half the lease is gone (commits are fenced by the lease anyway).
-        if (lease.expiresAt - this.ctx.now() < this.leaseMs / 2) {
+        // An invocation starts only if this dispatcher can see it end, and with a lease that outlasts
+        // it: no other dispatcher can take the partition and deliver the batch again meanwhile.
+        const invocationMs = invocationBudgetMs(subscription.functionTimeoutSeconds ?? 3);
+        if (deadline - this.ctx.now() < invocationMs) return 'deadline';
+        if (lease.expiresAt - this.ctx.now() < invocationMs) {
           const renewed = await this.ctx.leases.renew(
             group,
             topic.name,
             lease,
             this.ownerId,
-            this.ctx.now() + this.leaseMs,
+            this.ctx.now() + Math.max(this.leaseMs, invocationMs),
           );
           if (renewed === undefined) return 'lost';
           lease = renewed;

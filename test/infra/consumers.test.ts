@@ -28,6 +28,7 @@ function consumerStack() {
     runtime: Runtime.NODEJS_24_X,
     handler: 'index.handler',
     code: Code.fromInline('exports.handler = async () => ({ batchItemFailures: [] });'),
+    timeout: Duration.minutes(2),
   });
   const failures = new Queue(stack, 'Failures', { enforceSSL: true });
   const billingResource = stack.streambed.addConsumer({
@@ -123,15 +124,41 @@ describe('addConsumer: the subscription custom resource', () => {
         reportBatchItemFailures: true,
         onFailure: { topic: 'orders.failed', sqsQueueUrl: 'failuresQueueUrl' },
         enabled: false,
+        functionTimeoutSeconds: 120,
       }),
     );
   });
 
-  test('Subscription holds only the keys that were set: the engine fills in the defaults', () => {
+  test("Subscription holds only the keys that were set, and the function's timeout (3 s, Lambda's default, when it is imported): the engine fills in the defaults", () => {
     assert.equal(
       subscriptionOf(logicalId(c.shippingResource)),
-      JSON.stringify({ group: 'shipping', topic: 'orders', target: SHIPPING_ARN }),
+      JSON.stringify({ group: 'shipping', topic: 'orders', target: SHIPPING_ARN, functionTimeoutSeconds: 3 }),
     );
+  });
+
+  test('a handler timeout over 14 minutes is refused (the dispatcher must see an invocation end); functionTimeout overrides the function', () => {
+    const { stack } = streambedStack();
+    const long = new LambdaFunction(stack, 'Long', {
+      runtime: Runtime.NODEJS_24_X,
+      handler: 'index.handler',
+      code: Code.fromInline('exports.handler = async () => ({});'),
+      timeout: Duration.minutes(15),
+    });
+    assert.throws(
+      () => stack.streambed.addConsumer({ group: 'long', topic: 'orders', handler: long }),
+      /addConsumer\("long"\): functionTimeout must be whole seconds from 1 second to 14 minutes, got 15 minutes/,
+    );
+    const resource = stack.streambed.addConsumer({
+      group: 'short',
+      topic: 'orders',
+      handler: long,
+      functionTimeout: Duration.seconds(30),
+    });
+    const rendered = renderResource(
+      Template.fromStack(stack).toJSON().Resources[logicalId(resource)].Properties.Subscription,
+      new Map(),
+    );
+    assert.match(rendered, /"functionTimeoutSeconds":30}$/);
   });
 
   test('the engine accepts both as they are (resolveSubscription), with Lambda ESM defaults filled in', () => {
@@ -156,6 +183,7 @@ describe('addConsumer: the subscription custom resource', () => {
       bisectBatchOnFunctionError: true,
       reportBatchItemFailures: true,
       enabled: false,
+      functionTimeoutSeconds: 120,
       onFailure: {
         topic: 'orders.failed',
         sqsQueueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/failures',
@@ -173,6 +201,7 @@ describe('addConsumer: the subscription custom resource', () => {
       bisectBatchOnFunctionError: false,
       reportBatchItemFailures: false,
       enabled: true,
+      functionTimeoutSeconds: 3,
     });
   });
 

@@ -388,6 +388,8 @@ describe('consumer functions', () => {
       [{ maxRetryAttempts: -2 }, 'maxRetryAttempts'],
       [{ maxRetryAttempts: 10_001 }, 'maxRetryAttempts'],
       [{ maxRecordAgeSeconds: 59 }, 'maxRecordAgeSeconds'],
+      [{ functionTimeoutSeconds: 0 }, 'functionTimeoutSeconds'],
+      [{ functionTimeoutSeconds: 901 }, 'functionTimeoutSeconds'],
       [{ startingPosition: 'TRIM_HORIZON' }, 'startingPosition'],
       [{ bisectBatchOnFunctionError: 'yes' }, 'bisectBatchOnFunctionError'],
       [{ onFailure: { topic: 'bad topic' } }, 'onFailure.topic'],
@@ -407,6 +409,7 @@ describe('consumer functions', () => {
       bisectBatchOnFunctionError: false,
       reportBatchItemFailures: false,
       enabled: true,
+      functionTimeoutSeconds: 3,
     });
   });
 
