@@ -31,6 +31,10 @@ describe('topics on DynamoDB Local', () => {
       maxRecordBytes: 1_048_576,
       compression: 'none',
       targetObjectBytes: 8_388_608,
+      cleanupPolicy: 'delete',
+      deleteRetentionMs: 86_400_000,
+      minCompactionLagMs: 0,
+      minCleanableDirtyRatio: 0.5,
     });
     const described = await log.describeTopic('orders.v1');
     assert.equal(described.id, created.id);
