@@ -1,80 +1,21 @@
-import { fileURLToPath } from 'node:url';
-import { CustomResource, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
-import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import {
-  HttpApi,
-  HttpMethod,
-  HttpStage,
-  LogGroupLogDestination,
-  PayloadFormatVersion,
-  type ThrottleSettings,
-} from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
-import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import { AttributeType, BillingMode, type ITable, StreamViewType, Table } from 'aws-cdk-lib/aws-dynamodb';
-import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
-import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { Effect, Grant, type IGrantable, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import {
-  ApplicationLogLevel,
-  Architecture,
-  type CfnFunction,
-  FilterCriteria,
-  FilterRule,
-  Runtime,
-  StartingPosition,
-  Tracing,
-} from 'aws-cdk-lib/aws-lambda';
-import { DynamoEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import {
-  BlockPublicAccess,
-  Bucket,
-  BucketEncryption,
-  type CfnBucket,
-  type IBucket,
-  ObjectOwnership,
-} from 'aws-cdk-lib/aws-s3';
-import { Provider } from 'aws-cdk-lib/custom-resources';
+import { type CustomResource, RemovalPolicy } from 'aws-cdk-lib';
+import type { HttpApi, HttpStage, ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
+import type { Table } from 'aws-cdk-lib/aws-dynamodb';
+import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
+import { Tracing } from 'aws-cdk-lib/aws-lambda';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { type LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Bucket, IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { type HandlerGroup, ROUTES } from '../functions/routes.ts';
-import { type StreambedConsumerOptions, subscriptionInput } from './consumer.ts';
+import { apiThrottle, createApiFunctions, createHttpApi } from './api.ts';
+import type { StreambedConsumerOptions } from './consumer.ts';
+import { addDispatcherTriggers, createDispatcherFunction, Subscriptions } from './dispatcher.ts';
+import type { FunctionDefaults } from './function.ts';
+import { createSweeperFunction, LIFECYCLE_INTERVAL, scheduleLifecycle } from './lifecycle.ts';
+import { acknowledgeSegmentObjectsWildcard, createStorage, validateTableNamePrefix } from './storage.ts';
 
 export type { StreambedConsumerOptions, StreambedOnFailureDestination } from './consumer.ts';
-
-/** The repository root: the handlers' entries and the lock file are found from here. */
-const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
-
-/** Every segment object lives under this prefix: `topics/<topic name>/<topic id>/<object id>.sbs`. */
-const OBJECT_PREFIX = 'topics/';
-
-/**
- * ESM bundles that contain CommonJS code (parts of the AWS SDK) call `require`, which ES modules
- * do not have. The alias keeps the banner from clashing with a bundled `createRequire` import.
- */
-const ESM_REQUIRE_BANNER =
-  "import { createRequire as __streambedCreateRequire } from 'node:module'; const require = __streambedCreateRequire(import.meta.url);";
-
-/** The API stage's default throttling. */
-const DEFAULT_THROTTLE: Required<ThrottleSettings> = { rateLimit: 1000, burstLimit: 2000 };
-
-/** Longest prefix that still leaves room for `meta` within DynamoDB's 255-character table names. */
-const MAX_TABLE_NAME_PREFIX_LENGTH = 251;
-
-/**
- * The dispatcher's timeout, Lambda's longest. It is also the dispatcher's lease on a partition
- * (STREAMBED_DISPATCH_LEASE_MS), which must outlast any consumer function's invocation (at most 15 minutes).
- */
-const DISPATCHER_TIMEOUT = Duration.minutes(15);
-
-/** How often the dispatcher sweeps every subscription for lag, healing missed stream triggers. */
-const SWEEP_INTERVAL = Duration.minutes(1);
-/** How often the lifecycle sweep runs; its cost at idle is in docs/bench.md. */
-export const LIFECYCLE_INTERVAL = Duration.minutes(5);
-
-/** The CloudFormation type of the subscriptions registered by {@link Streambed.addConsumer}. */
-const SUBSCRIPTION_RESOURCE_TYPE = 'Custom::StreambedSubscription';
+export { LIFECYCLE_INTERVAL };
 
 /** Properties of a {@link Streambed}. */
 export interface StreambedProps {
@@ -140,22 +81,6 @@ export interface StreambedProps {
   readonly throttle?: ThrottleSettings;
 }
 
-/** What differs between the functions. */
-interface FunctionSpec {
-  /** Construct id prefix, e.g. `Topics`. */
-  readonly id: string;
-  /** Entry file under `functions/`. */
-  readonly entry: string;
-  readonly description: string;
-  readonly memorySize: number;
-  /** @default - 29 seconds, below the HTTP API's 30-second integration limit */
-  readonly timeout?: Duration;
-  /** Variables beyond the common ones. @default - none */
-  readonly environment?: Readonly<Record<string, string>>;
-  /** Why the role holds an action on "*" (the cdk-nag IAM5 acknowledgment). @default - it holds none */
-  readonly anyResourceReason?: string;
-}
-
 /**
  * Streambed in one construct: the segment bucket, the `log` and `meta` tables, one Lambda function per
  * handler group, an HTTP API with IAM authorization on every route, and the dispatcher of consumer
@@ -218,11 +143,8 @@ export class Streambed extends Construct {
    */
   readonly sweeperFunction: NodejsFunction;
 
-  private readonly logRetention: RetentionDays;
-  private readonly removalPolicy: RemovalPolicy;
-  /** Consumer groups added so far, to the topic each consumes. */
-  private readonly consumers = new Map<string, string>();
-  private subscriptionProvider: Provider | undefined;
+  /** The consumers added by {@link Streambed.addConsumer}, and their custom resource provider. */
+  private readonly subscriptions: Subscriptions;
 
   constructor(scope: Construct, id: string, props: StreambedProps = {}) {
     super(scope, id);
@@ -234,481 +156,53 @@ export class Streambed extends Construct {
       );
     }
     const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
-    this.logRetention = logRetention;
-    this.removalPolicy = removalPolicy;
     const tracing = props.tracing ?? Tracing.DISABLED;
-    const throttle = { ...DEFAULT_THROTTLE, ...props.throttle };
-    validateThrottle(throttle);
+    const throttle = apiThrottle(props.throttle);
     if (props.tableNamePrefix !== undefined) validateTableNamePrefix(props.tableNamePrefix);
 
-    // --- Storage -------------------------------------------------------------------------------------
+    // Every resource is created directly in this construct, in this order (infra/storage.ts, function.ts,
+    // api.ts, dispatcher.ts, lifecycle.ts): the construct ids, and so the logical ids, are those of a
+    // deployed stack and must not change.
 
-    this.bucket = new Bucket(this, 'Bucket', {
-      ...(props.bucketName === undefined ? {} : { bucketName: props.bucketName }),
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      // SSE-S3: encrypted at rest with no per-request KMS cost on every produce PUT and fetch GET,
-      // and no key policy to keep in step with the roles. Access is controlled by IAM alone.
-      encryption: BucketEncryption.S3_MANAGED,
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      // No versioning: objects are immutable (written with If-None-Match: *), and the only deletions are
-      // deliberate (topic deletion, retention), which versioning would turn into kept noncurrent copies.
-      versioned: false,
-      ...(props.serverAccessLogsBucket === undefined
-        ? {}
-        : { serverAccessLogsBucket: props.serverAccessLogsBucket, serverAccessLogsPrefix: 'streambed/' }),
+    const storage = createStorage(this, {
       removalPolicy,
+      bucketName: props.bucketName,
+      tableNamePrefix: props.tableNamePrefix,
+      serverAccessLogsBucket: props.serverAccessLogsBucket,
     });
-    if (props.serverAccessLogsBucket === undefined) {
-      Validations.of(this.bucket).acknowledge({
-        id: 'AwsSolutions-S1',
-        reason:
-          'The bucket is private (public access blocked, TLS only) and is read and written by the Streambed ' +
-          'functions, each of whose requests stems from an IAM-authorized API call recorded in the API access ' +
-          'log (caller ARN, route, status) and in the function logs. S3 server access logs would add one line ' +
-          'per segment PUT and per ranged GET, growing with traffic, without new information; access by other ' +
-          "principals of the account is the account's CloudTrail's to record. Deployers who need S3 server " +
-          'access logs pass serverAccessLogsBucket, which removes this acknowledgment.',
-      });
-    }
+    this.bucket = storage.bucket;
+    this.logTable = storage.logTable;
+    this.metaTable = storage.metaTable;
 
-    // Key schema, billing and stream exactly as lib/adapters/dynamodb/tables.ts (docs/design.md §2).
-    const tableDefaults = {
-      partitionKey: { name: 'pk', type: AttributeType.STRING },
-      billingMode: BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      // The tables are the log: losing the log table loses every offset. Protect them whenever the
-      // deployer chose to keep the data; with DESTROY, protection would make the stack undeletable.
-      deletionProtection: removalPolicy === RemovalPolicy.RETAIN,
-      removalPolicy,
-    } as const;
-    this.logTable = new Table(this, 'LogTable', {
-      ...tableDefaults,
-      ...(props.tableNamePrefix === undefined ? {} : { tableName: `${props.tableNamePrefix}log` }),
-      sortKey: { name: 'sk', type: AttributeType.NUMBER },
-      stream: StreamViewType.NEW_AND_OLD_IMAGES,
-      // Cleanup of expired producer state only: readers check the time themselves.
-      timeToLiveAttribute: 'ttl',
-    });
-    this.metaTable = new Table(this, 'MetaTable', {
-      ...tableDefaults,
-      ...(props.tableNamePrefix === undefined ? {} : { tableName: `${props.tableNamePrefix}meta` }),
-      sortKey: { name: 'sk', type: AttributeType.STRING },
-      // Cleanup of expired producer registrations and members only: readers check the time themselves.
-      timeToLiveAttribute: 'ttl',
-    });
-
-    // --- Functions -----------------------------------------------------------------------------------
-
-    const makeFunction = (group: FunctionSpec): NodejsFunction => {
-      const logGroup = new LogGroup(this, `${group.id}Logs`, { retention: logRetention, removalPolicy });
-      // An explicit role instead of the default one, which carries the AWSLambdaBasicExecutionRole managed
-      // policy (logs on every log group): this one may write to its own log group only.
-      const role = new Role(this, `${group.id}Role`, {
-        assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
-        description: `Streambed ${group.id.toLowerCase()} function`,
-      });
-      role.addToPrincipalPolicy(
-        new PolicyStatement({
-          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-          resources: [logGroup.logGroupArn],
-        }),
-      );
-      const fn = new NodejsFunction(this, `${group.id}Function`, {
-        entry: `${PROJECT_ROOT}functions/${group.entry}`,
-        handler: 'handler',
-        projectRoot: PROJECT_ROOT,
-        depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
-        description: group.description,
-        runtime: Runtime.NODEJS_24_X,
-        architecture: Architecture.ARM_64,
-        memorySize: group.memorySize,
-        // API functions: below the HTTP API's 30 s integration limit, so that the function, not the API,
-        // reports a timeout.
-        timeout: group.timeout ?? Duration.seconds(29),
-        role,
-        logGroup,
-        tracing,
-        environment: {
-          STREAMBED_BUCKET: this.bucket.bucketName,
-          STREAMBED_LOG_TABLE: this.logTable.tableName,
-          STREAMBED_META_TABLE: this.metaTable.tableName,
-          POWERTOOLS_SERVICE_NAME: 'streambed',
-          POWERTOOLS_METRICS_NAMESPACE: 'Streambed',
-          NODE_OPTIONS: '--enable-source-maps',
-          ...group.environment,
-        },
-        bundling: {
-          forceDockerBundling: false,
-          format: OutputFormat.ESM,
-          target: 'node24',
-          minify: true,
-          sourceMap: true,
-          sourcesContent: false,
-          mainFields: ['module', 'main'],
-          // Bundle the AWS SDK too: the functions run the versions package-lock.json pins and the tests
-          // exercised, not whatever the Lambda runtime happens to include.
-          externalModules: [],
-          banner: ESM_REQUIRE_BANNER,
-        },
-      });
-      // The Function construct makes its resource DependsOn its role and the role's policy (so that the
-      // permissions exist before the function can run); the role half is also implied by the Fn::GetAtt of
-      // its ARN, which cfn-lint reports as W3005. Redundant and harmless: silenced on this resource only.
-      (fn.node.defaultChild as CfnFunction).addMetadata('cfn-lint', { config: { ignore_checks: ['W3005'] } });
-      const anyResource = [
-        ...(group.anyResourceReason === undefined ? [] : [group.anyResourceReason]),
-        ...(tracing === Tracing.DISABLED
-          ? []
-          : [
-              'Added by Lambda for X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords): X-Ray ' +
-                'does not support resource-level permissions, so these actions can only be granted on "*".',
-            ]),
-      ];
-      if (anyResource.length > 0) {
-        Validations.of(role).acknowledge({
-          id: 'AwsSolutions-IAM5[Resource::*]',
-          reason: anyResource.join(' '),
-        });
-      }
-      return fn;
-    };
-
-    this.topicsFunction = makeFunction({
-      id: 'Topics',
-      entry: 'topics.ts',
-      description: 'Streambed: create, list, describe and delete topics',
-      memorySize: 512,
-    });
-    this.produceFunction = makeFunction({
-      id: 'Produce',
-      entry: 'produce.ts',
-      description: 'Streambed: produce records',
-      memorySize: 1024,
-    });
-    this.fetchFunction = makeFunction({
-      id: 'Fetch',
-      entry: 'fetch.ts',
-      description: 'Streambed: fetch records and list offsets',
-      memorySize: 1024,
-    });
-    this.groupsFunction = makeFunction({
-      id: 'Groups',
-      entry: 'groups.ts',
-      description: 'Streambed: consumer-group offsets and membership',
-      memorySize: 512,
-    });
-    this.dispatcherFunction = makeFunction({
-      id: 'Dispatcher',
-      entry: 'dispatcher.ts',
-      description: 'Streambed: deliver records to consumer functions',
-      memorySize: 1024,
-      timeout: DISPATCHER_TIMEOUT,
-      environment: { STREAMBED_DISPATCH_LEASE_MS: String(DISPATCHER_TIMEOUT.toMilliseconds()) },
-      anyResourceReason:
-        'dynamodb:ListStreams on "*" is added by the DynamoDB event source (Table.grantStreamRead): Lambda ' +
-        'checks it when it creates the event source mapping, and ListStreams does not support resource-level ' +
-        'permissions (aws/aws-cdk#10631). It lists stream ARNs only; reading a stream (DescribeStream, ' +
-        'GetShardIterator, GetRecords) is granted on the log table stream alone.',
-    });
-
-    this.sweeperFunction = makeFunction({
-      id: 'Sweeper',
-      entry: 'sweeper.ts',
-      description: 'Streambed: retention, index pages below the log start, unreferenced objects',
-      memorySize: 512,
-      timeout: Duration.minutes(5),
-    });
-
-    // --- Least-privilege grants ----------------------------------------------------------------------
-    // Written out rather than bucket.grant*/table.grant*, which add actions these functions never use
-    // (s3:GetObject* / s3:DeleteObject* families, s3:Abort*, dynamodb:DescribeTable, whole-bucket objects).
-
-    const objects = `${this.bucket.bucketArn}/${OBJECT_PREFIX}*`;
-    const allow = (fn: NodejsFunction, actions: string[], resources: string[]): void => {
-      fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions, resources }));
-    };
-
-    // Topics (lib/engine/topics.ts, topic-deletion.ts, delete-records.ts): no S3 access (a deleted topic's
-    // objects are removed by the sweeper). Heads (BatchWriteItem at creation, UpdateItem to fence them and
-    // for DeleteRecords), the topic record and the deletion tombstone (PutItem, DeleteItem), reads of both
-    // tables; Query + BatchWriteItem remove the heads of a creation that lost its race.
-    allow(
-      this.topicsFunction,
-      [
-        'dynamodb:GetItem',
-        'dynamodb:PutItem',
-        'dynamodb:DeleteItem',
-        'dynamodb:UpdateItem',
-        'dynamodb:Query',
-        'dynamodb:BatchGetItem',
-        'dynamodb:BatchWriteItem',
-      ],
-      [this.logTable.tableArn, this.metaTable.tableArn],
-    );
-
-    // Produce (lib/engine/produce.ts, adapters partition-index.ts, idempotent-append.ts, producer-registry.ts):
-    // S3: one PutObject per call (never a delete: produce cannot remove data).
-    // log: the head update (UpdateItem; idempotent producers: TransactWriteItems of two updates), index
-    //   paging and time index (PutItem, UpdateItem), lower bounds of end offsets (BatchGetItem), the head
-    //   and pages to find an append whose response was lost (GetItem, Query), producer state (GetItem,
-    //   BatchGetItem).
-    // meta: the topic and producer registrations (GetItem); POST /producers (TransactWriteItems of Puts,
-    //   UpdateItem of the epoch).
-    allow(this.produceFunction, ['s3:PutObject'], [objects]);
-    allow(
-      this.produceFunction,
-      ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
-      [this.metaTable.tableArn],
-    );
-    allow(
-      this.produceFunction,
-      [
-        'dynamodb:GetItem',
-        'dynamodb:BatchGetItem',
-        'dynamodb:Query',
-        'dynamodb:PutItem',
-        'dynamodb:UpdateItem',
-      ],
-      [this.logTable.tableArn],
-    );
-
-    // Fetch: ranged GETs, the topic lookup, the head and the index pages. Read-only.
-    allow(this.fetchFunction, ['s3:GetObject'], [objects]);
-    allow(this.fetchFunction, ['dynamodb:GetItem'], [this.metaTable.tableArn]);
-    allow(
-      this.fetchFunction,
-      ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'],
-      [this.logTable.tableArn],
-    );
-
-    // Groups (lib/engine/groups.ts, membership.ts; adapters group-store.ts, lease-store.ts):
-    // meta: the topic record and the group registry (GetItem); the registry entry (PutItem); offsets commits
-    //   (UpdateItem, or TransactWriteItems of updates); committed offsets, groups, leases and members
-    //   (Query); lease creation and member heartbeats (PutItem); taking, renewing and releasing leases
-    //   (UpdateItem); leaving (DeleteItem of the member); member commits (TransactWriteItems of a lease
-    //   ConditionCheck and an offset Update per partition).
-    // log: the partition heads, for lag (BatchGetItem).
-    allow(
-      this.groupsFunction,
-      [
-        'dynamodb:GetItem',
-        'dynamodb:PutItem',
-        'dynamodb:UpdateItem',
-        'dynamodb:DeleteItem',
-        'dynamodb:Query',
-        'dynamodb:ConditionCheckItem',
-      ],
-      [this.metaTable.tableArn],
-    );
-    allow(this.groupsFunction, ['dynamodb:BatchGetItem'], [this.logTable.tableArn]);
-
-    // Dispatcher (lib/engine/dispatcher.ts): reads batches (GetObject) and produces on-failure records to a
-    // Streambed topic (PutObject).
-    // log: heads and pages for fetch and list offsets (GetItem, Query), heads for the sweep (BatchGetItem),
-    //   on-failure produce (UpdateItem head, PutItem page).
-    // meta: topics, subscriptions (GetItem, Query, PutItem, DeleteItem), the group registry (PutItem),
-    //   committed offsets (Query, UpdateItem), leases (Query, PutItem, UpdateItem), leased commits
-    //   (TransactWriteItems of a ConditionCheck and an Update per partition).
-    // The stream read permissions come with the event source below; lambda:InvokeFunction and
-    // sqs:SendMessage with each addConsumer. Metrics are EMF lines in its log: no cloudwatch:PutMetricData.
-    allow(this.dispatcherFunction, ['s3:GetObject', 's3:PutObject'], [objects]);
-    allow(
-      this.dispatcherFunction,
-      [
-        'dynamodb:GetItem',
-        'dynamodb:Query',
-        'dynamodb:BatchGetItem',
-        'dynamodb:UpdateItem',
-        'dynamodb:PutItem',
-      ],
-      [this.logTable.tableArn],
-    );
-    allow(
-      this.dispatcherFunction,
-      [
-        'dynamodb:GetItem',
-        'dynamodb:PutItem',
-        'dynamodb:UpdateItem',
-        'dynamodb:Query',
-        'dynamodb:ConditionCheckItem',
-        'dynamodb:DeleteItem',
-      ],
-      [this.metaTable.tableArn],
-    );
-
-    // Sweeper (lib/engine/retention.ts, sweep.ts, topic-deletion.ts, compaction.ts, key-compaction.ts,
-    // collect.ts, retired.ts; adapters log-start.ts, partition-lifecycle.ts, page-swap.ts, idle-tail.ts,
-    // retired.ts, gc-state.ts): lists a topic's objects in time order and deletes the ones below the
-    // collection bound, unreferenced ones and every object of a deleted topic (ListBucket, DeleteObject);
-    // compaction reads batches and writes their compacted objects (GetObject, PutObject).
-    // log: heads and pages (GetItem, Query), the log start move, deletion fences and pending records
-    //   (UpdateItem), page swaps and idle tails (transactions of PutItem, DeleteItem, UpdateItem), the gc
-    //   state and retired/pending records (PutItem, DeleteItem), pages and time-index items below the log
-    //   start and a deleted topic's items (BatchWriteItem of deletes). test/integration/iam-coverage.test.ts
-    //   checks every call the sweep makes against this role.
-    this.sweeperFunction.addToRolePolicy(
-      new PolicyStatement({
-        actions: ['s3:ListBucket'],
-        resources: [this.bucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': [`${OBJECT_PREFIX}*`] } },
-      }),
-    );
-    allow(this.sweeperFunction, ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], [objects]);
-    allow(
-      this.sweeperFunction,
-      [
-        'dynamodb:GetItem',
-        'dynamodb:Query',
-        'dynamodb:PutItem',
-        'dynamodb:UpdateItem',
-        'dynamodb:DeleteItem',
-        'dynamodb:BatchWriteItem',
-      ],
-      [this.logTable.tableArn],
-    );
-    // meta: topics and deletion tombstones (Query, GetItem); finishing a deletion removes the topic record
-    // and then the tombstone (DeleteItem).
-    allow(
-      this.sweeperFunction,
-      ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:DeleteItem'],
-      [this.metaTable.tableArn],
-    );
-    this.sweeperFunction.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: LIFECYCLE_INTERVAL });
-    new Rule(this, 'LifecycleSchedule', {
-      description: 'Streambed: retention and garbage collection',
-      schedule: Schedule.rate(LIFECYCLE_INTERVAL),
-      targets: [
-        new LambdaFunction(this.sweeperFunction, { retryAttempts: 0, maxEventAge: LIFECYCLE_INTERVAL }),
-      ],
-    });
-
-    // The object-level S3 permissions above are on `topics/*`: a prefix needs a wildcard.
-    const bucketLogicalId = Stack.of(this).resolve((this.bucket.node.defaultChild as CfnBucket).logicalId);
-    for (const fn of [
+    // Each function's role holds exactly the actions its code uses (least privilege).
+    const defaults: FunctionDefaults = { storage, logRetention, removalPolicy, tracing };
+    const apiFunctions = createApiFunctions(this, defaults);
+    this.topicsFunction = apiFunctions.topics;
+    this.produceFunction = apiFunctions.produce;
+    this.fetchFunction = apiFunctions.fetch;
+    this.groupsFunction = apiFunctions.groups;
+    this.dispatcherFunction = createDispatcherFunction(this, defaults);
+    this.sweeperFunction = createSweeperFunction(this, defaults);
+    scheduleLifecycle(this, this.sweeperFunction);
+    acknowledgeSegmentObjectsWildcard(this.bucket, [
       this.produceFunction,
       this.fetchFunction,
       this.dispatcherFunction,
       this.sweeperFunction,
-    ]) {
-      if (fn.role === undefined) continue;
-      Validations.of(fn.role).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${OBJECT_PREFIX}*]`,
-        reason:
-          'Segment objects are created at run time under topics/<topic name>/<topic id>/<object id>.sbs, so ' +
-          'object-level actions can only name the topics/ prefix. The prefix holds nothing but segments, ' +
-          'and each function gets only the object actions its code uses.',
-      });
-    }
+    ]);
+    addDispatcherTriggers(this, this.dispatcherFunction, this.logTable);
 
-    // --- Dispatcher triggers -------------------------------------------------------------------------
+    const http = createHttpApi(this, { functions: apiFunctions, throttle, logRetention, removalPolicy });
+    this.api = http.api;
+    this.accessLogGroup = http.accessLogGroup;
+    this.stage = http.stage;
+    this.url = http.url;
 
-    // Every commit updates a partition head (sk = -1); pages and trims are not deliveries, so only head
-    // changes invoke the dispatcher (the handler further keeps only heads whose `next` grew).
-    this.dispatcherFunction.addEventSource(
-      // (Table declares `tableStreamArn: string | undefined` where ITable has `tableStreamArn?: string`, which
-      // exactOptionalPropertyTypes tells apart; the table does have a stream.)
-      new DynamoEventSource(this.logTable as ITable, {
-        // Commits made before the mapping existed are the sweep's to find.
-        startingPosition: StartingPosition.LATEST,
-        // Head changes of one window are coalesced into one invocation (the handler dedupes partitions).
-        batchSize: 100,
-        maxBatchingWindow: Duration.seconds(1),
-        // The handler never fails a batch over a delivery error (that would block the shard); a retry only
-        // follows a crash or timeout. Records given up on are found by the next sweep, within a minute.
-        retryAttempts: 2,
-        bisectBatchOnError: false,
-        // One invocation delivers until its partitions are caught up, waiting on consumer functions, so it
-        // can run for minutes. With one batch per shard, one slow consumer would hold back the triggers of
-        // every partition on that shard (a small table has a single shard). Ten concurrent batches per shard
-        // (Lambda's maximum) keep per-key order, which nothing here needs: a trigger only names partitions,
-        // the records are read from the log, and leases serialise delivery per (group, partition); a
-        // trigger that finds the lease held returns at once.
-        parallelizationFactor: 10,
-        filters: [FilterCriteria.filter({ dynamodb: { Keys: { sk: { N: FilterRule.isEqual('-1') } } } })],
-      }),
-    );
-
-    // The sweep: every subscribed partition with lag gets a delivery, whatever triggers were missed, and
-    // the ConsumerLag metric is published. A failed or late sweep is not retried: the next one is a minute away.
-    this.dispatcherFunction.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: SWEEP_INTERVAL });
-    new Rule(this, 'SweepSchedule', {
-      description: 'Streambed: sweep consumer subscriptions for lag',
-      schedule: Schedule.rate(SWEEP_INTERVAL),
-      targets: [
-        new LambdaFunction(this.dispatcherFunction, { retryAttempts: 0, maxEventAge: SWEEP_INTERVAL }),
-      ],
+    this.subscriptions = new Subscriptions(this, {
+      dispatcher: this.dispatcherFunction,
+      logRetention,
+      removalPolicy,
     });
-
-    // --- HTTP API ------------------------------------------------------------------------------------
-
-    this.api = new HttpApi(this, 'Api', {
-      description: 'Streambed: topics, produce, fetch and consumer groups',
-      // Every route requires SigV4-signed requests from principals with execute-api:Invoke. No CORS:
-      // browsers are not the intended clients and a preflight cannot carry a signature anyway.
-      defaultAuthorizer: new HttpIamAuthorizer(),
-      // The default stage is created below, with throttling and access logs.
-      createDefaultStage: false,
-    });
-
-    this.accessLogGroup = new LogGroup(this, 'ApiAccessLogs', { retention: logRetention, removalPolicy });
-    this.stage = new HttpStage(this, 'DefaultStage', {
-      httpApi: this.api,
-      stageName: '$default',
-      autoDeploy: true,
-      throttle,
-      accessLogSettings: {
-        destination: new LogGroupLogDestination(this.accessLogGroup),
-        format: AccessLogFormat.custom(
-          JSON.stringify({
-            requestId: '$context.requestId',
-            requestTime: '$context.requestTime',
-            httpMethod: '$context.httpMethod',
-            path: '$context.path',
-            routeKey: '$context.routeKey',
-            status: '$context.status',
-            protocol: '$context.protocol',
-            responseLength: '$context.responseLength',
-            responseLatency: '$context.responseLatency',
-            integrationLatency: '$context.integrationLatency',
-            integrationStatus: '$context.integrationStatus',
-            integrationError: '$context.integrationErrorMessage',
-            errorMessage: '$context.error.message',
-            sourceIp: '$context.identity.sourceIp',
-            userAgent: '$context.identity.userAgent',
-            callerAccountId: '$context.identity.accountId',
-            caller: '$context.identity.caller',
-            userArn: '$context.identity.userArn',
-          }),
-        ),
-      },
-    });
-    this.url = this.stage.url;
-
-    // The routes come from functions/routes.ts, which the local server wires too: AWS and `npm start` serve
-    // the same API. Every route inherits the IAM authorizer.
-    const integrations: Record<HandlerGroup, HttpLambdaIntegration> = {
-      topics: new HttpLambdaIntegration('Topics', this.topicsFunction, {
-        payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
-      }),
-      produce: new HttpLambdaIntegration('Produce', this.produceFunction, {
-        payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
-      }),
-      fetch: new HttpLambdaIntegration('Fetch', this.fetchFunction, {
-        payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
-      }),
-      groups: new HttpLambdaIntegration('Groups', this.groupsFunction, {
-        payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
-      }),
-    };
-    for (const route of ROUTES) {
-      this.api.addRoutes({
-        path: route.path,
-        methods: [HttpMethod[route.method]],
-        integration: integrations[route.group],
-      });
-    }
   }
 
   /**
@@ -748,104 +242,6 @@ export class Streambed extends Construct {
    * log.addConsumer({ group: 'billing', topic: 'orders', handler: billingFunction, batchSize: 500 });
    */
   addConsumer(options: StreambedConsumerOptions): CustomResource {
-    const subscription = subscriptionInput(options);
-    const consumed = this.consumers.get(options.group);
-    if (consumed !== undefined) {
-      throw new Error(
-        `Streambed.addConsumer(${JSON.stringify(options.group)}): group '${options.group}' was already added ` +
-          `(consuming '${consumed}'); a group can be added only once`,
-      );
-    }
-    this.consumers.set(options.group, Token.isUnresolved(options.topic) ? '<token>' : options.topic);
-
-    this.dispatcherFunction.addToRolePolicy(
-      new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [options.handler.functionArn] }),
-    );
-    const queue = options.onFailure?.queue;
-    if (queue !== undefined) {
-      this.dispatcherFunction.addToRolePolicy(
-        new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }),
-      );
-      // Sending to a queue encrypted with a customer managed key needs the key (SQS's documented pair).
-      queue.encryptionMasterKey?.grant(this.dispatcherFunction, 'kms:GenerateDataKey', 'kms:Decrypt');
-    }
-
-    return new CustomResource(this, `Consumer-${options.group}`, {
-      serviceToken: this.provider().serviceToken,
-      resourceType: SUBSCRIPTION_RESOURCE_TYPE,
-      properties: { Subscription: Stack.of(this).toJsonString(subscription) },
-      // A subscription is configuration, not data: once the consumer is gone from the app, the dispatcher
-      // must stop invoking its function. Unsubscribing keeps the group's committed offsets.
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-  }
-
-  /**
-   * The custom resource provider of the subscriptions, made with the first consumer: the CDK's provider
-   * framework (which answers CloudFormation) around the dispatcher (which subscribes and unsubscribes).
-   */
-  private provider(): Provider {
-    if (this.subscriptionProvider !== undefined) return this.subscriptionProvider;
-    const logGroup = new LogGroup(this, 'SubscriptionProviderLogs', {
-      retention: this.logRetention,
-      removalPolicy: this.removalPolicy,
-    });
-    // Instead of the framework's default role, which carries the AWSLambdaBasicExecutionRole managed policy.
-    const role = new Role(this, 'SubscriptionProviderRole', {
-      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
-      description: 'Streambed subscription provider (custom resource framework)',
-    });
-    role.addToPrincipalPolicy(
-      new PolicyStatement({
-        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-        resources: [logGroup.logGroupArn],
-      }),
-    );
-    const provider = new Provider(this, 'SubscriptionProvider', {
-      onEventHandler: this.dispatcherFunction,
-      frameworkOnEventRole: role,
-      logGroup,
-      // The framework logs its failures; below ERROR it would also log the response URLs of requests.
-      frameworkLambdaLoggingLevel: ApplicationLogLevel.ERROR,
-    });
-    // The framework picks its runtime from a per-region mapping; the stack already needs nodejs24.x in its
-    // region for the other functions, so use it here too, on arm64 like them (the framework is plain JS).
-    const framework = provider.node.findChild('framework-onEvent').node.defaultChild as CfnFunction;
-    framework.runtime = Runtime.NODEJS_24_X.name;
-    framework.architectures = [Architecture.ARM_64.name];
-    framework.addMetadata('cfn-lint', { config: { ignore_checks: ['W3005'] } });
-
-    const dispatcherLogicalId = Stack.of(this).resolve(
-      (this.dispatcherFunction.node.defaultChild as CfnFunction).logicalId,
-    );
-    Validations.of(role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${dispatcherLogicalId}.Arn>:*]`,
-      reason:
-        'Added by the CDK provider framework (Function.grantInvoke), which invokes the onEvent handler: the ' +
-        'wildcard covers versions and aliases of the Streambed dispatcher function only, the one function ' +
-        'this role may invoke. It holds nothing else but writing its own log group.',
-    });
-    this.subscriptionProvider = provider;
-    return provider;
-  }
-}
-
-function validateThrottle(throttle: Required<ThrottleSettings>): void {
-  const { rateLimit, burstLimit } = throttle;
-  if (!Token.isUnresolved(rateLimit) && !(Number.isFinite(rateLimit) && rateLimit > 0)) {
-    throw new Error(`throttle.rateLimit must be a positive number of requests per second, got ${rateLimit}`);
-  }
-  if (!Token.isUnresolved(burstLimit) && !(Number.isInteger(burstLimit) && burstLimit > 0)) {
-    throw new Error(`throttle.burstLimit must be a positive integer number of requests, got ${burstLimit}`);
-  }
-}
-
-function validateTableNamePrefix(prefix: string): void {
-  if (Token.isUnresolved(prefix)) return;
-  if (!/^[A-Za-z0-9_.-]*$/.test(prefix) || prefix.length > MAX_TABLE_NAME_PREFIX_LENGTH) {
-    throw new Error(
-      `tableNamePrefix must be at most ${MAX_TABLE_NAME_PREFIX_LENGTH} letters, digits, '_', '-' or '.', ` +
-        `got '${prefix}'`,
-    );
+    return this.subscriptions.add(options);
   }
 }
