@@ -312,6 +312,8 @@ describe('consumer functions', () => {
       target: 'crashy',
       startingPosition: 'earliest',
       batchSize: 10,
+      // The lease is renewed to outlast the function's timeout (+ 1 s + 5%): about 2 s here.
+      functionTimeoutSeconds: 1,
     });
     const sub = (await subscription('crashy')) as never;
     const dying = createDispatcher(stack.config, { invoker, leaseMs: 1_000 });
@@ -320,7 +322,7 @@ describe('consumer functions', () => {
     // While the dead dispatcher holds the lease, nobody else delivers (one batch in flight).
     const healthy = createDispatcher(stack.config, { invoker, leaseMs: 1_000 });
     assert.equal(await healthy.deliver(sub, 0, Date.now() + 10_000), 'busy');
-    await sleep(1_200);
+    await sleep(2_300);
     assert.equal(await healthy.deliver(sub, 0, Date.now() + 30_000), 'caught-up');
     hang?.();
     assert.equal(await dead, 'lost');
