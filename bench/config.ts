@@ -4,8 +4,9 @@ import { SHAPES, type Shape } from './support/records.ts';
 /**
  * How much work each figure gets. Full runs are sized by a time budget per measurement (each
  * measurement stops at its time budget or its call/byte cap, whichever comes first) so the whole
- * run takes ~16–18 minutes on a 2-core machine; `--quick` runs every code path with tiny budgets
- * in well under 3 minutes, for CI (no timing assertions anywhere).
+ * run takes ~16–18 minutes on a 2-core machine, plus ~8 for `catchup` (sized by bytes, not time);
+ * `--quick` runs every code path with tiny budgets in well under 3 minutes, for CI (no timing
+ * assertions anywhere).
  */
 export interface BenchConfig {
   readonly mode: 'quick' | 'full';
@@ -33,6 +34,21 @@ export interface BenchConfig {
     readonly shape: Shape;
     /** Also read it with fetch's defaults (500 records per fetch). */
     readonly withDefaults: boolean;
+  };
+  /**
+   * Issue 9's catch-up figure, scaled down from its 1 GiB: `bytes` written in produce calls of one
+   * `recordBytes` record to one partition, read from offset 0 before and after compaction.
+   */
+  readonly compactedCatchUp: {
+    readonly bytes: number;
+    readonly recordBytes: number;
+    /** Produce calls in flight while writing. */
+    readonly writers: number;
+    /** The limits of every fetch of a read. */
+    readonly maxRecords: number;
+    readonly maxBytes: number;
+    /** Cold reads after compaction, each beside a round of the floor (the read before it is one). */
+    readonly rounds: number;
   };
   readonly contention: {
     readonly writers: readonly number[];
@@ -67,6 +83,14 @@ export const FULL: BenchConfig = {
     rounds: 2,
   },
   catchUp: { bytes: GiB, shape: SHAPES['1000x1KiB'], withDefaults: true },
+  compactedCatchUp: {
+    bytes: 32 * MiB,
+    recordBytes: 1024,
+    writers: 16,
+    maxRecords: 10_000,
+    maxBytes: 8 * MiB,
+    rounds: 3,
+  },
   contention: { writers: [1, 4, 16, 32], recordsPerCommit: 10, recordBytes: 1024, budgetMs: 6000 },
   protocols: { writers: [1, 4, 16, 32], budgetMs: 5000 },
   codec: {
@@ -82,6 +106,7 @@ export const QUICK: BenchConfig = {
   produce: { ...FULL.produce, budgetMs: 150, rounds: 1, maxBytes: 40 * MiB, maxCalls: 64 },
   fetch: { ...FULL.fetch, bytesPerPartition: 2 * MiB, budgetMs: 200, rounds: 1 },
   catchUp: { bytes: 8 * MiB, shape: SHAPES['1000x1KiB'], withDefaults: true },
+  compactedCatchUp: { ...FULL.compactedCatchUp, bytes: 512 * 1024, rounds: 1 },
   contention: { ...FULL.contention, budgetMs: 250 },
   protocols: { ...FULL.protocols, budgetMs: 250 },
   codec: { ...FULL.codec, budgetMs: 60 },

@@ -1,9 +1,13 @@
 import type { BenchResults } from './report.ts';
+import type { CatchUpReads, CompactedCatchUp } from './suites/catchup.ts';
+import type { CatchUpFloor } from './suites/catchup-parts.ts';
 import { round } from './support/load.ts';
 import { table } from './support/table.ts';
 import { fmt } from './targets.ts';
 
 const pair = (a: number, b: number) => `${fmt(a, 1)}/${fmt(b, 1)}`;
+export const dollars = (value: number) =>
+  Number.isFinite(value) ? `$${value < 0.01 ? value.toPrecision(3) : value.toFixed(4)}` : '–';
 
 /** The produce, breakdown and fetch tables of the report (each beside its floor). */
 export function ioTables(results: BenchResults): string[] {
@@ -193,5 +197,69 @@ export function ioTables(results: BenchResults): string[] {
       ),
     );
   }
+  const catchup = results.catchup;
+  if (catchup !== undefined) out.push(compactedCatchUpTable(catchup));
   return out;
+}
+
+/** Issue 9: a catch-up read of 1 KiB produce calls before and after compaction, per GiB. */
+function compactedCatchUpTable(c: CompactedCatchUp): string {
+  const read = (label: string, r: CatchUpReads) => [
+    `${label} (${r.reads} read${r.reads === 1 ? '' : 's'})`,
+    r.objects,
+    r.perGiB.gets,
+    r.perGiB.ddbReads,
+    r.perGiB.rru,
+    r.mibPerSec,
+    r.vsFloor,
+    r.vsLayoutFloor,
+    dollars(r.perGiB.usdRequests),
+    dollars(r.perGiB.usdLambda),
+  ];
+  const floor = (f: CatchUpFloor) => [
+    `floor: ${f.label}`,
+    f.objects,
+    f.getsPerGiB,
+    0,
+    0,
+    f.mibPerSec,
+    '–',
+    '–',
+    dollars(f.usdPerGiB),
+    '–',
+  ];
+  const k = c.compaction;
+  const sweepRequests = Object.entries(k.requestsPerGiB)
+    .filter(([name]) => !name.includes('Exception'))
+    .map(([name, n]) => `${name.replace(/^(ddb|s3):/, '')} ${fmt(n, 0)}`)
+    .join(', ');
+  return [
+    table(
+      `CATCH-UP READ before and after compaction (issue 9): ${round(c.bytes / 1024 ** 2, 2)} MiB written in ${c.calls} produce calls of one ` +
+        `${c.recordBytes} B record, one partition; per-GiB figures scaled ×${round(1024 ** 3 / c.bytes, 1)}; ×floor = MiB/s over ` +
+        `GETs of ${c.floor.label}; ×layout = over ranged GETs of the same stored batches; records as written and identical: ${c.check}`,
+      [
+        'read',
+        'objects',
+        'GETs/GiB',
+        'DDB reads/GiB',
+        'RRU/GiB',
+        'MiB/s',
+        '×floor',
+        '×layout',
+        '$/GiB S3+DDB',
+        '$/GiB Lambda',
+      ],
+      [
+        read('before compaction', c.before),
+        read('after compaction', c.after),
+        floor(c.floor),
+        floor(c.layoutFloorBefore),
+        floor(c.layoutFloorAfter),
+      ],
+    ),
+    `compaction: ${k.passes} sweep pass(es) + ${k.collectionPasses} collecting, ${k.batchesCompacted} batches merged, ` +
+      `${k.objectsBefore} → ${k.objectsAfter} objects in ${k.seconds} s; per GiB ${sweepRequests}; ` +
+      `${dollars(k.usdPerGiB.requests)} requests + ${dollars(k.usdPerGiB.lambda)} Lambda per GiB compacted`,
+  ].join('\n');
 }

@@ -1,5 +1,6 @@
-import { ioTables } from './report-io.ts';
+import { dollars, ioTables } from './report-io.ts';
 import type { BreakdownRow } from './suites/breakdown.ts';
+import type { CompactedCatchUp } from './suites/catchup.ts';
 import type { CodecPoint } from './suites/codec.ts';
 import type { ContentionResults } from './suites/contention.ts';
 import type { CostResults } from './suites/cost.ts';
@@ -29,6 +30,8 @@ export interface BenchResults {
   contention?: ContentionResults | undefined;
   e2e?: EndToEnd | undefined;
   cost?: CostResults | undefined;
+  /** Issue 9: a catch-up read of 1 KiB produce calls before and after compaction. */
+  catchup?: CompactedCatchUp | undefined;
   targets?: Target[] | undefined;
   /** Correctness problems (these fail the run) and warnings (call errors under load). */
   problems: string[];
@@ -37,8 +40,6 @@ export interface BenchResults {
 }
 
 const pair = (a: number, b: number) => `${fmt(a, 1)}/${fmt(b, 1)}`;
-const dollars = (value: number) =>
-  Number.isFinite(value) ? `$${value < 0.01 ? value.toPrecision(3) : value.toFixed(4)}` : '–';
 
 /** The human-readable report printed to stdout. */
 export function renderReport(results: BenchResults): string {
@@ -231,7 +232,6 @@ export function renderReport(results: BenchResults): string {
       ),
       producersTable(cost),
       sweepTable(cost),
-      compactionReadTable(cost),
       table(
         'COST per GiB read (1000 × 1 KiB batches)',
         [
@@ -259,6 +259,7 @@ export function renderReport(results: BenchResults): string {
   }
   for (const [group, title] of [
     ['issue 8', 'TARGETS — issue 8, index format 2 (shown, not asserted)'],
+    ['issue 9', 'TARGETS — issue 9, lifecycle (shown, not asserted)'],
     ['earlier', 'TARGETS — earlier issues (shown, not asserted)'],
   ] as const) {
     const targets = (results.targets ?? []).filter((t) => t.group === group);
@@ -276,29 +277,6 @@ export function renderReport(results: BenchResults): string {
   for (const [suite, error] of Object.entries(results.suiteErrors))
     out.push(`  suite ${suite} failed: ${error}`);
   return out.join('\n');
-}
-
-/** A catch-up read of 1 KiB produce calls before and after compaction (issue 9), per GiB. */
-function compactionReadTable(cost: CostResults): string {
-  const c = cost.compactionRead;
-  if (c === undefined) return '';
-  const row = (label: string, r: typeof c.before) => [
-    label,
-    r.getsPerGiB,
-    r.ddbReadsPerGiB,
-    r.mibPerSec,
-    `${r.vsFloor}×`,
-    `${dollars(r.usdPerGiB.requests)} + ${dollars(r.usdPerGiB.lambda)} Lambda`,
-  ];
-  return table(
-    `CATCH-UP READ of ${fmt(c.bytes / 1048576, 1)} MiB written in ${c.calls} 1 KiB calls (figures per GiB; ${c.objectsBefore} → ${c.objectsAfter} objects; same records: ${c.identical})`,
-    ['read', 'GETs/GiB', 'DDB reads/GiB', 'MiB/s', 'vs floor', '$/GiB (requests + Lambda)'],
-    [
-      row('before compaction', c.before),
-      row('after compaction', c.after),
-      ['floor: 8 MiB objects', c.floor.getsPerGiB, 0, c.floor.mibPerSec, '1×', dollars(c.floor.usdPerGiB)],
-    ],
-  );
 }
 
 /** The lifecycle sweep: a month of idle passes, and retiring data (issue 9). */

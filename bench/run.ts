@@ -2,13 +2,15 @@
  * `npm run bench`: throughput, latency, request counts and $/GiB, each beside the raw I/O floor
  * measured in the same run (docs/bench.md).
  *
- *   npm run bench                  # full run, ~16–18 min on 2 cores; JSON to bench/results/<time>.json
+ *   npm run bench                  # full run, ~16–18 min on 2 cores + ~8 for catchup;
+ *                                  # JSON to bench/results/<time>.json
  *   npm run bench -- --quick       # every code path with tiny sizes (CI smoke), < 3 min;
  *                                  # JSON to bench/results/quick-<time>.tmp.json (gitignored)
  *   npm run bench -- --only produce,codec --out /tmp/b.json --scale 0.5
  *
  * Nothing here asserts timings. The exit code is non-zero only when a suite crashed or a
- * correctness check failed (offsets not dense, a read incomplete, a protocol's log broken).
+ * correctness check failed (offsets not dense, a read incomplete, a protocol's log broken, records
+ * read after compaction differing from those written).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -21,7 +23,7 @@ import { PRICES } from './prices.ts';
 import { type BenchResults, renderReport } from './report.ts';
 import { evaluateTargets } from './targets.ts';
 
-const SUITES = ['codec', 'produce', 'fetch', 'contention', 'e2e', 'cost'] as const;
+const SUITES = ['codec', 'produce', 'fetch', 'contention', 'e2e', 'cost', 'catchup'] as const;
 type Suite = (typeof SUITES)[number];
 
 const { values } = parseArgs({
@@ -36,9 +38,10 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(
     [
-      'usage: npm run bench -- [--quick] [--only codec,produce,fetch,contention,e2e,cost] [--scale N] [--out file.json]',
+      'usage: npm run bench -- [--quick] [--only codec,produce,fetch,contention,e2e,cost,catchup] [--scale N] [--out file.json]',
       '  --quick   smoke run (tiny sizes, every code path); JSON to bench/results/quick-<time>.tmp.json',
-      '  --only    run only these suites (cost uses produce latencies for Lambda duration when produce runs too)',
+      '  --only    run only these suites (cost uses produce latencies for Lambda duration when produce runs too;',
+      '            catchup is issue 9’s catch-up read of 1 KiB calls before and after compaction)',
       '  --scale   multiply every time budget by N (e.g. 0.5 for a shorter full run)',
       '  --out     where to write the JSON (default bench/results/<time>.json, or quick-<time>.tmp.json)',
     ].join('\n'),
@@ -169,6 +172,7 @@ if (needsServices) {
     const { contentionSuite } = await import('./suites/contention.ts');
     const { endToEndSuite } = await import('./suites/e2e.ts');
     const { costSuite } = await import('./suites/cost.ts');
+    const { compactedCatchUpSuite } = await import('./suites/catchup.ts');
     results.produce = await step('produce', () => produceSuite(config, bench, api, log));
     results.produceBreakdown = await step(
       'produce',
@@ -179,6 +183,7 @@ if (needsServices) {
     results.contention = await step('contention', () => contentionSuite(config, bench, log));
     results.e2e = await step('e2e', () => endToEndSuite(config, bench, log));
     results.cost = await step('cost', () => costSuite(config, bench, results.produce ?? [], log));
+    results.catchup = await step('catchup', () => compactedCatchUpSuite(config, bench, log));
     if (bench.flushErrors.length > 0) {
       results.warnings.push(
         `${bench.flushErrors.length} best-effort page flushes failed, e.g. ${bench.flushErrors[0]}`,
@@ -264,8 +269,8 @@ if (results.e2e !== undefined) {
   }
 }
 
-if (results.cost?.compactionRead !== undefined && !results.cost.compactionRead.identical) {
-  results.problems.push('catch-up after compaction: the records read differ from those read before it');
+if (results.catchup !== undefined && !results.catchup.identical) {
+  results.problems.push(`catch-up before/after compaction: ${results.catchup.check}`);
 }
 
 results.targets = evaluateTargets(results);

@@ -15,7 +15,6 @@ import {
   segmentOf,
 } from '../support/records.ts';
 import type { BenchStack } from '../support/stack.ts';
-import { type CompactionReadResult, compactionReadCost } from './compaction-read.ts';
 import { type ContendedWriteCost, contendedCost } from './contended-cost.ts';
 import type { ProduceCell } from './produce.ts';
 import { EIGHTY_CALLERS, type ProducersWriteCost, producersCost, SIXTEEN_WRITERS } from './producers-cost.ts';
@@ -75,8 +74,6 @@ export interface CostResults {
   readonly withProducersOpen: ProducersWriteCost;
   /** The lifecycle sweep: idle per month, and per GiB retired (issue 9). */
   readonly sweep: SweepCost;
-  /** A catch-up read of data written in 1 KiB calls, before and after compaction (issue 9). */
-  readonly compactionRead: CompactionReadResult;
   readonly writes: WriteCost[];
   /** The same 10 × 1 KiB commits with 1 and with 16 concurrent writers on one partition. */
   readonly contended: ContendedWriteCost[];
@@ -170,12 +167,6 @@ export async function costSuite(
     `cost sweep: idle ${sweep.partitions}-partition topic $${sweep.idleUsdPerMonth.total}/month ` +
       `(${JSON.stringify(sweep.idlePass.requests)}), retiring $${sweep.retired.usdPerGiB}/GiB over ${sweep.retired.passes} passes`,
   );
-  const compactionRead = await compactionReadCost(config, stack);
-  const { before: b, after: a } = compactionRead;
-  log(
-    `cost catch-up of 1 KiB calls: before compaction ${b.getsPerGiB} GETs/GiB ${b.mibPerSec} MiB/s (${b.vsFloor}× floor), ` +
-      `after ${a.getsPerGiB} GETs/GiB ${a.mibPerSec} MiB/s (${a.vsFloor}× floor), identical=${compactionRead.identical}`,
-  );
   const reads = await readCost(config, stack, run, log);
   const idle = idleCost(writes);
   return {
@@ -184,7 +175,6 @@ export async function costSuite(
     withProducers,
     withProducersOpen,
     sweep,
-    compactionRead,
     reads,
     idle,
     method: [

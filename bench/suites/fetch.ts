@@ -23,7 +23,7 @@ import { payloadBytes, produceRecords, type Shape } from '../support/records.ts'
 import type { BenchStack } from '../support/stack.ts';
 
 /** One stored batch, as the floor reads it: a ranged GET of exactly its bytes. */
-interface StoredBatch {
+export interface StoredBatch {
   readonly key: string;
   readonly offset: number;
   readonly length: number;
@@ -75,7 +75,7 @@ export interface FetchResults {
   readonly catchUp: CatchUp;
 }
 
-const FETCH_CONCURRENCY = 8; // EngineDeps.fetchConcurrency's default
+export const FETCH_CONCURRENCY = 8; // EngineDeps.fetchConcurrency's default
 
 function toPartition(records: ProduceRecord[], partition: number): ProduceRecord[] {
   return records.map((record) => ({ ...record, partition }));
@@ -106,7 +106,7 @@ async function fill(
 }
 
 /** The partition's batches in offset order, from the index (pages, then the head's tail). */
-async function storedBatches(
+export async function storedBatches(
   stack: BenchStack,
   topic: string,
   topicId: string,
@@ -134,7 +134,8 @@ async function storedBatches(
   }));
 }
 
-async function rangedGet(stack: BenchStack, batch: StoredBatch): Promise<void> {
+/** One ranged GET of exactly a batch's bytes: the fetch floor's unit. */
+export async function rangedGet(stack: BenchStack, batch: StoredBatch): Promise<void> {
   const out = await stack.s3.send(
     new GetObjectCommand({
       Bucket: stack.bucket,
