@@ -90,7 +90,7 @@ export const PRICES = {
     checkedAgainst: 'https://finops.com.py/services/dynamodb/backups (PITR $0.20 per GB-month)',
     taken: TAKEN,
     confirmed: true,
-    note: 'infra/streambed.ts enables point-in-time recovery on the log table.',
+    note: 'infra/storage.ts enables point-in-time recovery on the log table.',
   },
   lambdaArmGbSecond: {
     usd: 0.0000133334,
@@ -120,7 +120,7 @@ export const PRICES = {
   },
 } as const satisfies Record<string, Price>;
 
-/** Memory of the produce and fetch functions in infra/streambed.ts (MB). */
+/** Memory of the produce and fetch functions in infra/api.ts (MB). */
 export const LAMBDA_MEMORY_MB = { produce: 1024, fetch: 1024 } as const;
 
 /** API Gateway HTTP API metering unit. */

@@ -30,7 +30,7 @@ import {
 import { FETCH_CONCURRENCY, storedBatches } from './fetch.ts';
 
 const TOPIC = 'small-calls';
-/** The sweeper function's memory in infra/streambed.ts (MB). */
+/** The sweeper function's memory in infra/lifecycle.ts (MB). */
 const SWEEPER_MB = 512;
 const GRACE_MS = 2 * 60_000;
 

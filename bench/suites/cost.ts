@@ -186,7 +186,7 @@ export async function costSuite(
         'Transactions: DynamoDB bills 2 units per item KB where DynamoDB Local reports 1, so their units are doubled; a ' +
         'cancelled transaction is estimated at 2 units per KB of each item it returned.',
       'Stored bytes: segment object sizes (as encoded) and index items read back with the item-size rules + 100 B each.',
-      `Lambda: ${LAMBDA_MEMORY_MB.produce} MB arm64 (infra/streambed.ts); duration per call = this machine's HTTP p50 at ` +
+      `Lambda: ${LAMBDA_MEMORY_MB.produce} MB arm64 (infra/api.ts); duration per call = this machine's HTTP p50 at ` +
         'concurrency 1 for the same cell (local MinIO and DynamoDB Local answer faster than S3 and DynamoDB do, so on AWS ' +
         'the duration and this line would be higher).',
       'API Gateway HTTP API: one request per started 512 KB of the JSON request body (base64 values).',

@@ -7,7 +7,7 @@ import { GiB, MiB, round } from '../support/load.ts';
 import { produceRecords, SHAPES } from '../support/records.ts';
 import { type BenchStack, benchStack } from '../support/stack.ts';
 
-/** Memory of the sweeper function in infra/streambed.ts (MB), and its schedule. */
+/** Memory of the sweeper function in infra/lifecycle.ts (MB), and its schedule. */
 const SWEEPER_MB = 512;
 const PASSES_PER_MONTH = (30.4 * 24 * 60) / 5;
 const GRACE_MS = 120_000;
