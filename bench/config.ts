@@ -89,7 +89,7 @@ export const FULL: BenchConfig = {
     writers: 16,
     maxRecords: 10_000,
     maxBytes: 8 * MiB,
-    rounds: 3,
+    rounds: 5,
   },
   contention: { writers: [1, 4, 16, 32], recordsPerCommit: 10, recordBytes: 1024, budgetMs: 6000 },
   protocols: { writers: [1, 4, 16, 32], budgetMs: 5000 },

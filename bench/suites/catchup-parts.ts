@@ -7,7 +7,7 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-s
 import type { FetchedRecord } from '../../lib/core/types.ts';
 import { DEFAULT_TOPIC_CONFIG } from '../../lib/core/validation.ts';
 import { PRICES } from '../prices.ts';
-import { GiB, type LoadResult, MiB, round, runLoad, throughput } from '../support/load.ts';
+import { GiB, type LoadResult, MiB, mergeLoads, round, runLoad, throughput } from '../support/load.ts';
 import type { BenchStack } from '../support/stack.ts';
 import { FETCH_CONCURRENCY, rangedGet, type StoredBatch } from './fetch.ts';
 
@@ -101,58 +101,87 @@ export function verifyRead(
   return result();
 }
 
-/** The floor's objects: the same number of bytes as target-sized objects, and one round of GETs. */
-export async function targetObjects(
-  stack: BenchStack,
-  bytes: number,
-): Promise<{ objects: number; read(): Promise<LoadResult> }> {
+/** A floor read in rounds (beside the reads they are compared with), and its figures over them. */
+export interface FloorReader {
+  round(): Promise<LoadResult>;
+  figures(rounds: readonly LoadResult[]): CatchUpFloor;
+}
+
+/** A floor's figures over its rounds: `gets` GETs per round, or `perGiB` GETs per GiB when given. */
+function floorFigures(
+  label: string,
+  objects: number,
+  gets: number,
+  rounds: readonly LoadResult[],
+  perGiB?: number,
+): CatchUpFloor {
+  const merged = mergeLoads(rounds);
+  const getsPerGiB = perGiB ?? gets / (merged.bytes / rounds.length / GiB);
+  return {
+    label,
+    objects,
+    getsPerGiB: round(getsPerGiB, 1),
+    mibPerSec: throughput(merged).mibPerSec,
+    usdPerGiB: round(getsPerGiB * (PRICES.s3GetPer1000.usd / 1000), 6),
+  };
+}
+
+/** The floor: the same number of bytes as target-sized objects, each round GETting them all. */
+export async function targetObjects(stack: BenchStack, bytes: number): Promise<FloorReader> {
   const objects = Math.max(1, Math.ceil(bytes / TARGET));
   const size = Math.ceil(bytes / objects);
   const body = randomBytes(size);
   for (let i = 0; i < objects; i++) {
     await stack.s3.send(new PutObjectCommand({ Bucket: stack.bucket, Key: `floor/target-${i}`, Body: body }));
   }
-  const read = async () => {
-    const load = await runLoad(
-      { concurrency: FETCH_CONCURRENCY, budgetMs: Number.POSITIVE_INFINITY, maxCalls: objects },
-      async (i) => {
-        const out = await stack.s3.send(
-          new GetObjectCommand({ Bucket: stack.bucket, Key: `floor/target-${i}` }),
-        );
-        const got = (await out.Body?.transformToByteArray()) ?? new Uint8Array();
-        if (got.byteLength !== size) throw new Error(`short read of floor/target-${i}`);
-        return { bytes: got.byteLength, records: 1 };
-      },
-    );
-    if (load.errors > 0) throw new Error(`floor read failed: ${load.firstError}`);
-    return load;
+  return {
+    round: async () => {
+      const load = await runLoad(
+        { concurrency: FETCH_CONCURRENCY, budgetMs: Number.POSITIVE_INFINITY, maxCalls: objects },
+        async (i) => {
+          const key = `floor/target-${i}`;
+          const out = await stack.s3.send(new GetObjectCommand({ Bucket: stack.bucket, Key: key }));
+          const got = (await out.Body?.transformToByteArray()) ?? new Uint8Array();
+          if (got.byteLength !== size) throw new Error(`short read of ${key}`);
+          return { bytes: got.byteLength, records: 1 };
+        },
+      );
+      if (load.errors > 0) throw new Error(`floor read failed: ${load.firstError}`);
+      return load;
+    },
+    // Per GiB: GiB / TARGET GETs, also when a quick run's bytes fill less than one object.
+    figures: (rounds) =>
+      floorFigures(`${round(TARGET / MiB, 1)} MiB objects`, objects, objects, rounds, GiB / TARGET),
   };
-  return { objects, read };
 }
 
 /** Ranged GETs of exactly the stored batches, 8 in flight: the fetch suite's floor for this layout. */
-export async function layoutFloor(
+export function layoutFloor(
   stack: BenchStack,
   batches: readonly StoredBatch[],
   recordBytes: number,
   label: string,
-): Promise<CatchUpFloor> {
-  const load = await runLoad(
-    { concurrency: FETCH_CONCURRENCY, budgetMs: Number.POSITIVE_INFINITY, maxCalls: batches.length },
-    async (i) => {
-      const batch = batches[i] as StoredBatch;
-      await rangedGet(stack, batch);
-      return { bytes: batch.records * recordBytes, records: batch.records };
-    },
-  );
-  if (load.errors > 0) throw new Error(`layout floor failed: ${load.firstError}`);
-  const gib = load.bytes / GiB;
+): FloorReader {
   return {
-    label: `ranged GETs of the ${batches.length} batch${batches.length === 1 ? '' : 'es'} ${label}`,
-    objects: new Set(batches.map((b) => b.key)).size,
-    getsPerGiB: round(batches.length / gib, 1),
-    mibPerSec: throughput(load).mibPerSec,
-    usdPerGiB: round((batches.length / gib) * (PRICES.s3GetPer1000.usd / 1000), 6),
+    round: async () => {
+      const load = await runLoad(
+        { concurrency: FETCH_CONCURRENCY, budgetMs: Number.POSITIVE_INFINITY, maxCalls: batches.length },
+        async (i) => {
+          const batch = batches[i] as StoredBatch;
+          await rangedGet(stack, batch);
+          return { bytes: batch.records * recordBytes, records: batch.records };
+        },
+      );
+      if (load.errors > 0) throw new Error(`layout floor failed: ${load.firstError}`);
+      return load;
+    },
+    figures: (rounds) =>
+      floorFigures(
+        `ranged GETs of the ${batches.length} batch${batches.length === 1 ? '' : 'es'} ${label}`,
+        new Set(batches.map((b) => b.key)).size,
+        batches.length,
+        rounds,
+      ),
   };
 }
 

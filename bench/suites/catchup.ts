@@ -9,7 +9,6 @@ import {
   GiB,
   type LoadResult,
   MiB,
-  mergeLoads,
   ratio,
   round,
   runLoad,
@@ -152,13 +151,14 @@ export async function compactedCatchUpSuite(
     const objectsBefore = await objectCount(stack);
     const ideal = await targetObjects(stack, bytes);
     const batchesBefore = await storedBatches(stack, TOPIC, topic.id, 0);
-    const layoutFloorBefore = await layoutFloor(stack, batchesBefore, c.recordBytes, 'as written');
+    const layoutBefore = layoutFloor(stack, batchesBefore, c.recordBytes, 'as written');
+    const layoutFloorBefore = layoutBefore.figures([await layoutBefore.round()]);
     log(
       `catchup floors: ranged GETs of the ${batchesBefore.length} batches ${layoutFloorBefore.mibPerSec} MiB/s`,
     );
 
     // Before: one read (a minute or more here), beside one round of the floor.
-    const floorRuns: LoadResult[] = [await ideal.read()];
+    const floorRuns: LoadResult[] = [await ideal.round()];
     const first = await readThrough(instruments, engine(), c);
     const reference = verifyRead(first.records, calls, values);
     const problems = reference.problem === undefined ? [] : [`before compaction: ${reference.problem}`];
@@ -197,22 +197,30 @@ export async function compactedCatchUpSuite(
     const swept = instruments.snapshot();
     const objectsAfter = await objectCount(stack);
     const batchesAfter = await storedBatches(stack, TOPIC, topic.id, 0);
-    const layoutFloorAfter = await layoutFloor(stack, batchesAfter, c.recordBytes, 'compacted');
+    const layoutAfter = layoutFloor(stack, batchesAfter, c.recordBytes, 'compacted');
     log(
       `catchup compaction: ${passes} + ${collectionPasses} passes, ${batchesCompacted} batches merged, ` +
         `${objectsBefore} → ${objectsAfter} objects, ${batchesAfter.length} batches`,
     );
 
-    // After: `rounds` cold reads, each beside a round of the floor.
+    // After: `rounds` cold reads, each beside a round of both floors (before it, then after it).
     const afterReads: Read[] = [];
+    const layoutRuns: LoadResult[] = [];
+    const floors = async () => {
+      floorRuns.push(await ideal.round());
+      layoutRuns.push(await layoutAfter.round());
+    };
     for (let r = 0; r < c.rounds; r++) {
-      floorRuns.push(await ideal.read());
+      if (r % 2 === 0) await floors();
       const read = await readThrough(instruments, engine(), c);
+      if (r % 2 === 1) await floors();
       const seen = verifyRead(read.records, calls, values, reference);
       if (seen.problem !== undefined) problems.push(`after compaction, read ${r + 1}: ${seen.problem}`);
       afterReads.push({ ...read, records: [] });
     }
-    const floorMiBps = throughput(mergeLoads(floorRuns)).mibPerSec;
+    const floor = ideal.figures(floorRuns);
+    const floorMiBps = floor.mibPerSec;
+    const layoutFloorAfter = layoutAfter.figures(layoutRuns);
     const figures = (reads: readonly Read[], objects: number, batches: number, layout: CatchUpFloor) => {
       const n = reads.length;
       const seconds = sum(reads.map((r) => r.seconds));
@@ -242,13 +250,7 @@ export async function compactedCatchUpSuite(
       calls,
       recordBytes: c.recordBytes,
       write: throughput(written),
-      floor: {
-        label: `${round(TARGET / MiB, 1)} MiB objects`,
-        objects: ideal.objects,
-        getsPerGiB: round(GiB / TARGET, 1),
-        mibPerSec: floorMiBps,
-        usdPerGiB: round((GiB / TARGET) * usd.get, 6),
-      },
+      floor,
       layoutFloorBefore,
       layoutFloorAfter,
       before: figures([first], objectsBefore, batchesBefore.length, layoutFloorBefore),
@@ -281,9 +283,9 @@ export async function compactedCatchUpSuite(
         '(request counts scale exactly; MiB/s is what this machine did). Each read goes from offset 0 to the ' +
         `high watermark with a fresh engine (maxRecords ${c.maxRecords}, maxBytes ${round(c.maxBytes / MiB, 1)} MiB): ` +
         `once before compaction, ${c.rounds} times after it. Floor: GETs of the same bytes as ` +
-        `${round(TARGET / MiB, 1)} MiB objects (the compaction target), up to ${FETCH_CONCURRENCY} in flight, one ` +
-        'round beside each read. Layout floor: ranged GETs of exactly the stored batches, 8 in flight (the fetch ' +
-        'suite’s floor). $ per GiB: S3 GETs and DynamoDB read units at list prices, and apart from them the fetch ' +
+        `${round(TARGET / MiB, 1)} MiB objects (the compaction target), up to ${FETCH_CONCURRENCY} in flight. Layout ` +
+        'floor: ranged GETs of exactly the stored batches, 8 in flight (the fetch suite’s floor). A round of each ' +
+        'floor runs beside each read, alternately before and after it. $ per GiB: S3 GETs and DynamoDB read units at list prices, and apart from them the fetch ' +
         'function (1024 MB arm64) for the read’s wall time here. Every read is checked against what was written ' +
         '(offsets dense, each value the bytes its call sent, keys null, no headers), and each read after ' +
         'compaction against the one before (the same call at every offset, the same timestamps).',
