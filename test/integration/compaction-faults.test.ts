@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { awsPorts } from '../../lib/adapters/aws.ts';
-import { objectIdOf, topicPrefix } from '../../lib/core/object-keys.ts';
 import type { PartitionIndex } from '../../lib/core/ports.ts';
 import type { EngineDeps } from '../../lib/engine/context.ts';
 import { Streambed } from '../../lib/engine/streambed.ts';
+import { segmentIds } from '../support/lookups.ts';
 import { bytes, type TestStack, testStack } from '../support/stack.ts';
 
 const MIN = 60_000;
@@ -25,13 +24,6 @@ function engineAt(
       name === 'replacePages' ? swap(real) : Reflect.get(target, name, receiver),
   });
   return new Streambed({ ...deps, index });
-}
-
-async function objectKeys(stack: TestStack, log: Streambed, topic: string): Promise<string[]> {
-  const { id } = await log.describeTopic(topic);
-  const prefix = topicPrefix(topic, id);
-  const out = await stack.s3.send(new ListObjectsV2Command({ Bucket: stack.bucket, Prefix: prefix }));
-  return (out.Contents ?? []).map((o) => objectIdOf(prefix, o.Key ?? '') ?? '').filter((id) => id !== '');
 }
 
 async function values(log: Streambed, topic: string) {
@@ -66,7 +58,7 @@ describe('compaction faults: nothing is lost and nothing is left behind', () => 
       const log = engineAt(stack, clock);
       await changelog(log, topic, config);
       const before = await values(log, topic);
-      const produced = await objectKeys(stack, log, topic);
+      const produced = await segmentIds(stack, log, topic);
       clock.offset += 10 * MIN;
       const dying = engineAt(stack, clock, () => async () => {
         throw new Error('injected crash before the swap');
@@ -74,14 +66,14 @@ describe('compaction faults: nothing is lost and nothing is left behind', () => 
       const report = await dying.sweep({ graceMs: 2 * MIN });
       assert.match(report.failed.map((f) => f.error).join(), /injected crash/);
       assert.deepEqual(await values(log, topic), before);
-      const written = (await objectKeys(stack, log, topic)).filter((id) => !produced.includes(id));
+      const written = (await segmentIds(stack, log, topic)).filter((id) => !produced.includes(id));
       assert.ok(written.length >= 1, 'the dying sweep wrote its objects');
 
       clock.offset += 10 * MIN;
       await log.sweep({ graceMs: 2 * MIN });
       clock.offset += 10 * MIN;
       await log.sweep({ graceMs: 2 * MIN });
-      const left = await objectKeys(stack, log, topic);
+      const left = await segmentIds(stack, log, topic);
       for (const id of written) assert.ok(!left.includes(id), `object ${id} of the dead sweep is gone`);
       const after = await values(log, topic);
       if (name.startsWith('key')) {
@@ -100,7 +92,7 @@ describe('compaction faults: nothing is lost and nothing is left behind', () => 
       const lost = `${topic}-lost`;
       await changelog(log, lost, config);
       const before = await values(log, lost);
-      const produced = await objectKeys(stack, log, lost);
+      const produced = await segmentIds(stack, log, lost);
       clock.offset += 10 * MIN;
       // The loser's swap finds its pages changed: refused by the transaction's conditions.
       let loserWrote: string[] = [];
@@ -121,7 +113,7 @@ describe('compaction faults: nothing is lost and nothing is left behind', () => 
       await log.sweep({ graceMs: 2 * MIN });
       clock.offset += 10 * MIN;
       await log.sweep({ graceMs: 2 * MIN });
-      const left = await objectKeys(stack, log, lost);
+      const left = await segmentIds(stack, log, lost);
       for (const id of loserWrote) assert.ok(!left.includes(id), `the loser's object ${id} is gone`);
       assert.ok(
         left.every((id) => !produced.includes(id)),

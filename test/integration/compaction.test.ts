@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { awsPorts, createDispatcher } from '../../lib/adapters/aws.ts';
 import { RequestCounter } from '../../lib/adapters/request-counter.ts';
-import { isCompactedObject, objectIdOf, topicPrefix } from '../../lib/core/object-keys.ts';
+import { isCompactedObject } from '../../lib/core/object-keys.ts';
 import type { EngineDeps } from '../../lib/engine/context.ts';
 import { InProcessInvoker } from '../../lib/engine/in-process-invoker.ts';
 import { Streambed } from '../../lib/engine/streambed.ts';
+import { segmentIds } from '../support/lookups.ts';
 import { bytes, type TestStack, testStack } from '../support/stack.ts';
 
 const MIN = 60_000;
@@ -19,21 +19,6 @@ function engineAt(
   wrap: (d: EngineDeps) => EngineDeps = (d) => d,
 ) {
   return new Streambed(wrap(awsPorts({ ...stack.config, engine: { now: () => Date.now() + clock.offset } })));
-}
-
-async function objectIds(stack: TestStack, log: Streambed, topic: string): Promise<string[]> {
-  const { id } = await log.describeTopic(topic);
-  const prefix = topicPrefix(topic, id);
-  const ids: string[] = [];
-  let token: string | undefined;
-  do {
-    const out = await stack.s3.send(
-      new ListObjectsV2Command({ Bucket: stack.bucket, Prefix: prefix, ContinuationToken: token }),
-    );
-    for (const o of out.Contents ?? []) ids.push(objectIdOf(prefix, o.Key ?? '') ?? '');
-    token = out.IsTruncated ? out.NextContinuationToken : undefined;
-  } while (token !== undefined);
-  return ids;
 }
 
 /** Reads the whole partition; asserts every offset from `from` once, in order. */
@@ -82,7 +67,7 @@ describe('small-object compaction', () => {
     const counter = new RequestCounter().attach(stack.s3, 's3:');
     await readAll(stack.engine(), 'small', 0);
     const getsBefore = counter.snapshot()['s3:GetObject'] ?? 0;
-    assert.equal((await objectIds(stack, log, 'small')).length, 120);
+    assert.equal((await segmentIds(stack, log, 'small')).length, 120);
 
     clock.offset += 30 * MIN;
     const report = await log.sweep({ graceMs: 2 * MIN });
@@ -95,7 +80,7 @@ describe('small-object compaction', () => {
     const getsAfter = counter.snapshot()['s3:GetObject'] ?? 0;
     assert.ok(getsAfter * 10 <= getsBefore, `GETs for a full read: ${getsBefore} before, ${getsAfter} after`);
     // Objects whose every batch was rewritten go; the tail's batches (not paged yet) keep theirs.
-    const ids = await objectIds(stack, log, 'small');
+    const ids = await segmentIds(stack, log, 'small');
     const compacted = ids.filter(isCompactedObject);
     assert.ok(compacted.length >= 2 && compacted.length <= 10, `${compacted.length} compacted objects`);
     assert.ok(ids.length - compacted.length <= 8, `${ids.length - compacted.length} produced objects left`);

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createDispatcher } from '../../lib/adapters/aws.ts';
-import { DynamoSubscriptionStore } from '../../lib/adapters/dynamodb/subscription-store.ts';
 import { InProcessInvoker } from '../../lib/engine/in-process-invoker.ts';
 import type { Streambed } from '../../lib/engine/streambed.ts';
+import { subscriptionOf } from '../support/lookups.ts';
 import { bytes, type TestStack, testStack } from '../support/stack.ts';
 
 describe('one delivery of a partition at a time', () => {
@@ -16,8 +16,7 @@ describe('one delivery of a partition at a time', () => {
   });
   after(() => stack.close());
 
-  const subscription = async (group: string) =>
-    await new DynamoSubscriptionStore({ client: stack.dynamodb, table: stack.tables.meta }).get(group);
+  const subscription = async (group: string) => await subscriptionOf(stack, group);
 
   test('an invocation that runs longer than what is left of the lease never overlaps a second dispatcher delivering the same partition', async () => {
     await log.createTopic({ name: 'slow', partitions: 1 });

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createDispatcher } from '../../lib/adapters/aws.ts';
-import { DynamoSubscriptionStore } from '../../lib/adapters/dynamodb/subscription-store.ts';
 import type { StreambedEvent } from '../../lib/core/subscription.ts';
 import type { Dispatcher } from '../../lib/engine/dispatcher.ts';
 import { InProcessInvoker } from '../../lib/engine/in-process-invoker.ts';
 import type { Streambed } from '../../lib/engine/streambed.ts';
+import { subscriptionOf } from '../support/lookups.ts';
 import { bytes, type TestStack, testStack } from '../support/stack.ts';
 
 const HOUR = 3_600_000;
@@ -22,8 +22,7 @@ describe('consumer functions go by append time, not the producer timestamp', () 
   });
   after(() => stack.close());
 
-  const subscription = async (group: string) =>
-    await new DynamoSubscriptionStore({ client: stack.dynamodb, table: stack.tables.meta }).get(group);
+  const subscription = async (group: string) => await subscriptionOf(stack, group);
 
   test('the batching window closes a window after the record was appended, even when its timestamp is an hour ahead', async () => {
     await log.createTopic({ name: 'future', partitions: 1 });

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { awsPorts, createDispatcher } from '../../lib/adapters/aws.ts';
-import { DynamoSubscriptionStore } from '../../lib/adapters/dynamodb/subscription-store.ts';
 import { RequestCounter } from '../../lib/adapters/request-counter.ts';
-import { isCompactedObject, objectIdOf, topicPrefix } from '../../lib/core/object-keys.ts';
+import { isCompactedObject } from '../../lib/core/object-keys.ts';
 import { InProcessInvoker } from '../../lib/engine/in-process-invoker.ts';
 import { Streambed } from '../../lib/engine/streambed.ts';
+import { segmentIds, subscriptionOf } from '../support/lookups.ts';
 import { bytes, type TestStack, testStack } from '../support/stack.ts';
 
 const MIN = 60_000;
@@ -15,21 +14,6 @@ const text = (v: Uint8Array | null) => (v === null ? null : new TextDecoder().de
 
 function engineAt(stack: TestStack, clock: { offset: number }) {
   return new Streambed(awsPorts({ ...stack.config, engine: { now: () => Date.now() + clock.offset } }));
-}
-
-async function objectIds(stack: TestStack, log: Streambed, topic: string): Promise<string[]> {
-  const { id } = await log.describeTopic(topic);
-  const prefix = topicPrefix(topic, id);
-  const ids: string[] = [];
-  let token: string | undefined;
-  do {
-    const out = await stack.s3.send(
-      new ListObjectsV2Command({ Bucket: stack.bucket, Prefix: prefix, ContinuationToken: token }),
-    );
-    for (const o of out.Contents ?? []) ids.push(objectIdOf(prefix, o.Key ?? '') ?? '');
-    token = out.IsTruncated ? out.NextContinuationToken : undefined;
-  } while (token !== undefined);
-  return ids.filter((id) => id !== '');
 }
 
 interface Read {
@@ -92,7 +76,7 @@ describe('key compaction (cleanupPolicy compact)', () => {
     }
     const before = await readAll(log, 'changelog', 0);
     assert.equal(before.length, 100_000);
-    assert.equal((await objectIds(stack, log, 'changelog')).length, 100);
+    assert.equal((await segmentIds(stack, log, 'changelog')).length, 100);
 
     clock.offset += 30 * MIN;
     const report = await log.sweep({ graceMs: 2 * MIN });
@@ -125,7 +109,7 @@ describe('key compaction (cleanupPolicy compact)', () => {
     // Past the grace, the produced objects go: the log lives in the compactor's object(s).
     clock.offset += 30 * MIN;
     await log.sweep({ graceMs: 2 * MIN });
-    const ids = await objectIds(stack, log, 'changelog');
+    const ids = await segmentIds(stack, log, 'changelog');
     assert.ok(ids.length >= 1 && ids.length <= 2 && ids.every(isCompactedObject), ids.join());
     assert.deepEqual(await readAll(log, 'changelog', 0), after);
   });
@@ -246,7 +230,7 @@ describe('key compaction (cleanupPolicy compact)', () => {
     }
     clock.offset += 10 * MIN;
     await log.sweep({ graceMs: 2 * MIN });
-    const ids = await objectIds(stack, log, 'churn');
+    const ids = await segmentIds(stack, log, 'churn');
     // One compactor object per partition, nothing else (8 produce calls, 8 passes).
     assert.ok(ids.every(isCompactedObject), ids.join());
     assert.ok(ids.length <= 2, `${ids.length} objects: ${ids.join()}`);
@@ -308,10 +292,7 @@ describe('key compaction (cleanupPolicy compact)', () => {
       startingPosition: 'earliest',
       batchSize: 50,
     });
-    const subscription = await new DynamoSubscriptionStore({
-      client: stack.dynamodb,
-      table: stack.tables.meta,
-    }).get('live-consumer');
+    const subscription = await subscriptionOf(stack, 'live-consumer');
     const consumer = (async () => {
       while (producing) await dispatcher.deliver(subscription as never, 0, Date.now() + 5_000);
     })();
@@ -363,10 +344,7 @@ describe('key compaction (cleanupPolicy compact)', () => {
       target: 'holes-fn',
       startingPosition: 'earliest',
     });
-    const subscription = await new DynamoSubscriptionStore({
-      client: stack.dynamodb,
-      table: stack.tables.meta,
-    }).get('holes-consumer');
+    const subscription = await subscriptionOf(stack, 'holes-consumer');
     await log.produce({ topic: 'holes', records: [{ key: bytes('a'), value: bytes('kept') }] });
     await dispatcher.deliver(subscription as never, 0, Date.now() + 10_000);
     // A value and its tombstone, never delivered; the tombstone outlives no retention: both go.

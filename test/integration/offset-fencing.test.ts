@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createDispatcher } from '../../lib/adapters/aws.ts';
-import { DynamoSubscriptionStore } from '../../lib/adapters/dynamodb/subscription-store.ts';
 import type { Dispatcher } from '../../lib/engine/dispatcher.ts';
 import { InProcessInvoker } from '../../lib/engine/in-process-invoker.ts';
 import type { Streambed } from '../../lib/engine/streambed.ts';
+import { subscriptionOf } from '../support/lookups.ts';
 import { bytes, type TestStack, testStack } from '../support/stack.ts';
 
 describe('plain offset commits and lease holders do not collide', () => {
@@ -25,8 +25,7 @@ describe('plain offset commits and lease holders do not collide', () => {
   });
   after(() => stack.close());
 
-  const subscription = async (group: string) =>
-    await new DynamoSubscriptionStore({ client: stack.dynamodb, table: stack.tables.meta }).get(group);
+  const subscription = async (group: string) => await subscriptionOf(stack, group);
   const position = async (group: string, topic: string) => (await log.fetchOffsets(group, topic))[0]?.offset;
 
   test('a plain commit with a huge generation does not make every later dispatcher commit fail', async () => {
