@@ -87,13 +87,18 @@ const sweeper = startLocalSweeper({
   },
   onError: (error) => console.error('sweep failed:', error),
 });
-console.log(`Streambed is serving ${api.url}`);
-console.log('Authorization is OFF locally: any request is accepted (on AWS every route requires IAM/SigV4).');
-console.log(`S3 (MinIO): ${services.s3Endpoint}   DynamoDB Local: ${services.dynamoDbEndpoint}`);
-if (consumersFile === undefined)
-  console.log('No consumers file: consumer functions are off (see --consumers).');
-else console.log(`Consumer functions from ${consumersFile}`);
-console.log('Press Ctrl-C to stop.');
+// One write, so a reader never sees half of the banner.
+console.log(
+  [
+    `Streambed is serving ${api.url}`,
+    'Authorization is OFF locally: any request is accepted (on AWS every route requires IAM/SigV4).',
+    `S3 (MinIO): ${services.s3Endpoint}   DynamoDB Local: ${services.dynamoDbEndpoint}`,
+    consumersFile === undefined
+      ? 'No consumers file: consumer functions are off (see --consumers).'
+      : `Consumer functions from ${consumersFile}`,
+    'Press Ctrl-C to stop.',
+  ].join('\n'),
+);
 
 let stopping = false;
 async function stop(signal: string) {

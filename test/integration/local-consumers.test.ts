@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../../lib/harness/process.ts';
-
-const root = new URL('../../', import.meta.url).pathname;
+import { startLocal, stopLocal } from '../support/local-start.ts';
 
 describe('npm start runs consumer functions from a consumers file', () => {
   const dir = mkdtempSync(join(tmpdir(), 'streambed-consumers-'));
@@ -16,33 +14,13 @@ describe('npm start runs consumer functions from a consumers file', () => {
   test('records produced over HTTP reach the handler through the stream trigger, in order, after a retry', async () => {
     const port = await freePort();
     const sink = join(dir, 'sink.txt');
-    const child: ChildProcess = spawn(
-      process.execPath,
-      [
-        'scripts/start.ts',
-        '--port',
-        String(port),
-        '--data-dir',
-        join(dir, 'data'),
-        '--consumers',
-        'test/fixtures/consumers.json',
-      ],
-      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, STREAMBED_TEST_SINK: sink } },
-    );
-    let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
+    const local = await startLocal(port, join(dir, 'data'), { STREAMBED_TEST_SINK: sink }, [
+      '--consumers',
+      'test/fixtures/consumers.json',
+    ]);
+    const deadline = Date.now() + 120_000;
     try {
-      const deadline = Date.now() + 120_000;
-      while (!output.includes('Press Ctrl-C')) {
-        assert.ok(Date.now() < deadline && child.exitCode === null, output);
-        await sleep(100);
-      }
-      assert.match(output, /group 'sink' consumes 'events'.*does not exist yet/);
+      assert.match(local.output(), /group 'sink' consumes 'events'.*does not exist yet/);
       const base = `http://127.0.0.1:${port}`;
       const post = (path: string, body: unknown) =>
         fetch(`${base}${path}`, {
@@ -58,8 +36,8 @@ describe('npm start runs consumer functions from a consumers file', () => {
           .status,
         200,
       );
-      while (!output.includes("group 'sink' consumes")) {
-        assert.ok(Date.now() < deadline, output);
+      while (!local.output().includes("group 'sink' consumes")) {
+        assert.ok(Date.now() < deadline, local.output());
         await sleep(100);
       }
       assert.equal(
@@ -69,7 +47,7 @@ describe('npm start runs consumer functions from a consumers file', () => {
       );
       const lines = () => (existsSync(sink) ? readFileSync(sink, 'utf8').trim().split('\n') : []);
       while (new Set(lines()).size < values.length) {
-        assert.ok(Date.now() < deadline, `${output}\n${lines().join('\n')}`);
+        assert.ok(Date.now() < deadline, `${local.output()}\n${lines().join('\n')}`);
         await sleep(100);
       }
       const firstSeen = [...new Set(lines())];
@@ -78,8 +56,7 @@ describe('npm start runs consumer functions from a consumers file', () => {
         values.map((value, offset) => `0:${offset}:${JSON.stringify(value)}`),
       );
     } finally {
-      child.kill('SIGINT');
-      await new Promise((resolve) => child.once('exit', resolve));
+      await stopLocal(local.child);
     }
   });
 });

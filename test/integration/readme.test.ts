@@ -27,9 +27,10 @@ describe("the README's local quickstart", () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'streambed-readme-'));
   after(() => rmSync(dataDir, { recursive: true, force: true }));
 
-  test('npm start serves the documented curl produce + fetch, stops on Ctrl-C, and keeps data across restarts', async () => {
+  test('npm start serves the documented curl produce + fetch, stops on Ctrl-C, and keeps data across restarts', async (t) => {
     const port = await freePort();
     const first = await startLocal(port, dataDir);
+    t.after(() => stop(first.child));
     assert.match(first.output(), /Authorization is OFF locally/);
     const { commands, expected } = quickstart(port);
     assert.equal(commands.length, 3);
@@ -44,6 +45,7 @@ describe("the README's local quickstart", () => {
     assert.match(first.output(), /stopped\./);
 
     const second = await startLocal(port, dataDir);
+    t.after(() => stop(second.child));
     const again = JSON.parse(execFileSync('bash', ['-c', commands[2] ?? ''], { encoding: 'utf8' }));
     assert.deepEqual(again.records, fetched.records);
     assert.equal(await stop(second.child), 0);
