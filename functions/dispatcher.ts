@@ -28,6 +28,11 @@ export function dispatcherFromEnv(): Dispatcher {
       invoker: new LambdaInvoker(new LambdaClient({})),
       sqs: new SqsQueueSender(new SQSClient({})),
       leaseMs: Number(process.env.STREAMBED_DISPATCH_LEASE_MS ?? 900_000),
+      // The alarm on StuckPartition fires as soon as one record has failed for 30 s.
+      onStuck: (stuck) => {
+        logger.error('a partition is stuck on a failing record', { ...stuck });
+        publishStuck(stuck.group, stuck.topic, stuck.partition, 1);
+      },
     },
   );
   return dispatcher;
@@ -80,13 +85,30 @@ export async function handler(event: DispatcherEvent, context: Context): Promise
     }
     return {};
   }
-  const lags = await target.sweep(deadline);
-  for (const lag of lags) {
-    const single = metrics.singleMetric();
-    single.addDimensions({ group: lag.group, topic: lag.topic, partition: String(lag.partition) });
-    single.addMetric('ConsumerLag', MetricUnit.Count, lag.lag);
-  }
-  metrics.publishStoredMetrics();
-  logger.info('sweep done', { partitions: lags.length, lagging: lags.filter((l) => l.lag > 0).length });
+  // Lag and stuck partitions are published before the sweep delivers (a backlog takes minutes).
+  const lags = await target.sweep(deadline, (reports) => {
+    for (const lag of reports) {
+      const single = metrics.singleMetric();
+      single.addDimensions({ group: lag.group, topic: lag.topic, partition: String(lag.partition) });
+      single.addMetric('ConsumerLag', MetricUnit.Count, lag.lag);
+      publishStuck(lag.group, lag.topic, lag.partition, lag.stuck ? 1 : 0);
+    }
+    metrics.publishStoredMetrics();
+  });
+  logger.info('sweep done', {
+    partitions: lags.length,
+    lagging: lags.filter((l) => l.lag > 0).length,
+    stuck: lags.filter((l) => l.stuck).length,
+  });
   return {};
+}
+
+/** `StuckPartition` (1 or 0) per group, topic and partition, and per group (for one alarm per consumer). */
+function publishStuck(group: string, topic: string, partition: number, value: number): void {
+  const single = metrics.singleMetric();
+  single.addDimensions({ group, topic, partition: String(partition) });
+  single.addMetric('StuckPartition', MetricUnit.Count, value);
+  const perGroup = metrics.singleMetric();
+  perGroup.addDimensions({ group });
+  perGroup.addMetric('StuckPartition', MetricUnit.Count, value);
 }

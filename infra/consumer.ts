@@ -91,9 +91,10 @@ export interface StreambedConsumerOptions {
 
   /**
    * How many times a failing batch is retried before it goes to `onFailure` and the partition moves
-   * on, -1–10,000; -1 retries until the records are older than `maxRecordAge`.
+   * on, -1–10,000; -1 retries until the records are older than `maxRecordAge` (meanwhile the
+   * `StuckPartition` alarm is on).
    *
-   * @default -1
+   * @default -1, or 10 with `onFailure`
    */
   readonly maxRetryAttempts?: number;
 
@@ -106,11 +107,29 @@ export interface StreambedConsumerOptions {
   readonly maxRecordAge?: Duration;
 
   /**
-   * Split a failing batch in two before retrying it.
+   * Split a failing batch in two before retrying it. With `onFailure` a failing batch is always split
+   * down to the failing record, and only that record goes to the destination.
    *
    * @default false
    */
   readonly bisectBatchOnFunctionError?: boolean;
+
+  /**
+   * Batches of one partition in flight at once, 1–10 (Kinesis's knob). Records with the same key are
+   * always delivered in order; the group's committed offset is the lowest record not yet done.
+   *
+   * @default 1
+   */
+  readonly parallelizationFactor?: number;
+
+  /**
+   * An alarm (see {@link Streambed.consumerAlarms}) when the group's oldest undelivered record, by the
+   * time it was appended, is older than this for 3 minutes running (`ConsumerLagSeconds`, published
+   * every minute). Whole seconds, at least 60.
+   *
+   * @default - no lag alarm (the `StuckPartition` alarm is always created)
+   */
+  readonly lagAlarmThreshold?: Duration;
 
   /**
    * The function may return `{ batchItemFailures: [{ itemIdentifier }] }` (the failed records'
@@ -214,6 +233,12 @@ export function subscriptionInput(options: StreambedConsumerOptions): Record<str
       options.bisectBatchOnFunctionError,
       'bisectBatchOnFunctionError',
     );
+  }
+  if (options.parallelizationFactor !== undefined) {
+    spec.parallelizationFactor = integer(options.parallelizationFactor, 'parallelizationFactor', 1, 10);
+  }
+  if (options.lagAlarmThreshold !== undefined) {
+    seconds(options.lagAlarmThreshold, 'lagAlarmThreshold', Duration.minutes(1), Duration.days(14));
   }
   if (options.reportBatchItemFailures !== undefined) {
     spec.reportBatchItemFailures = boolean(options.reportBatchItemFailures, 'reportBatchItemFailures');

@@ -1,4 +1,5 @@
 import { CustomResource, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
@@ -158,6 +159,9 @@ export class Subscriptions {
   }
 
   /** Registers a consumer; see Streambed.addConsumer. @returns the subscription's custom resource */
+  /** The alarms of each group added. */
+  readonly alarms = new Map<string, ConsumerAlarms>();
+
   add(options: StreambedConsumerOptions): CustomResource {
     const subscription = subscriptionInput(options);
     const consumed = this.consumers.get(options.group);
@@ -182,6 +186,7 @@ export class Subscriptions {
       queue.encryptionMasterKey?.grant(dispatcher, 'kms:GenerateDataKey', 'kms:Decrypt');
     }
 
+    this.alarms.set(options.group, consumerAlarms(this.scope, options));
     return new CustomResource(this.scope, `Consumer-${options.group}`, {
       serviceToken: this.provider().serviceToken,
       resourceType: SUBSCRIPTION_RESOURCE_TYPE,
@@ -242,4 +247,53 @@ export class Subscriptions {
     this.subscriptionProvider = provider;
     return provider;
   }
+}
+
+/** The alarms of one consumer function's group. */
+export interface ConsumerAlarms {
+  /** `StuckPartition` ≥ 1: one record of a partition has kept failing for 30 s and nothing takes it. */
+  readonly stuck: Alarm;
+  /** `ConsumerLagSeconds` above `lagAlarmThreshold` for 3 minutes, when that option is set. */
+  readonly lag?: Alarm;
+}
+
+/**
+ * A metric the dispatcher publishes per group (namespace `Streambed`, dimensions `service` and `group`),
+ * maximum per minute.
+ *
+ * @example consumerMetric('billing', 'ConsumerLagSeconds')
+ */
+export function consumerMetric(
+  group: string,
+  name: 'StuckPartition' | 'ConsumerLagSeconds' | 'ConsumerLag',
+): Metric {
+  return new Metric({
+    namespace: 'Streambed',
+    metricName: name,
+    dimensionsMap: { service: 'streambed', group },
+    statistic: 'Maximum',
+    period: Duration.minutes(1),
+  });
+}
+
+function consumerAlarms(scope: Construct, options: StreambedConsumerOptions): ConsumerAlarms {
+  const stuck = new Alarm(scope, `Consumer-${options.group}-Stuck`, {
+    metric: consumerMetric(options.group, 'StuckPartition'),
+    threshold: 1,
+    comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    evaluationPeriods: 1,
+    treatMissingData: TreatMissingData.NOT_BREACHING,
+    alarmDescription: `Streambed consumer group ${options.group}: a partition is stuck on a record that keeps failing`,
+  });
+  const threshold = options.lagAlarmThreshold;
+  if (threshold === undefined) return { stuck };
+  const lag = new Alarm(scope, `Consumer-${options.group}-Lag`, {
+    metric: consumerMetric(options.group, 'ConsumerLagSeconds'),
+    threshold: threshold.toSeconds(),
+    comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+    evaluationPeriods: 3,
+    treatMissingData: TreatMissingData.NOT_BREACHING,
+    alarmDescription: `Streambed consumer group ${options.group}: the oldest undelivered record is older than ${threshold.toHumanString()}`,
+  });
+  return { stuck, lag };
 }

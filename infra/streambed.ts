@@ -9,7 +9,12 @@ import type { Bucket, IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { apiThrottle, createApiFunctions, createHttpApi } from './api.ts';
 import type { StreambedConsumerOptions } from './consumer.ts';
-import { addDispatcherTriggers, createDispatcherFunction, Subscriptions } from './dispatcher.ts';
+import {
+  addDispatcherTriggers,
+  type ConsumerAlarms,
+  createDispatcherFunction,
+  Subscriptions,
+} from './dispatcher.ts';
 import type { FunctionDefaults } from './function.ts';
 import { createSweeperFunction, LIFECYCLE_INTERVAL, scheduleLifecycle } from './lifecycle.ts';
 import { acknowledgeSegmentObjectsWildcard, createStorage, validateTableNamePrefix } from './storage.ts';
@@ -243,5 +248,19 @@ export class Streambed extends Construct {
    */
   addConsumer(options: StreambedConsumerOptions): CustomResource {
     return this.subscriptions.add(options);
+  }
+
+  /**
+   * The alarms of a group added with {@link Streambed.addConsumer}: `stuck` (a partition stopped on a
+   * record that keeps failing) and, with `lagAlarmThreshold`, `lag`. Give them actions:
+   *
+   * @example
+   * log.consumerAlarms('billing').stuck.addAlarmAction(new SnsAction(pager));
+   */
+  consumerAlarms(group: string): ConsumerAlarms {
+    const alarms = this.subscriptions.alarms.get(group);
+    if (alarms === undefined)
+      throw new Error(`Streambed.consumerAlarms: no consumer group '${group}' was added`);
+    return alarms;
   }
 }

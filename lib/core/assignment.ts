@@ -62,8 +62,11 @@ export function planAssignment(
   if (mine.length > target) {
     return { renew: mine.slice(0, target), release: mine.slice(target), take: [], steal: [] };
   }
+  // A live lease is free only when its owner is a member whose session ended. A live lease of an owner
+  // that is no member at all (a dispatcher delivering to a consumer function) is held.
+  const expiredMembers = new Set(members.filter((m) => m.expiresAt <= now).map((m) => m.memberId));
   const free = leases
-    .filter((l) => !isLive(l, now) || !live.has(l.owner as string))
+    .filter((l) => !isLive(l, now) || (expiredMembers.has(l.owner as string) && l.owner !== me))
     .sort((a, b) => a.partition - b.partition);
   const take = free.slice(0, target - mine.length);
   const steal: Lease[] = [];

@@ -117,6 +117,22 @@ export interface SizeCount {
   readonly bytes: number;
 }
 
+/**
+ * A write one port contributes to an atomic step another port performs (with DynamoDB: items of one
+ * TransactWriteItems). Opaque to the engine, which only hands it from the port that made it (e.g.
+ * {@link LeaseStore.leasedCommitWrite}) to the one that applies it ({@link PartitionIndex.appendAtomically}).
+ */
+export interface AtomicWrite {
+  /** What the write does, for messages. */
+  readonly description: string;
+}
+
+/** One partition's entry in an atomic append (see {@link PartitionIndex.appendAtomically}). */
+export interface AtomicAppend {
+  readonly ref: PartitionRef;
+  readonly entry: PendingEntry;
+}
+
 export type AppendOutcome =
   | { readonly kind: 'appended'; readonly baseOffset: number }
   | { readonly kind: 'duplicate'; readonly baseOffset: number };
@@ -147,6 +163,17 @@ export interface PartitionIndex {
    * partition head is gone (topic deleted), or the producer errors of {@link ProducerBatch} rules.
    */
   append(ref: PartitionRef, entry: PendingEntry, producer?: ProducerBatch): Promise<AppendOutcome>;
+  /**
+   * Appends each entry to its partition (at most one entry per partition) and applies `write`, all in
+   * ONE atomic step: everything or nothing (exactly-once consume → produce, lib/engine/delivery-commit.ts).
+   * `write` must be applicable at most once however often it is sent (a leased commit from
+   * {@link LeaseStore.leasedCommitWrite} is): so an attempt whose outcome is unknown is resolved by
+   * asking `write` whether it was applied, and is resent if not. Returns once an attempt was applied.
+   * Throws what `write` refuses with (LeaseLostError, OffsetResetError), UnknownTopicError when a
+   * partition head is gone, and CommitTooLateError (nothing applied) when the entries' objects are
+   * past the commit limit: write new objects and call again.
+   */
+  appendAtomically(appends: readonly AtomicAppend[], write: AtomicWrite): Promise<void>;
   /**
    * Kafka's DeleteRecords: moves the log start up to `before` (never down, never above the high
    * watermark) and returns the head after. Undefined when the partition does not exist.
@@ -223,6 +250,23 @@ export interface GroupStore {
   list(): Promise<string[]>;
   /** Adds the group to the registry that `list` reads (idempotent). */
   register(group: string): Promise<void>;
+  /**
+   * Sets the group's committed offsets of these partitions (a reset) and registers the group. A
+   * plain commit outside generation fencing: it counts itself in every partition's plain commits, so
+   * lease holders notice it (OffsetResetError), and leaves the plain generation as it was. At most
+   * 100 partitions are one transaction; more are several.
+   */
+  reset(
+    group: string,
+    topic: string,
+    topicId: string,
+    offsets: readonly { readonly partition: number; readonly offset: number }[],
+  ): Promise<void>;
+  /**
+   * The group's consumer-function subscription, strongly consistent; undefined when it has none.
+   * Read-only here: the dispatcher's {@link SubscriptionStore} writes it.
+   */
+  subscription(group: string): Promise<Subscription | undefined>;
 }
 
 /** The consumer-group commit of a lease holder: every partition must still be leased to `owner`. */
@@ -249,6 +293,8 @@ export interface LeaseState extends Lease {
   /** Offset of the batch that keeps failing, and how many attempts it had. */
   readonly failedOffset?: number;
   readonly attempts?: number;
+  /** When that batch first failed (ms since the epoch). */
+  readonly failedSince?: number;
 }
 
 /**
@@ -262,7 +308,10 @@ export interface LeaseStore {
   get(group: string, topic: string, partition: number): Promise<LeaseState | undefined>;
   /** Creates free leases for these partitions unless they exist. */
   create(group: string, topic: string, partitions: readonly number[]): Promise<void>;
-  /** Takes `lease` for `owner` if its counter is still `lease.counter`; returns the new lease or undefined. */
+  /**
+   * Takes `lease` for `owner` if its counter and expiry are still `lease`'s (nobody took, released or
+   * renewed it since it was read); returns the new lease or undefined.
+   */
   take(
     group: string,
     topic: string,
@@ -280,7 +329,10 @@ export interface LeaseStore {
   ): Promise<LeaseState | undefined>;
   /** Gives a lease up (owner cleared, counter incremented); false if it was already lost. */
   release(group: string, topic: string, lease: Lease, owner: string): Promise<boolean>;
-  /** Records a failed delivery attempt of the batch at `offset` (the lease must still be held). */
+  /**
+   * Records a failed delivery attempt of the batch at `offset`, first failing at `since` (the lease
+   * must still be held); offset -1 clears the record.
+   */
   recordFailure(
     group: string,
     topic: string,
@@ -288,6 +340,7 @@ export interface LeaseStore {
     owner: string,
     offset: number,
     attempts: number,
+    since?: number,
   ): Promise<boolean>;
   heartbeat(group: string, topic: string, memberId: string, expiresAt: number): Promise<void>;
   /** Renews a member only if it exists; false when it is unknown (never joined, or left). */
@@ -296,6 +349,12 @@ export interface LeaseStore {
   removeMember(group: string, topic: string, memberId: string): Promise<void>;
   /** Commits offsets only while `owner` holds each partition's lease at the given counter. */
   commitLeased(commit: LeasedCommit): Promise<void>;
+  /**
+   * The leased commit of ONE partition, as `commitLeased` makes it, as a write for
+   * {@link PartitionIndex.appendAtomically}. It moves the offset only from below `offset` within the
+   * lease, so of any number of sends at most one is applied, and it can tell afterwards whether one was.
+   */
+  leasedCommitWrite(commit: LeasedCommit): AtomicWrite;
 }
 
 /** A producer id issued by the server (Kafka's InitProducerId), with its current epoch. */

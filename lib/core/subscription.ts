@@ -23,15 +23,29 @@ export interface SubscriptionKnobs {
   readonly maxBatchingWindowSeconds: number;
   /** Where a group without committed offsets starts. @default 'latest' */
   readonly startingPosition: StartingPosition;
-  /** Retries of a failing batch; -1 retries until the records expire. @default -1 (-1–10,000) */
+  /**
+   * Retries of a failing batch; -1 retries until the records expire (without `onFailure`, the
+   * partition then waits for a fix, and the `StuckPartition` metric says so).
+   * @default -1, or 10 when `onFailure` is set (-1–10,000)
+   */
   readonly maxRetryAttempts: number;
   /**
    * Records appended longer ago than this are not delivered (their producer timestamp does not count);
    * -1 keeps them forever. @default -1 (-1, or 60–604,800)
    */
   readonly maxRecordAgeSeconds: number;
-  /** Split a failing batch in two before retrying. @default false */
+  /**
+   * Split a failing batch in two before retrying. With `onFailure` set a failing batch is always
+   * split down to the record that fails, so only that record goes to the destination.
+   * @default false
+   */
   readonly bisectBatchOnFunctionError: boolean;
+  /**
+   * Batches of one partition in flight at once (Kinesis's knob). Records with the same key are always
+   * delivered in order, by one batch at a time; the group's offset is the lowest one not yet done.
+   * @default 1 (1–10)
+   */
+  readonly parallelizationFactor: number;
   /** The function may return `{ batchItemFailures: [{ itemIdentifier }] }`. @default false */
   readonly reportBatchItemFailures: boolean;
   /** @default none */
@@ -67,10 +81,14 @@ export const DEFAULT_KNOBS: SubscriptionKnobs = {
   maxRetryAttempts: -1,
   maxRecordAgeSeconds: -1,
   bisectBatchOnFunctionError: false,
+  parallelizationFactor: 1,
   reportBatchItemFailures: false,
   enabled: true,
   functionTimeoutSeconds: 3,
 };
+
+/** `maxRetryAttempts` when `onFailure` is set and the retries are not given. */
+export const DEFAULT_RETRIES_WITH_ON_FAILURE = 10;
 
 /** A subscription as given by a user: group, topic and target, plus any knobs (validated). */
 export type SubscriptionInput = Readonly<Record<string, unknown>>;
@@ -137,9 +155,14 @@ export function resolveSubscription(input: Partial<Subscription> & Record<string
     batchSize: inRange(merged.batchSize, 'batchSize', 1, 10_000),
     maxBatchingWindowSeconds: inRange(merged.maxBatchingWindowSeconds, 'maxBatchingWindowSeconds', 0, 300),
     startingPosition: position,
-    maxRetryAttempts: inRange(merged.maxRetryAttempts, 'maxRetryAttempts', -1, 10_000),
+    // With an on-failure destination, a record that keeps failing goes there after 10 retries, not never.
+    maxRetryAttempts:
+      input.maxRetryAttempts === undefined && onFailure !== undefined
+        ? DEFAULT_RETRIES_WITH_ON_FAILURE
+        : inRange(merged.maxRetryAttempts, 'maxRetryAttempts', -1, 10_000),
     maxRecordAgeSeconds: age,
     bisectBatchOnFunctionError: bool(merged.bisectBatchOnFunctionError, 'bisectBatchOnFunctionError'),
+    parallelizationFactor: inRange(merged.parallelizationFactor, 'parallelizationFactor', 1, 10),
     reportBatchItemFailures: bool(merged.reportBatchItemFailures, 'reportBatchItemFailures'),
     enabled: bool(merged.enabled, 'enabled'),
     functionTimeoutSeconds: inRange(merged.functionTimeoutSeconds, 'functionTimeoutSeconds', 1, 900),

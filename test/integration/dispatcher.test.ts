@@ -392,6 +392,9 @@ describe('consumer functions', () => {
       [{ maxRecordAgeSeconds: 59 }, 'maxRecordAgeSeconds'],
       [{ functionTimeoutSeconds: 0 }, 'functionTimeoutSeconds'],
       [{ functionTimeoutSeconds: 901 }, 'functionTimeoutSeconds'],
+      [{ parallelizationFactor: 0 }, 'parallelizationFactor'],
+      [{ parallelizationFactor: 11 }, 'parallelizationFactor'],
+      [{ parallelizationFactor: 1.5 }, 'parallelizationFactor'],
       [{ startingPosition: 'TRIM_HORIZON' }, 'startingPosition'],
       [{ bisectBatchOnFunctionError: 'yes' }, 'bisectBatchOnFunctionError'],
       [{ onFailure: { topic: 'bad topic' } }, 'onFailure.topic'],
@@ -409,10 +412,25 @@ describe('consumer functions', () => {
       maxRetryAttempts: -1,
       maxRecordAgeSeconds: -1,
       bisectBatchOnFunctionError: false,
+      parallelizationFactor: 1,
       reportBatchItemFailures: false,
       enabled: true,
       functionTimeoutSeconds: 3,
     });
+    // With an on-failure destination a record that keeps failing is sent there after 10 retries.
+    const withDestination = await dispatcher.subscribe({
+      ...base,
+      group: 'k2',
+      onFailure: { topic: 'knobs' },
+    });
+    assert.equal(withDestination.maxRetryAttempts, 10);
+    const forever = await dispatcher.subscribe({
+      ...base,
+      group: 'k3',
+      onFailure: { topic: 'knobs' },
+      maxRetryAttempts: -1,
+    });
+    assert.equal(forever.maxRetryAttempts, -1);
   });
 
   test('records that left the log before delivery are skipped, said so, and delivery resumes at the log start', async () => {

@@ -20,7 +20,7 @@ import { queryPartition } from './query.ts';
 /**
  * Leases and members in the `meta` table:
  *   lease:  pk 'lease#<group>#<topic>',  sk '<partition, 4 digits>'  owner?, counter, expiresAt, p,
- *           fo/fa (offset and attempts of a batch that keeps failing, for dispatchers)
+ *           fo/fa/fs (offset, attempts and first-failure time of a batch that keeps failing, for dispatchers)
  *   member: pk 'member#<group>#<topic>', sk '<memberId>'            expiresAt, ttl (seconds, cleanup only)
  * Correctness never rests on TTL: expiry is compared with `expiresAt`.
  */
@@ -31,6 +31,7 @@ const partitionSk = (partition: number) => S(String(partition).padStart(4, '0'))
 function decodeLease(item: Item): LeaseState {
   const failedOffset = optNum(item, 'fo');
   const attempts = optNum(item, 'fa');
+  const failedSince = optNum(item, 'fs');
   return {
     partition: num(item, 'p'),
     owner: item.owner?.S ?? null,
@@ -38,6 +39,7 @@ function decodeLease(item: Item): LeaseState {
     expiresAt: num(item, 'expiresAt'),
     ...(failedOffset === undefined ? {} : { failedOffset }),
     ...(attempts === undefined ? {} : { attempts }),
+    ...(failedSince === undefined ? {} : { failedSince }),
   };
 }
 
@@ -129,14 +131,24 @@ export class DynamoLeaseStore implements LeaseStore {
     }
   }
 
+  /**
+   * Conditioned on the counter AND the expiry the taker saw: a holder that renewed in between (same
+   * counter, later expiry) keeps its lease, so a taker that judged it expired cannot take it live.
+   */
   take(group: string, topic: string, lease: Lease, owner: string, expiresAt: number) {
     return this.conditional(
       group,
       topic,
       lease.partition,
       'SET #owner = :owner, #exp = :exp, #counter = #counter + :one',
-      '#counter = :counter',
-      { ':owner': S(owner), ':exp': N(expiresAt), ':one': N(1), ':counter': N(lease.counter) },
+      '#counter = :counter AND #exp = :seen',
+      {
+        ':owner': S(owner),
+        ':exp': N(expiresAt),
+        ':one': N(1),
+        ':counter': N(lease.counter),
+        ':seen': N(lease.expiresAt),
+      },
     );
   }
 
@@ -170,14 +182,21 @@ export class DynamoLeaseStore implements LeaseStore {
     owner: string,
     offset: number,
     attempts: number,
+    since = 0,
   ): Promise<boolean> {
     const updated = await this.conditional(
       group,
       topic,
       lease.partition,
-      'SET fo = :fo, fa = :fa',
+      'SET fo = :fo, fa = :fa, fs = :fs',
       '#owner = :owner AND #counter = :counter',
-      { ':owner': S(owner), ':counter': N(lease.counter), ':fo': N(offset), ':fa': N(attempts) },
+      {
+        ':owner': S(owner),
+        ':counter': N(lease.counter),
+        ':fo': N(offset),
+        ':fa': N(attempts),
+        ':fs': N(since),
+      },
     );
     return updated !== undefined;
   }

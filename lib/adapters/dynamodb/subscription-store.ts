@@ -5,7 +5,7 @@ import {
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { SubscriptionStore } from '../../core/ports.ts';
-import type { Subscription } from '../../core/subscription.ts';
+import { DEFAULT_KNOBS, type Subscription } from '../../core/subscription.ts';
 import { mapAwsError } from '../aws-errors.ts';
 import { type Item, S, str } from './attributes.ts';
 import { queryPartition } from './query.ts';
@@ -22,6 +22,11 @@ export function subscriptionItem(subscription: Subscription): Item {
  * const subscriptions = new DynamoSubscriptionStore({ client, table: 'streambed-meta' });
  * await subscriptions.list();
  */
+/** A stored subscription; knobs added since it was stored take their defaults. */
+function decodeSpec(spec: string): Subscription {
+  return { ...DEFAULT_KNOBS, ...(JSON.parse(spec) as Subscription) };
+}
+
 export class DynamoSubscriptionStore implements SubscriptionStore {
   private readonly client: DynamoDBClient;
   private readonly table: string;
@@ -47,12 +52,12 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
         }),
       )
       .catch(mapAwsError);
-    return out.Item === undefined ? undefined : (JSON.parse(str(out.Item, 'spec')) as Subscription);
+    return out.Item === undefined ? undefined : decodeSpec(str(out.Item, 'spec'));
   }
 
   async list(): Promise<Subscription[]> {
     const items = await queryPartition(this.client, this.table, SUBSCRIPTION_PK);
-    return items.map((item) => JSON.parse(str(item, 'spec')) as Subscription);
+    return items.map((item) => decodeSpec(str(item, 'spec')));
   }
 
   async delete(group: string): Promise<void> {

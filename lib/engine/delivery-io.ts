@@ -1,0 +1,141 @@
+import type { Invoker, QueueSender } from '../core/ports.ts';
+import { toHttpRecord } from '../core/record-json.ts';
+import type { StreambedEvent, StreambedRecord, Subscription } from '../core/subscription.ts';
+import type { FetchedRecord, TopicRecord } from '../core/types.ts';
+import type { EngineContext } from './context.ts';
+import type { StickyPartitions } from './produce.ts';
+
+/**
+ * The time an invocation may take from its start to its commit: the function's timeout, plus room for
+ * the invoke's own latency and the commit (1 s + 5% of the timeout).
+ *
+ * @example invocationBudgetMs(60) // 64_000
+ */
+export function invocationBudgetMs(functionTimeoutSeconds: number): number {
+  return functionTimeoutSeconds * 1000 + 1000 + functionTimeoutSeconds * 50;
+}
+
+/** Why delivery jumped: see {@link DeliverySettings.onSkip}. */
+export interface Skip {
+  readonly group: string;
+  readonly topic: string;
+  readonly partition: number;
+  readonly from: number;
+  readonly to: number;
+  readonly reason: 'left-the-log' | 'reset';
+}
+
+/** A partition whose delivery keeps failing at one record (no on-failure destination took it). */
+export interface Stuck {
+  readonly group: string;
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly attempts: number;
+  /** When that record first failed. */
+  readonly since: number;
+  readonly error: string;
+}
+
+/** A commit of the group's offset under the lease, with the outputs of the batches it passes. */
+export interface RangeCommit {
+  readonly group: string;
+  readonly topic: TopicRecord;
+  readonly partition: number;
+  /** The group's new offset (the next record to deliver). */
+  readonly to: number;
+  readonly owner: string;
+  readonly leaseCounter: number;
+  readonly plainCommits: number;
+  readonly outputs: readonly unknown[];
+}
+
+/** How a function's returned outputs are read, and committed with the group's offset. */
+export interface Outputs {
+  /** The outputs in a function's return value ([] when none); throws on a malformed one. */
+  parse(response: unknown): readonly unknown[];
+  /** Commits the offset (and appends the outputs) atomically; OffsetResetError, LeaseLostError. */
+  commit(commit: RangeCommit): Promise<void>;
+}
+
+/** What a {@link PartitionDelivery} needs from its dispatcher. */
+export interface DeliverySettings {
+  readonly ctx: EngineContext;
+  readonly sticky: StickyPartitions;
+  readonly sqs: QueueSender | undefined;
+  readonly invoker: Invoker;
+  readonly ownerId: string;
+  readonly leaseMs: number;
+  readonly retryBaseMs: number;
+  readonly retryMaxMs: number;
+  readonly maxBatchBytes: number;
+  /** How long one record may keep failing before the partition is reported stuck. */
+  readonly stuckAfterMs: number;
+  readonly outputs: Outputs;
+  readonly onSkip: (skip: Skip) => void;
+  readonly onStuck: (stuck: Stuck) => void;
+  /** The group's committed offset of a partition, and its count of plain commits. */
+  readonly read: (
+    group: string,
+    topic: TopicRecord,
+    partition: number,
+  ) => Promise<{ readonly offset: number; readonly plainCommits?: number } | undefined>;
+}
+
+/**
+ * The event a consumer function is invoked with: one partition's records in offset order.
+ *
+ * @example streambedEvent(subscription, topic, 0, records).Records[0]?.messageId // '42'
+ */
+export function streambedEvent(
+  subscription: Subscription,
+  topic: TopicRecord,
+  partition: number,
+  records: readonly FetchedRecord[],
+): StreambedEvent {
+  return {
+    eventSource: 'streambed',
+    group: subscription.group,
+    topic: topic.name,
+    partition,
+    Records: records.map(
+      (record): StreambedRecord => ({
+        eventSource: 'streambed',
+        messageId: String(record.offset),
+        topic: topic.name,
+        partition,
+        ...toHttpRecord(record),
+      }),
+    ),
+  };
+}
+
+/**
+ * Outputs before exactly-once produce returns are wired: a return with `produce` is refused (the
+ * batch fails), and a commit is the plain leased commit.
+ */
+export function leasedCommitsOnly(ctx: EngineContext): Outputs {
+  return {
+    parse(response) {
+      const produce = (response as { produce?: unknown } | null | undefined)?.produce;
+      if (produce !== undefined) throw new Error('returning produce is not supported by this dispatcher');
+      return [];
+    },
+    async commit(c) {
+      await ctx.leases.commitLeased({
+        group: c.group,
+        topic: c.topic.name,
+        topicId: c.topic.id,
+        owner: c.owner,
+        offsets: [
+          {
+            partition: c.partition,
+            offset: c.to,
+            leaseCounter: c.leaseCounter,
+            plainCommits: c.plainCommits,
+          },
+        ],
+      });
+    },
+  };
+}

@@ -1,0 +1,426 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  commitPoint,
+  expiredCount,
+  failedOffset,
+  type PendingBatch,
+  splitLanes,
+} from '../core/delivery-plan.ts';
+import { OffsetOutOfRangeError, OffsetResetError } from '../core/errors.ts';
+import type { InvokeOutcome, LeaseState } from '../core/ports.ts';
+import type { Subscription } from '../core/subscription.ts';
+import type { FetchedRecord, FetchResult, TopicRecord } from '../core/types.ts';
+import { type DeliverySettings, invocationBudgetMs, type Outputs, streambedEvent } from './delivery-io.ts';
+import { fetchRecords, MAX_MAX_BYTES, MAX_MAX_RECORDS } from './fetch.ts';
+import { giveUp } from './give-up.ts';
+
+export type DeliveryOutcome = 'caught-up' | 'deadline' | 'busy' | 'lost' | 'disabled';
+
+/** A failing record: its offset, attempts so far, and when it first failed. */
+interface Failure {
+  readonly offset: number;
+  readonly attempts: number;
+  readonly since: number;
+}
+
+/** What one lane (a concurrent batch of records whose keys hash alike) is doing. */
+interface Lane {
+  /** Records in its next batch. */
+  limit: number;
+  /** While bisecting: the undelivered records of the lane's last failing batch; a failure is among them. */
+  suspect: number;
+  failure: Failure | undefined;
+}
+
+/** What handling one invocation's outcome decided. */
+interface Handled {
+  readonly progressed: boolean;
+  /** How long to wait before retrying this lane; 0 to retry (or go on) at once. */
+  readonly delay: number;
+}
+
+/**
+ * One dispatcher's turn at one (group, partition), under its lease: fetches a window of records from
+ * the committed offset, splits it into up to `parallelizationFactor` lanes by key, invokes the function
+ * once per lane at the same time, and moves the group's offset to the lowest record not yet done
+ * (never into a batch whose outputs are pending). A failing lane is retried with backoff — split in
+ * two first with `bisectBatchOnFunctionError` or an on-failure destination, so only the failing record
+ * ends up there — while the other lanes go on within the window.
+ *
+ * @example
+ * const outcome = await new PartitionDelivery(settings, subscription, topic, 0, lease, committed).run(deadline);
+ */
+export class PartitionDelivery {
+  private offset: number;
+  private plainCommits: number;
+  /** Offsets at or above `offset` that were delivered or given up. */
+  private readonly done = new Set<number>();
+  private pending: PendingBatch<unknown>[] = [];
+  private readonly lanes = new Map<number, Lane>();
+  /** The failure record the lease carried in (it survives dispatchers), until that offset is done. */
+  private persisted: Failure | undefined;
+  private leaseHasFailure: boolean;
+  private stuckReported = false;
+  private readonly factor: number;
+  private readonly s: DeliverySettings;
+  private readonly subscription: Subscription;
+  private readonly topic: TopicRecord;
+  private readonly partition: number;
+  private lease: LeaseState;
+
+  constructor(
+    settings: DeliverySettings,
+    subscription: Subscription,
+    topic: TopicRecord,
+    partition: number,
+    lease: LeaseState,
+    committed: { readonly offset: number; readonly plainCommits: number },
+  ) {
+    this.s = settings;
+    this.subscription = subscription;
+    this.topic = topic;
+    this.partition = partition;
+    this.lease = lease;
+    this.offset = committed.offset;
+    this.plainCommits = committed.plainCommits;
+    this.factor = subscription.parallelizationFactor ?? 1;
+    const fo = lease.failedOffset ?? -1;
+    this.leaseHasFailure = fo >= 0;
+    if (fo >= 0) {
+      this.persisted = { offset: fo, attempts: lease.attempts ?? 0, since: lease.failedSince ?? 0 };
+    }
+  }
+
+  /** The group's offset as this delivery last committed (or read) it. */
+  get position(): number {
+    return this.offset;
+  }
+
+  /** The lease as last taken or renewed (to release it). */
+  get heldLease(): LeaseState {
+    return this.lease;
+  }
+
+  async run(deadline: number): Promise<DeliveryOutcome> {
+    const { ctx } = this.s;
+    while (ctx.now() < deadline) {
+      let window: FetchResult;
+      try {
+        window = await this.window(deadline);
+      } catch (error) {
+        if (!(error instanceof OffsetOutOfRangeError)) throw error;
+        // The committed offset fell below the log start (retention): resume at the log start.
+        this.skip(this.offset, error.logStartOffset, 'left-the-log');
+        this.forget();
+        await this.commit(error.logStartOffset, []);
+        continue;
+      }
+      const records = window.records.filter((r) => !this.done.has(r.offset));
+      const lowestUndone = () =>
+        window.records.find((r) => !this.done.has(r.offset))?.offset ?? window.nextOffset;
+      if (records.length === 0) {
+        // Everything up to the high watermark is done, or only holes (a compacted log) are left.
+        await this.advance(window.nextOffset);
+        return 'caught-up';
+      }
+      // Records older than the maximum age are not delivered (as Lambda discards them).
+      const expired = this.expired(records);
+      if (expired > 0) {
+        const gone = records.slice(0, expired);
+        await giveUp(ctx, this.s.sticky, this.s.sqs, this.subscription, this.topic, this.partition, {
+          records: gone,
+          condition: 'RecordAgeExceeded',
+          attempts: 0,
+          error: 'expired',
+        });
+        for (const r of gone) this.done.add(r.offset);
+        await this.advance(lowestUndone());
+        continue;
+      }
+      // An invocation starts only if this dispatcher can see it end, and with a lease that outlasts
+      // it: no other dispatcher can take the partition and deliver the batch again meanwhile.
+      const invocationMs = invocationBudgetMs(this.subscription.functionTimeoutSeconds ?? 3);
+      if (deadline - ctx.now() < invocationMs) return 'deadline';
+      if (!(await this.outlast(invocationMs))) return 'lost';
+      const batches = [
+        ...splitLanes(records, this.factor, (lane) => this.lane(lane).limit, this.s.maxBatchBytes),
+      ];
+      const outcomes = await Promise.all(
+        batches.map(([, batch]) =>
+          this.s.invoker.invoke(
+            this.subscription.target,
+            streambedEvent(this.subscription, this.topic, this.partition, batch),
+          ),
+        ),
+      );
+      let progressed = false;
+      let delay = Number.POSITIVE_INFINITY;
+      for (const [i, [lane, batch]] of batches.entries()) {
+        const handled = await this.handle(lane, batch, outcomes[i] as InvokeOutcome);
+        progressed ||= handled.progressed;
+        delay = Math.min(delay, handled.delay);
+      }
+      if (!(await this.advance(lowestUndone()))) continue;
+      if (progressed || delay === 0 || delay === Number.POSITIVE_INFINITY) continue;
+      if (ctx.now() + delay >= deadline) return 'deadline';
+      await sleep(delay);
+    }
+    return 'deadline';
+  }
+
+  /** Records from the committed offset: enough for every lane's next batch (waiting out the batching window). */
+  private async window(deadline: number): Promise<FetchResult> {
+    const limit = Math.min(MAX_MAX_RECORDS, this.subscription.batchSize * this.factor);
+    const read = async () =>
+      await fetchRecords(this.s.ctx, {
+        topic: this.topic.name,
+        partition: this.partition,
+        offset: this.offset,
+        maxRecords: limit,
+        maxBytes: Math.min(MAX_MAX_BYTES, this.s.maxBatchBytes * this.factor),
+      });
+    const result = await read();
+    const windowMs = this.subscription.maxBatchingWindowSeconds * 1000;
+    const first = result.records[0];
+    if (windowMs > 0 && first !== undefined && result.records.length < limit) {
+      // Wait for the batch to fill, until the window (counted from the first record's append) closes.
+      const wait = Math.min(first.appendTime + windowMs, deadline - 1000) - this.s.ctx.now();
+      if (wait > 0) {
+        await sleep(wait);
+        return await read();
+      }
+    }
+    return result;
+  }
+
+  private expired(records: readonly FetchedRecord[]): number {
+    if (this.subscription.maxRecordAgeSeconds < 0) return 0;
+    return expiredCount(records, this.s.ctx.now() - this.subscription.maxRecordAgeSeconds * 1000);
+  }
+
+  private lane(lane: number): Lane {
+    let state = this.lanes.get(lane);
+    if (state === undefined) {
+      state = { limit: this.subscription.batchSize, suspect: 0, failure: undefined };
+      this.lanes.set(lane, state);
+    }
+    return state;
+  }
+
+  /** Renews the lease when it would not outlast an invocation; false when it was lost. */
+  private async outlast(invocationMs: number): Promise<boolean> {
+    const { ctx } = this.s;
+    if (this.lease.expiresAt - ctx.now() >= invocationMs) return true;
+    const renewed = await ctx.leases.renew(
+      this.subscription.group,
+      this.topic.name,
+      this.lease,
+      this.s.ownerId,
+      ctx.now() + Math.max(this.s.leaseMs, invocationMs),
+    );
+    if (renewed === undefined) return false;
+    this.lease = renewed;
+    return true;
+  }
+
+  /** Applies one lane's invocation outcome: done records, pending outputs, bisection, retries, giving up. */
+  private async handle(laneId: number, batch: FetchedRecord[], outcome: InvokeOutcome): Promise<Handled> {
+    const lane = this.lane(laneId);
+    const first = batch[0] as FetchedRecord;
+    let failedAt = failedOffset(batch, this.subscription.reportBatchItemFailures, outcome);
+    let error = outcome.ok ? 'the function reported batch item failures' : outcome.error;
+    let outputs: readonly unknown[] = [];
+    if (outcome.ok) {
+      try {
+        outputs = this.s.outputs.parse(outcome.response);
+        // Outputs belong to the whole batch: with some records failed, none of them count.
+        if (outputs.length > 0 && failedAt !== undefined) failedAt = first.offset;
+      } catch (bad) {
+        failedAt = first.offset;
+        error = bad instanceof Error ? bad.message : String(bad);
+      }
+    } else if (this.factor === 1 && (await this.committedByHandler(batch))) {
+      // The handler committed the batch in its own transaction, then failed or timed out.
+      failedAt = undefined;
+    }
+    if (failedAt === undefined) {
+      this.markDone(batch, outputs);
+      lane.suspect = Math.max(0, lane.suspect - batch.length);
+      lane.limit = lane.suspect > 0 ? lane.suspect : this.subscription.batchSize;
+      await this.clearFailure(lane, batch);
+      return { progressed: true, delay: 0 };
+    }
+    const prefix = batch.filter((r) => r.offset < failedAt);
+    const failing = batch.filter((r) => r.offset >= failedAt);
+    this.markDone(prefix, []);
+    const bisect =
+      !outcome.ok &&
+      failing.length > 1 &&
+      (this.subscription.bisectBatchOnFunctionError || this.subscription.onFailure !== undefined);
+    if (bisect) {
+      // A failure lies among these records: try the first half at once, then the rest.
+      lane.suspect = failing.length;
+      lane.limit = Math.ceil(failing.length / 2);
+      return { progressed: prefix.length > 0, delay: 0 };
+    }
+    const now = this.s.ctx.now();
+    const previous =
+      lane.failure?.offset === failedAt
+        ? lane.failure
+        : this.persisted?.offset === failedAt
+          ? this.persisted
+          : undefined;
+    const failure = {
+      offset: failedAt,
+      attempts: (previous?.attempts ?? 0) + 1,
+      since: previous?.since || now,
+    };
+    lane.failure = failure;
+    await this.recordFailure(failure);
+    const retries = this.subscription.maxRetryAttempts;
+    const exhausted = retries >= 0 && failure.attempts > retries;
+    const aged = this.expired(failing) > 0;
+    if (exhausted || aged) {
+      // With a destination only the failing record goes there (bisection isolated it); without one
+      // the failing part of the batch is dropped, as Lambda does.
+      const given = this.subscription.onFailure !== undefined ? failing.slice(0, 1) : failing;
+      await giveUp(this.s.ctx, this.s.sticky, this.s.sqs, this.subscription, this.topic, this.partition, {
+        records: given,
+        condition: aged ? 'RecordAgeExceeded' : 'RetryAttemptsExhausted',
+        attempts: failure.attempts,
+        error,
+      });
+      this.markDone(given, []);
+      lane.suspect = Math.max(0, lane.suspect - prefix.length - given.length);
+      lane.limit = lane.suspect > 0 ? lane.suspect : this.subscription.batchSize;
+      await this.clearFailure(lane, given);
+      return { progressed: true, delay: 0 };
+    }
+    if (!this.stuckReported && now - failure.since >= this.s.stuckAfterMs) {
+      this.stuckReported = true;
+      this.s.onStuck({
+        group: this.subscription.group,
+        topic: this.topic.name,
+        partition: this.partition,
+        offset: failedAt,
+        attempts: failure.attempts,
+        since: failure.since,
+        error,
+      });
+    }
+    return {
+      progressed: prefix.length > 0,
+      delay: Math.min(this.s.retryMaxMs, this.s.retryBaseMs * 2 ** (failure.attempts - 1)),
+    };
+  }
+
+  private markDone(records: readonly FetchedRecord[], outputs: readonly unknown[]): void {
+    for (const r of records) this.done.add(r.offset);
+    const first = records[0];
+    const last = records.at(-1);
+    if (outputs.length > 0 && first !== undefined && last !== undefined) {
+      this.pending.push({ minOffset: first.offset, maxOffset: last.offset, outputs });
+    }
+  }
+
+  /** The lowest failing offset is kept in the lease, so the next dispatcher goes on counting. */
+  private async recordFailure(failure: Failure): Promise<void> {
+    const lowest = Math.min(
+      ...[...this.lanes.values()].flatMap((l) => (l.failure === undefined ? [] : [l.failure.offset])),
+    );
+    if (failure.offset !== lowest) return;
+    const { group } = this.subscription;
+    const { offset, attempts, since } = failure;
+    await this.s.ctx.leases.recordFailure(
+      group,
+      this.topic.name,
+      this.lease,
+      this.s.ownerId,
+      offset,
+      attempts,
+      since,
+    );
+    this.leaseHasFailure = true;
+  }
+
+  private async clearFailure(lane: Lane, settled: readonly FetchedRecord[]): Promise<void> {
+    const settledOffsets = new Set(settled.map((r) => r.offset));
+    if (lane.failure !== undefined && settledOffsets.has(lane.failure.offset)) lane.failure = undefined;
+    if (this.persisted !== undefined && settledOffsets.has(this.persisted.offset)) this.persisted = undefined;
+    const failing = [...this.lanes.values()].some((l) => l.failure !== undefined);
+    if (failing || !this.leaseHasFailure) return;
+    await this.s.ctx.leases.recordFailure(
+      this.subscription.group,
+      this.topic.name,
+      this.lease,
+      this.s.ownerId,
+      -1,
+      0,
+    );
+    this.leaseHasFailure = false;
+    this.stuckReported = false;
+  }
+
+  /** After a failed invocation: did the handler commit the batch itself (see lib/consumer)? */
+  private async committedByHandler(batch: readonly FetchedRecord[]): Promise<boolean> {
+    const end = (batch.at(-1) as FetchedRecord).offset + 1;
+    const committed = await this.s.read(this.subscription.group, this.topic, this.partition);
+    if (committed === undefined || (committed.plainCommits ?? 0) !== this.plainCommits) return false;
+    return committed.offset >= end;
+  }
+
+  /**
+   * Moves the group's offset as far as `lowestUndone` allows, with the outputs of the batches it
+   * passes. False when a plain commit reset the offset meanwhile (delivery goes on from there).
+   */
+  private async advance(lowestUndone: number): Promise<boolean> {
+    const { to, passed } = commitPoint(lowestUndone, this.pending);
+    if (to <= this.offset && passed.length === 0) return true;
+    return await this.commit(
+      to,
+      passed.flatMap((b) => b.outputs),
+    ).then((ok) => {
+      if (ok) this.pending = this.pending.filter((b) => !passed.includes(b));
+      return ok;
+    });
+  }
+
+  private async commit(to: number, outputs: readonly unknown[]): Promise<boolean> {
+    try {
+      await this.s.outputs.commit({
+        group: this.subscription.group,
+        topic: this.topic,
+        partition: this.partition,
+        to,
+        owner: this.s.ownerId,
+        leaseCounter: this.lease.counter,
+        plainCommits: this.plainCommits,
+        outputs,
+      } satisfies Parameters<Outputs['commit']>[0]);
+    } catch (error) {
+      if (!(error instanceof OffsetResetError)) throw error;
+      const reset = await this.s.read(this.subscription.group, this.topic, this.partition);
+      this.offset = reset?.offset ?? this.offset;
+      this.plainCommits = reset?.plainCommits ?? this.plainCommits;
+      this.forget();
+      // `from` is where this dispatcher was about to put the group.
+      this.skip(to, this.offset, 'reset');
+      return false;
+    }
+    this.offset = to;
+    for (const offset of this.done) if (offset < to) this.done.delete(offset);
+    return true;
+  }
+
+  /** Drops what this delivery knew above the committed offset (a reset or a jump to the log start). */
+  private forget(): void {
+    this.done.clear();
+    this.pending = [];
+    this.lanes.clear();
+  }
+
+  private skip(from: number, to: number, reason: 'left-the-log' | 'reset'): void {
+    const { group } = this.subscription;
+    this.s.onSkip({ group, topic: this.topic.name, partition: this.partition, from, to, reason });
+  }
+}
