@@ -5,69 +5,21 @@
  * against the response schemas here.
  */
 
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+import {
+  bodyErrors,
+  commonErrors,
+  errorResponse,
+  json,
+  jsonBody,
+  LIMITS,
+  nonNegativeInteger,
+  partitionParam,
+  ref,
+  topicParam,
+} from './openapi-common.ts';
+import { groupPaths, groupSchemas } from './openapi-groups.ts';
 
-const nonNegativeInteger = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } as const;
-
-export const LIMITS = {
-  /** Largest request body accepted, in bytes (Lambda's synchronous payload limit is 6 MB). */
-  maxRequestBytes: 5 * 1024 * 1024,
-  maxRecordsPerRequest: 10_000,
-  maxPartitionsPerCommit: 100,
-  /** Largest `maxBytes` for a fetch over HTTP, so a response stays under 6 MB even base64-encoded. */
-  maxFetchBytes: 3 * 1024 * 1024,
-  maxFetchRecords: 10_000,
-} as const;
-
-const errorResponse = (description: string) => ({
-  description,
-  content: { 'application/json': { schema: ref('Error') } },
-});
-
-const throttled = {
-  description:
-    'AWS throttled the request or the partition is catching up; retry after `Retry-After` seconds.',
-  headers: { 'Retry-After': { schema: { type: 'string' } } },
-  content: { 'application/json': { schema: ref('Error') } },
-};
-
-const commonErrors = {
-  '400': errorResponse('The request is malformed; the message names the field.'),
-  '500': errorResponse('An internal error (no internals are disclosed).'),
-  '503': throttled,
-};
-
-/** Errors of every route that takes a JSON body. */
-const bodyErrors = {
-  '413': errorResponse('The request body is too large (RequestTooLarge), or a record is (RecordTooLarge).'),
-  '415': errorResponse('The body is not application/json.'),
-};
-
-const jsonBody = (schema: string) => ({
-  required: true,
-  content: { 'application/json': { schema: ref(schema) } },
-});
-
-const json = (schema: unknown, description: string) => ({
-  description,
-  content: { 'application/json': { schema } },
-});
-
-const topicParam = {
-  name: 'topic',
-  in: 'path',
-  required: true,
-  schema: ref('TopicName'),
-};
-const partitionParam = {
-  name: 'partition',
-  in: 'path',
-  required: true,
-  schema: { type: 'string', pattern: '^(0|[1-9][0-9]{0,3})$' },
-  description: 'Partition number.',
-};
-const groupParam = { name: 'group', in: 'path', required: true, schema: ref('GroupName') };
-const memberParam = { name: 'member', in: 'path', required: true, schema: ref('MemberId') };
+export { LIMITS };
 
 export const openapi = {
   openapi: '3.1.0',
@@ -229,106 +181,7 @@ export const openapi = {
         },
       },
     },
-    '/groups': {
-      get: {
-        operationId: 'listGroups',
-        summary: 'List consumer groups',
-        responses: { '200': json(ref('GroupList'), 'Every group that committed offsets.'), ...commonErrors },
-      },
-    },
-    '/groups/{group}/offsets': {
-      parameters: [groupParam],
-      put: {
-        operationId: 'commitOffsets',
-        summary: "Commit a group's offsets for a topic (all partitions or none)",
-        requestBody: {
-          required: true,
-          content: { 'application/json': { schema: ref('CommitOffsetsRequest') } },
-        },
-        responses: {
-          '200': json(ref('CommitOffsetsResponse'), 'Committed.'),
-          '404': errorResponse('No such topic or partition.'),
-          '409': errorResponse('A newer generation committed (StaleGeneration).'),
-          ...bodyErrors,
-          ...commonErrors,
-        },
-      },
-      get: {
-        operationId: 'describeGroupOffsets',
-        summary: "A group's committed offsets for a topic, with lag",
-        parameters: [{ name: 'topic', in: 'query', required: true, schema: ref('TopicName') }],
-        responses: {
-          '200': json(ref('GroupOffsetsResponse'), 'Committed offsets with lag per partition.'),
-          '404': errorResponse('No such group or topic.'),
-          ...commonErrors,
-        },
-      },
-    },
-    '/groups/{group}/members': {
-      parameters: [groupParam],
-      post: {
-        operationId: 'joinGroup',
-        summary: 'Join a pull-consumer group for a topic and get partitions',
-        description:
-          'Partitions are leased (as in the Kinesis Client Library): heartbeat every heartbeatIntervalMs to keep ' +
-          'them. A member that stops heartbeating loses its partitions after sessionTimeoutMs (default 10 s); ' +
-          'the others take them over at their next heartbeat. Members joining or leaving rebalance the assignment.',
-        requestBody: jsonBody('JoinRequest'),
-        responses: {
-          '200': json(ref('Membership'), 'The member and its partitions.'),
-          '404': errorResponse('No such topic.'),
-          ...bodyErrors,
-          ...commonErrors,
-        },
-      },
-    },
-    '/groups/{group}/members/{member}/heartbeat': {
-      parameters: [groupParam, memberParam],
-      post: {
-        operationId: 'heartbeat',
-        summary: "Keep a member's partitions and learn about reassignments",
-        requestBody: jsonBody('HeartbeatRequest'),
-        responses: {
-          '200': json(ref('Membership'), "The member's partitions now."),
-          '404': errorResponse('Unknown topic, or the member is unknown (UnknownMember): join again.'),
-          ...bodyErrors,
-          ...commonErrors,
-        },
-      },
-    },
-    '/groups/{group}/members/{member}': {
-      parameters: [groupParam, memberParam],
-      delete: {
-        operationId: 'leaveGroup',
-        summary: 'Leave the group; its partitions are free at once',
-        parameters: [{ name: 'topic', in: 'query', required: true, schema: ref('TopicName') }],
-        responses: {
-          '204': { description: 'Left.' },
-          '404': errorResponse('No such topic.'),
-          ...commonErrors,
-        },
-      },
-    },
-    '/groups/{group}/members/{member}/offsets': {
-      parameters: [groupParam, memberParam],
-      put: {
-        operationId: 'commitAsMember',
-        summary: 'Commit offsets as a member (fenced by its leases)',
-        requestBody: {
-          required: true,
-          content: { 'application/json': { schema: ref('MemberCommitRequest') } },
-        },
-        responses: {
-          '200': json(ref('CommitOffsetsResponse'), 'Committed.'),
-          '404': errorResponse('No such topic or partition.'),
-          '409': errorResponse(
-            'The member no longer holds a partition, or the offset would go backwards (LeaseLost).',
-          ),
-          ...bodyErrors,
-          ...commonErrors,
-        },
-      },
-    },
+    ...groupPaths,
   },
   components: {
     schemas: {
@@ -337,11 +190,6 @@ export const openapi = {
         pattern: '^[a-zA-Z0-9._-]{1,249}$',
         not: { enum: ['.', '..'] },
         'x-rule': "must be 1-249 characters of [a-zA-Z0-9._-], and not '.' or '..'",
-      },
-      GroupName: {
-        type: 'string',
-        pattern: '^[a-zA-Z0-9._-]{1,255}$',
-        'x-rule': 'must be 1-255 characters of [a-zA-Z0-9._-]',
       },
       Retention: {
         anyOf: [{ const: -1 }, { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER }],
@@ -569,135 +417,7 @@ export const openapi = {
         required: ['logStartOffset'],
         properties: { logStartOffset: nonNegativeInteger },
       },
-      CommitOffsetsRequest: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['topic', 'offsets'],
-        properties: {
-          topic: ref('TopicName'),
-          offsets: {
-            type: 'array',
-            minItems: 1,
-            items: {
-              type: 'object',
-              additionalProperties: false,
-              required: ['partition', 'offset'],
-              properties: {
-                partition: { type: 'integer', minimum: 0, maximum: 999 },
-                offset: nonNegativeInteger,
-                metadata: { type: 'string', maxLength: 4096 },
-              },
-            },
-          },
-          generation: { type: 'integer', minimum: 0, maximum: 2147483647 },
-        },
-      },
-      CommitOffsetsResponse: {
-        type: 'object',
-        required: ['group', 'topic', 'offsets'],
-        properties: {
-          group: ref('GroupName'),
-          topic: ref('TopicName'),
-          offsets: { type: 'array', items: ref('RecordOffset') },
-        },
-      },
-      GroupOffsetsResponse: {
-        type: 'object',
-        required: ['group', 'topic', 'offsets'],
-        properties: {
-          group: ref('GroupName'),
-          topic: ref('TopicName'),
-          offsets: {
-            type: 'array',
-            items: {
-              type: 'object',
-              required: ['partition', 'offset', 'metadata', 'highWatermark', 'lag'],
-              properties: {
-                partition: nonNegativeInteger,
-                offset: nonNegativeInteger,
-                metadata: { type: 'string' },
-                generation: { type: 'integer' },
-                committedAt: nonNegativeInteger,
-                highWatermark: nonNegativeInteger,
-                lag: nonNegativeInteger,
-              },
-            },
-          },
-        },
-      },
-      GroupList: {
-        type: 'object',
-        required: ['groups'],
-        properties: { groups: { type: 'array', items: ref('GroupName') } },
-      },
-      MemberId: {
-        type: 'string',
-        pattern: '^[a-zA-Z0-9._:-]{1,128}$',
-        'x-rule': 'must be 1-128 characters of [a-zA-Z0-9._:-]',
-      },
-      JoinRequest: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['topic'],
-        properties: {
-          topic: ref('TopicName'),
-          memberId: ref('MemberId'),
-          sessionTimeoutMs: { type: 'integer', minimum: 1000, maximum: 300000 },
-        },
-      },
-      HeartbeatRequest: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['topic'],
-        properties: {
-          topic: ref('TopicName'),
-          sessionTimeoutMs: { type: 'integer', minimum: 1000, maximum: 300000 },
-        },
-      },
-      Membership: {
-        type: 'object',
-        required: ['memberId', 'sessionTimeoutMs', 'heartbeatIntervalMs', 'assignments'],
-        properties: {
-          memberId: ref('MemberId'),
-          sessionTimeoutMs: { type: 'integer' },
-          heartbeatIntervalMs: { type: 'integer' },
-          assignments: {
-            type: 'array',
-            items: {
-              type: 'object',
-              required: ['partition', 'leaseCounter'],
-              properties: { partition: nonNegativeInteger, leaseCounter: nonNegativeInteger },
-            },
-          },
-        },
-      },
-      MemberCommitRequest: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['topic', 'offsets'],
-        properties: {
-          topic: ref('TopicName'),
-          offsets: {
-            type: 'array',
-            minItems: 1,
-            maxItems: 50,
-            items: {
-              type: 'object',
-              additionalProperties: false,
-              required: ['partition', 'offset'],
-              properties: {
-                partition: { type: 'integer', minimum: 0, maximum: 999 },
-                offset: nonNegativeInteger,
-                metadata: { type: 'string', maxLength: 4096 },
-                leaseCounter: {
-                  ...nonNegativeInteger,
-                  description: 'From the assignment; fences the commit.',
-                },
-              },
-            },
-          },
-        },
-      },
+      ...groupSchemas,
       Error: {
         type: 'object',
         required: ['error'],

@@ -1,0 +1,63 @@
+/** Building blocks of the OpenAPI document (functions/api/openapi.ts and its parts). */
+
+export const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+
+export const nonNegativeInteger = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } as const;
+
+export const LIMITS = {
+  /** Largest request body accepted, in bytes (Lambda's synchronous payload limit is 6 MB). */
+  maxRequestBytes: 5 * 1024 * 1024,
+  maxRecordsPerRequest: 10_000,
+  maxPartitionsPerCommit: 100,
+  /** Largest `maxBytes` for a fetch over HTTP, so a response stays under 6 MB even base64-encoded. */
+  maxFetchBytes: 3 * 1024 * 1024,
+  maxFetchRecords: 10_000,
+} as const;
+
+export const errorResponse = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: ref('Error') } },
+});
+
+export const throttled = {
+  description:
+    'AWS throttled the request or the partition is catching up; retry after `Retry-After` seconds.',
+  headers: { 'Retry-After': { schema: { type: 'string' } } },
+  content: { 'application/json': { schema: ref('Error') } },
+};
+
+export const commonErrors = {
+  '400': errorResponse('The request is malformed; the message names the field.'),
+  '500': errorResponse('An internal error (no internals are disclosed).'),
+  '503': throttled,
+};
+
+/** Errors of every route that takes a JSON body. */
+export const bodyErrors = {
+  '413': errorResponse('The request body is too large (RequestTooLarge), or a record is (RecordTooLarge).'),
+  '415': errorResponse('The body is not application/json.'),
+};
+
+export const jsonBody = (schema: string) => ({
+  required: true,
+  content: { 'application/json': { schema: ref(schema) } },
+});
+
+export const json = (schema: unknown, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+
+export const topicParam = {
+  name: 'topic',
+  in: 'path',
+  required: true,
+  schema: ref('TopicName'),
+};
+export const partitionParam = {
+  name: 'partition',
+  in: 'path',
+  required: true,
+  schema: { type: 'string', pattern: '^(0|[1-9][0-9]{0,3})$' },
+  description: 'Partition number.',
+};
