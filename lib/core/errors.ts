@@ -184,3 +184,17 @@ export class CommitTooLateError extends StreambedError {
   readonly status = 503;
   override readonly retryable = true;
 }
+
+/**
+ * A consumer function's `{ produce: [...] }` return is malformed, names a topic or partition that does
+ * not exist, or asks for more than one commit can hold. Nothing was written: the batch counts as
+ * failed, as if the function had thrown. The message names the bad field (`produce[2].valueBase64`).
+ *
+ * @example
+ * try { parseProduceReturn(response); }
+ * catch (e) { if (e instanceof InvalidProduceReturnError) console.error(e.message); }
+ */
+export class InvalidProduceReturnError extends StreambedError {
+  readonly code = 'InvalidProduceReturn';
+  readonly status = 400;
+}

@@ -11,10 +11,11 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { Lease, MemberInfo } from '../../core/assignment.ts';
 import { InvalidArgumentError, LeaseLostError, OffsetResetError } from '../../core/errors.ts';
-import type { LeasedCommit, LeaseState, LeaseStore } from '../../core/ports.ts';
+import type { AtomicWrite, LeasedCommit, LeaseState, LeaseStore } from '../../core/ports.ts';
 import { mapAwsError } from '../aws-errors.ts';
 import { type Item, N, num, optNum, S } from './attributes.ts';
 import { leasedOffsetUpdate } from './group-store.ts';
+import { leasedCommitWrite } from './leased-commit-write.ts';
 import { queryPartition } from './query.ts';
 
 /**
@@ -331,5 +332,12 @@ export class DynamoLeaseStore implements LeaseStore {
       }
       mapAwsError(error);
     }
+  }
+
+  /** One partition's leased commit as items of another adapter's transaction (leased-commit-write.ts). */
+  leasedCommitWrite(commit: LeasedCommit): AtomicWrite {
+    const partition = commit.offsets[0]?.partition ?? 0;
+    const key = { pk: leasePk(commit.group, commit.topic), sk: partitionSk(partition) };
+    return leasedCommitWrite(this.client, this.table, key, commit);
   }
 }

@@ -10,7 +10,14 @@ import {
 import { CommitTooLateError, PartitionBusyError, UnknownTopicError } from '../../core/errors.ts';
 import type { IndexEntry, PendingEntry } from '../../core/index-entry.ts';
 import { objectTime } from '../../core/object-keys.ts';
-import type { AppendOutcome, PartitionHead, PartitionIndex, PartitionRef } from '../../core/ports.ts';
+import type {
+  AppendOutcome,
+  AtomicAppend,
+  AtomicWrite,
+  PartitionHead,
+  PartitionIndex,
+  PartitionRef,
+} from '../../core/ports.ts';
 import type { ProducerBatch } from '../../core/producer-state.ts';
 import { COMMIT_LIMIT_MS } from '../../core/retention.ts';
 import { mapAwsError } from '../aws-errors.ts';
@@ -33,6 +40,7 @@ import { pageEntriesFrom } from './pages.ts';
 import { deletePartitionItems, fenceAttempt, fencePartitions } from './partition-lifecycle.ts';
 import { AmbiguousWriteError, sendWithoutBlindRetry } from './send-once.ts';
 import { firstPageAtTime } from './time-index.ts';
+import { TransactionalAppender } from './transactional-append.ts';
 
 export interface DynamoPartitionIndexOptions {
   readonly client: DynamoDBClient;
@@ -75,6 +83,7 @@ export class DynamoPartitionIndex extends DynamoLifecycleIndex implements Partit
   private readonly onFlushError: (error: unknown) => void;
   private readonly flusher: Flusher;
   private readonly idempotent: IdempotentAppender;
+  private readonly transactional: TransactionalAppender;
   /** Page sizes of partitions seen (fixed per partition, so safe to keep). */
   private readonly pageSizes = new Map<string, number>();
   /** The largest `next` seen per partition, and when: a lower bound of where a new append lands. */
@@ -112,6 +121,15 @@ export class DynamoPartitionIndex extends DynamoLifecycleIndex implements Partit
       readHead: (ref) => this.readHeadState(ref),
       locate: (ref, objectId, bound) => this.locate(ref, objectId, bound),
       afterAppend: (ref, head, position) => this.afterAppend(ref, head, position),
+    });
+    this.transactional = new TransactionalAppender({
+      client: this.client,
+      table: this.table,
+      maxTail: (ref) => this.maxTail(ref),
+      checkInTime: (objectId) => this.checkInTime(objectId),
+      readHead: (ref) => this.readHeadState(ref),
+      afterAppend: (ref, head, position) => this.afterAppend(ref, head, position),
+      onFlushError: this.onFlushError,
     });
   }
 
@@ -236,6 +254,11 @@ export class DynamoPartitionIndex extends DynamoLifecycleIndex implements Partit
         }
       }
     }
+  }
+
+  /** One transaction of the heads' updates and `write` (see transactional-append.ts). */
+  async appendAtomically(appends: readonly AtomicAppend[], write: AtomicWrite): Promise<void> {
+    await this.transactional.append(appends, write);
   }
 
   private appendCommand(ref: PartitionRef, entry: PendingEntry, fence: string) {
