@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '../lib/core/errors.ts';
-import type { CommitOffsetsRequest } from '../lib/core/types.ts';
+import type { CommitOffsetsRequest, ResetOffsetsRequest } from '../lib/core/types.ts';
 import type { MemberCommit } from '../lib/engine/membership.ts';
 import { httpApi, json, pathParam } from './api/handler.ts';
 import { noContent } from './api/http.ts';
@@ -7,7 +7,7 @@ import { validate } from './api/schemas.ts';
 
 type CommitBody = Omit<CommitOffsetsRequest, 'group'>;
 
-/** Consumer-group offsets: commit, read with lag, list groups. */
+/** Consumer-group offsets: commit, read with lag, reset, list groups; pull members. */
 export const handler = httpApi({
   'PUT /groups/{group}/offsets': async ({ event, body, engine }) => {
     const group = pathParam(event, 'group');
@@ -25,6 +25,10 @@ export const handler = httpApi({
     if (topic === undefined) throw new InvalidArgumentError('query parameter topic is required');
     const offsets = await engine.describeGroupOffsets(group, topic);
     return json(200, { group, topic, offsets });
+  },
+  'POST /groups/{group}/offsets/reset': async ({ event, body, engine }) => {
+    const request = validate<Omit<ResetOffsetsRequest, 'group'>>('ResetOffsetsRequest', body);
+    return json(200, await engine.resetOffsets({ ...request, group: pathParam(event, 'group') }));
   },
   'GET /groups': async ({ engine }) => json(200, { groups: await engine.listGroups() }),
   'POST /groups/{group}/members': async ({ event, body, engine }) => {

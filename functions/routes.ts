@@ -22,6 +22,7 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: 'GET', path: '/topics/{topic}/partitions/{partition}/offsets', group: 'fetch' },
   { method: 'PUT', path: '/groups/{group}/offsets', group: 'groups' },
   { method: 'GET', path: '/groups/{group}/offsets', group: 'groups' },
+  { method: 'POST', path: '/groups/{group}/offsets/reset', group: 'groups' },
   { method: 'GET', path: '/groups', group: 'groups' },
   { method: 'POST', path: '/groups/{group}/members', group: 'groups' },
   { method: 'POST', path: '/groups/{group}/members/{member}/heartbeat', group: 'groups' },

@@ -49,6 +49,33 @@ export const groupPaths = {
       },
     },
   },
+  '/groups/{group}/offsets/reset': {
+    parameters: [groupParam],
+    post: {
+      operationId: 'resetOffsets',
+      summary: "Reset a group's offsets for a topic (kafka-consumer-groups --reset-offsets)",
+      description:
+        'Moves the committed offsets of every partition (or `partitions`) to `earliest` (the log start), `latest` ' +
+        '(the high watermark), `{"timestamp": ms}` (the first offset whose record timestamp is at or after it; the ' +
+        'high watermark when none is) or `{"offset": n}` (clamped to [log start, high watermark]). A group that never ' +
+        'committed is created. Refused (409 GroupActive) while the group has pull members of the topic whose session ' +
+        'has not expired, or an enabled consumer function on it, unless `force`. `dryRun` answers the same (refusal ' +
+        'included) and changes nothing. Running consumers pick the new offsets up: a dispatcher goes on from them at ' +
+        'its next commit; pull members lose the partitions for the moment of the reset (a commit under the old lease ' +
+        'is refused with 409 OffsetReset) and get them back under a new leaseCounter at their next heartbeat.',
+      requestBody: jsonBody('ResetOffsetsRequest'),
+      responses: {
+        '200': json(ref('ResetOffsetsResponse'), 'The new offsets (not applied when dryRun).'),
+        '404': errorResponse('No such topic or partition.'),
+        '409': errorResponse(
+          'The group has active members or a running consumer function on the topic (GroupActive); ' +
+            'stop them or pass force.',
+        ),
+        ...bodyErrors,
+        ...commonErrors,
+      },
+    },
+  },
   '/groups/{group}/members': {
     parameters: [groupParam],
     post: {
@@ -107,7 +134,9 @@ export const groupPaths = {
         '200': json(ref('CommitOffsetsResponse'), 'Committed.'),
         '404': errorResponse('No such topic or partition.'),
         '409': errorResponse(
-          'The member no longer holds a partition, or the offset would go backwards (LeaseLost).',
+          'The member no longer holds a partition, or the offset would go backwards (LeaseLost); or a reset of ' +
+            "the group's offsets took the partition (OffsetReset; the message names the new offsets): heartbeat " +
+            'to get it again and consume from the committed offset.',
         ),
         ...bodyErrors,
         ...commonErrors,
@@ -164,7 +193,7 @@ export const groupSchemas = {
         type: 'array',
         items: {
           type: 'object',
-          required: ['partition', 'offset', 'metadata', 'highWatermark', 'lag'],
+          required: ['partition', 'offset', 'metadata', 'highWatermark', 'lagRecords', 'lagSeconds', 'lag'],
           properties: {
             partition: nonNegativeInteger,
             offset: nonNegativeInteger,
@@ -172,7 +201,83 @@ export const groupSchemas = {
             generation: { type: 'integer' },
             committedAt: nonNegativeInteger,
             highWatermark: nonNegativeInteger,
-            lag: nonNegativeInteger,
+            lagRecords: {
+              ...nonNegativeInteger,
+              description:
+                'Records behind: highWatermark − offset (holes of a compacted log count), never below 0.',
+            },
+            lagSeconds: {
+              type: 'number',
+              minimum: 0,
+              description:
+                'Age in seconds (ms precision) of the oldest record the group has not consumed, by the time it ' +
+                'was appended (not the producer timestamp): the record at `offset`, or the first after it, or ' +
+                "the log start's when `offset` is below it. Measured per batch. 0 when caught up.",
+            },
+            lag: { ...nonNegativeInteger, description: 'The same as lagRecords.' },
+          },
+        },
+      },
+    },
+  },
+  ResetOffsetsRequest: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['topic', 'to'],
+    properties: {
+      topic: ref('TopicName'),
+      to: {
+        'x-rule': `must be "earliest", "latest", {"timestamp": ms} or {"offset": n} (one of them)`,
+        anyOf: [
+          { enum: ['earliest', 'latest'] },
+          {
+            type: 'object',
+            additionalProperties: false,
+            required: ['timestamp'],
+            properties: { timestamp: { ...nonNegativeInteger, description: 'ms since the epoch' } },
+          },
+          {
+            type: 'object',
+            additionalProperties: false,
+            required: ['offset'],
+            properties: { offset: nonNegativeInteger },
+          },
+        ],
+      },
+      partitions: {
+        type: 'array',
+        minItems: 1,
+        maxItems: 1000,
+        uniqueItems: true,
+        items: { type: 'integer', minimum: 0, maximum: 999 },
+        description: 'The partitions to reset. Default: every partition of the topic.',
+      },
+      force: {
+        type: 'boolean',
+        description: 'Reset even while the group has active members or a running consumer function.',
+      },
+      dryRun: { type: 'boolean', description: 'Compute the new offsets; change nothing.' },
+    },
+  },
+  ResetOffsetsResponse: {
+    type: 'object',
+    required: ['group', 'topic', 'dryRun', 'offsets'],
+    properties: {
+      group: ref('GroupName'),
+      topic: ref('TopicName'),
+      dryRun: { type: 'boolean' },
+      offsets: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['partition', 'previousOffset', 'offset'],
+          properties: {
+            partition: nonNegativeInteger,
+            previousOffset: {
+              anyOf: [nonNegativeInteger, { type: 'null' }],
+              description: 'The committed offset before; null when there was none.',
+            },
+            offset: nonNegativeInteger,
           },
         },
       },

@@ -38,10 +38,12 @@ function fieldOf(error: ErrorObject, root: string): string {
   return field;
 }
 
+const ruleOf = (error: ErrorObject) => (error.parentSchema as { 'x-rule'?: string } | undefined)?.['x-rule'];
+
 function describe(error: ErrorObject, root: string): string {
   const field = fieldOf(error, root);
   const params = error.params as Record<string, unknown>;
-  const rule = (error.parentSchema as { 'x-rule'?: string } | undefined)?.['x-rule'];
+  const rule = ruleOf(error);
   if (rule !== undefined && ['pattern', 'not', 'anyOf', 'const'].includes(error.keyword))
     return `${field} ${rule}`;
   switch (error.keyword) {
@@ -72,7 +74,9 @@ export function validate<T>(
 ): T {
   const check = validatorFor(schema);
   if (!check(value)) {
-    const [first] = check.errors ?? [];
+    const errors = check.errors ?? [];
+    // A failed anyOf lists each alternative's error before its own: its rule says what was expected.
+    const first = errors.find((e) => e.keyword === 'anyOf' && ruleOf(e) !== undefined) ?? errors[0];
     throw new InvalidArgumentError(first === undefined ? `${root} is invalid` : describe(first, root));
   }
   return value as T;

@@ -161,6 +161,44 @@ export class UnknownGroupError extends StreambedError {
 export class OffsetResetError extends StreambedError {
   readonly code = 'OffsetReset';
   readonly status = 409;
+  /** The committed offsets after the reset, when the refusal knows them (a pull member's commit). */
+  readonly offsets: readonly { readonly partition: number; readonly offset: number }[];
+  constructor(message: string, offsets: readonly { partition: number; offset: number }[] = []) {
+    super(message);
+    this.offsets = offsets;
+  }
+}
+
+/**
+ * Kafka's "can only be reset if the group is inactive": a group's offsets are not reset while it has
+ * active pull members or a running consumer function for the topic, unless the reset is forced.
+ *
+ * @example
+ * try { await log.resetOffsets({ group, topic, to: 'earliest' }); }
+ * catch (e) { if (e instanceof GroupActiveError) console.log(e.members, e.subscription); }
+ */
+export class GroupActiveError extends StreambedError {
+  readonly code = 'GroupActive';
+  readonly status = 409;
+  readonly group: string;
+  /** Pull members whose session has not expired. */
+  readonly members: readonly string[];
+  /** The target of the group's enabled consumer-function subscription to the topic, if any. */
+  readonly subscription: string | undefined;
+  constructor(group: string, topic: string, members: readonly string[], subscription?: string) {
+    const reasons = [
+      ...(members.length === 0
+        ? []
+        : [
+            `${members.length} active member${members.length === 1 ? '' : 's'} (${members.slice(0, 5).join(', ')}${members.length > 5 ? ', …' : ''})`,
+          ]),
+      ...(subscription === undefined ? [] : [`a running consumer function (${subscription})`]),
+    ];
+    super(`group '${group}' has ${reasons.join(' and ')} on '${topic}'; stop them first, or force the reset`);
+    this.group = group;
+    this.members = members;
+    this.subscription = subscription;
+  }
 }
 
 /** The member (or dispatcher) no longer holds the partition's lease: its commit is fenced. */

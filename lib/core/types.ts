@@ -159,3 +159,43 @@ export interface CommittedOffset {
   /** How many plain (unleased) commits the partition has had: a lease holder notices a reset by it. */
   readonly plainCommits?: number;
 }
+
+/**
+ * Where a reset moves a group's offsets (kafka-consumer-groups --reset-offsets): `earliest` is the log
+ * start, `latest` the high watermark, `{ timestamp }` the first offset whose record timestamp is ≥ it
+ * (the high watermark when there is none), `{ offset }` that offset, clamped to [log start, high
+ * watermark].
+ */
+export type ResetTarget =
+  | 'earliest'
+  | 'latest'
+  | { readonly timestamp: number }
+  | { readonly offset: number };
+
+export interface ResetOffsetsRequest {
+  readonly group: string;
+  readonly topic: string;
+  readonly to: ResetTarget;
+  /** @default every partition of the topic */
+  readonly partitions?: readonly number[];
+  /** Reset even while the group has active members or a running consumer function. @default false */
+  readonly force?: boolean;
+  /** Compute the new offsets, change nothing. @default false */
+  readonly dryRun?: boolean;
+}
+
+export interface ResetPartition {
+  readonly partition: number;
+  /** The committed offset before the reset; null when the partition had none. */
+  readonly previousOffset: number | null;
+  readonly offset: number;
+}
+
+export interface ResetOffsetsResult {
+  readonly group: string;
+  readonly topic: string;
+  /** True when nothing was changed. */
+  readonly dryRun: boolean;
+  /** The new offsets, by partition. */
+  readonly offsets: readonly ResetPartition[];
+}

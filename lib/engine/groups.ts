@@ -2,6 +2,7 @@ import { InvalidArgumentError, UnknownGroupError } from '../core/errors.ts';
 import type { CommitOffsetsRequest, CommittedOffset } from '../core/types.ts';
 import { validateGroupName, validateNonNegativeInt } from '../core/validation.ts';
 import type { EngineContext } from './context.ts';
+import { groupLag, type PartitionLag } from './lag.ts';
 
 const MAX_METADATA = 4096;
 
@@ -52,15 +53,22 @@ export async function fetchOffsets(
   return offsets.sort((a, b) => a.partition - b.partition);
 }
 
-/** A group's committed offset of one partition with its lag (high watermark − committed offset). */
-export interface GroupPartitionLag extends CommittedOffset {
-  readonly highWatermark: number;
+/**
+ * A group's committed offset of one partition with the partition's high watermark and the group's
+ * lag: `lagRecords` (and its older name `lag`) and `lagSeconds` (see {@link partitionLag}).
+ */
+export interface GroupPartitionLag extends CommittedOffset, PartitionLag {
+  /** The same as `lagRecords`. */
   readonly lag: number;
 }
 
 /**
- * Committed offsets of a group for a topic, each with the partition's high watermark and lag.
- * UnknownGroupError when the group never committed anything.
+ * Committed offsets of a group for a topic, each with the partition's high watermark and the group's
+ * lag in records and in seconds. UnknownGroupError when the group never committed anything.
+ *
+ * @example
+ * const [p0] = await log.describeGroupOffsets('billing', 'orders');
+ * // { partition: 0, offset: 40, highWatermark: 50, lagRecords: 10, lagSeconds: 12.5, lag: 10, ... }
  */
 export async function describeGroupOffsets(
   ctx: EngineContext,
@@ -69,19 +77,13 @@ export async function describeGroupOffsets(
 ): Promise<GroupPartitionLag[]> {
   validateGroupName(group);
   const topic = await ctx.topic(topicName);
-  const [committed, heads, exists] = await Promise.all([
+  const [committed, exists] = await Promise.all([
     ctx.groups.fetch(group, topic.name, topic.id),
-    ctx.index.readHeads(topic.id, topic.partitions),
     ctx.groups.exists(group),
   ]);
   if (!exists) throw new UnknownGroupError(group);
-  return committed
-    .filter((offset) => offset.partition < topic.partitions)
-    .sort((a, b) => a.partition - b.partition)
-    .map((offset) => {
-      const highWatermark = heads[offset.partition]?.highWatermark ?? 0;
-      return { ...offset, highWatermark, lag: Math.max(0, highWatermark - offset.offset) };
-    });
+  const lags = await groupLag(ctx, topic, committed, ctx.now());
+  return lags.map((offset) => ({ ...offset, lag: offset.lagRecords }));
 }
 
 export async function listGroups(ctx: EngineContext): Promise<string[]> {

@@ -7,6 +7,8 @@ import type {
   OffsetSpec,
   ProduceRequest,
   ProduceResult,
+  ResetOffsetsRequest,
+  ResetOffsetsResult,
   TopicDescription,
   TopicRecord,
 } from '../core/types.ts';
@@ -32,6 +34,7 @@ import {
 import { findOrphanSegments } from './orphans.ts';
 import { produce, StickyPartitions } from './produce.ts';
 import { type InitProducerInput, initProducer } from './producers.ts';
+import { resetOffsets } from './reset-offsets.ts';
 import { type SweepOptions, type SweepReport, sweep } from './sweep.ts';
 import { deleteTopic } from './topic-deletion.ts';
 import { type CreateTopicInput, createTopic, describeTopic, listTopics } from './topics.ts';
@@ -102,9 +105,31 @@ export class Streambed {
     return fetchOffsets(this.ctx, group, topic);
   }
 
-  /** Committed offsets with high watermark and lag per partition; UnknownGroupError if never committed. */
+  /**
+   * Committed offsets with, per partition, the high watermark and the group's lag: `lagRecords` (also
+   * `lag`) and `lagSeconds`, the age by append time of the oldest record not yet consumed (0 when
+   * caught up). UnknownGroupError if the group never committed.
+   *
+   * @example
+   * for (const p of await log.describeGroupOffsets('billing', 'orders'))
+   *   console.log(p.partition, p.lagRecords, p.lagSeconds);
+   */
   describeGroupOffsets(group: string, topic: string): Promise<GroupPartitionLag[]> {
     return describeGroupOffsets(this.ctx, group, topic);
+  }
+
+  /**
+   * Kafka's `kafka-consumer-groups --reset-offsets`: moves a group's offsets on a topic to `earliest`,
+   * `latest`, `{ timestamp }` or `{ offset }` (clamped to the log), for every partition or
+   * `partitions`. GroupActiveError while the group has active members or a running consumer function,
+   * unless `force`; `dryRun` changes nothing. Dispatchers and pull members pick the new offsets up.
+   *
+   * @example
+   * await log.resetOffsets({ group: 'billing', topic: 'orders', to: 'earliest', dryRun: true });
+   * await log.resetOffsets({ group: 'billing', topic: 'orders', to: { offset: 1_000 }, partitions: [0] });
+   */
+  resetOffsets(request: ResetOffsetsRequest): Promise<ResetOffsetsResult> {
+    return resetOffsets(this.ctx, request);
   }
 
   listGroups(): Promise<string[]> {

@@ -653,7 +653,76 @@ const CASES: Case[] = [
     status: 404,
     code: 'UnknownGroup',
   },
+  ...resetCases(),
 ];
+
+/** Resets of group 'fenced' (committed offsets in the snapshot) that must change nothing. */
+function resetCases(): Case[] {
+  const reset = (
+    name: string,
+    json: unknown,
+    status: number,
+    code: string,
+    mentions?: string,
+    group = 'fenced',
+  ): Case => ({
+    name: `reset: ${name}`,
+    method: 'POST',
+    path: `/groups/${group}/offsets/reset`,
+    json,
+    status,
+    code,
+    ...(mentions === undefined ? {} : { mentions }),
+  });
+  return [
+    reset('unknown topic', { topic: 'nope', to: 'earliest' }, 404, 'UnknownTopic'),
+    reset('unknown partition', { topic: 't', to: 'earliest', partitions: [0, 7] }, 404, 'UnknownPartition'),
+    reset('no topic', { to: 'earliest' }, 400, 'InvalidArgument', 'body.topic'),
+    reset('no target', { topic: 't' }, 400, 'InvalidArgument', 'body.to'),
+    reset('an unknown target', { topic: 't', to: 'middle' }, 400, 'InvalidArgument', 'body.to'),
+    reset(
+      'both offset and timestamp',
+      { topic: 't', to: { offset: 1, timestamp: 5 } },
+      400,
+      'InvalidArgument',
+      'body.to',
+    ),
+    reset('a negative offset', { topic: 't', to: { offset: -1 } }, 400, 'InvalidArgument', 'body.to'),
+    reset(
+      'a timestamp as text',
+      { topic: 't', to: { timestamp: '2026' } },
+      400,
+      'InvalidArgument',
+      'body.to',
+    ),
+    reset('an unknown field', { topic: 't', to: 'latest', extra: 1 }, 400, 'InvalidArgument', 'extra'),
+    reset('force as text', { topic: 't', to: 'latest', force: 'yes' }, 400, 'InvalidArgument', 'body.force'),
+    reset(
+      'no partitions',
+      { topic: 't', to: 'latest', partitions: [] },
+      400,
+      'InvalidArgument',
+      'partitions',
+    ),
+    reset(
+      'a partition twice',
+      { topic: 't', to: 'latest', partitions: [1, 1] },
+      400,
+      'InvalidArgument',
+      'partitions',
+    ),
+    reset('a bad group name', { topic: 't', to: 'latest' }, 400, 'InvalidArgument', 'group', 'bad%20group'),
+    reset('an active member', { topic: 't', to: 'earliest' }, 409, 'GroupActive', 'busy-member', 'busy'),
+    reset(
+      'a dry run with an active member',
+      { topic: 't', to: 'earliest', dryRun: true },
+      409,
+      'GroupActive',
+      undefined,
+      'busy',
+    ),
+  ];
+}
 
 describe('bad input over HTTP: the right status and code, and nothing changes', () => {
   let api: Awaited<ReturnType<typeof localApi>>;
@@ -689,6 +758,12 @@ describe('bad input over HTTP: the right status and code, and nothing changes', 
     await call(api.url, 'PUT', '/groups/fenced/offsets', {
       json: { topic: 't', offsets: [{ partition: 0, offset: 1 }], generation: 5 },
     });
+    await call(api.url, 'POST', '/groups/busy/members', {
+      json: { topic: 't', memberId: 'busy-member', sessionTimeoutMs: 300_000 },
+    });
+    await call(api.url, 'PUT', '/groups/busy/offsets', {
+      json: { topic: 't', offsets: [{ partition: 1, offset: 0 }] },
+    });
     snapshot = async () =>
       JSON.stringify([
         (await call(api.url, 'GET', '/topics')).body,
@@ -697,6 +772,13 @@ describe('bad input over HTTP: the right status and code, and nothing changes', 
         (await call(api.url, 'GET', '/topics/tc/partitions/0/records?offset=0')).body,
         (await call(api.url, 'GET', '/groups')).body,
         (await call(api.url, 'GET', '/groups/fenced/offsets?topic=t')).body.offsets.map(
+          (o: { partition: number; offset: number; generation: number }) => [
+            o.partition,
+            o.offset,
+            o.generation,
+          ],
+        ),
+        (await call(api.url, 'GET', '/groups/busy/offsets?topic=t')).body.offsets.map(
           (o: { partition: number; offset: number; generation: number }) => [
             o.partition,
             o.offset,

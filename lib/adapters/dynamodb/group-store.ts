@@ -11,10 +11,12 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { InvalidArgumentError, StaleGenerationError } from '../../core/errors.ts';
 import type { GroupStore } from '../../core/ports.ts';
+import type { Subscription } from '../../core/subscription.ts';
 import type { CommitOffsetsRequest, CommittedOffset } from '../../core/types.ts';
 import { mapAwsError } from '../aws-errors.ts';
 import { N, num, optNum, S, str } from './attributes.ts';
 import { queryAll, queryPartition } from './query.ts';
+import { DynamoSubscriptionStore } from './subscription-store.ts';
 
 /** A commit without a generation carries this one (Kafka's -1 for members outside a group protocol). */
 export const NO_GENERATION = -1;
@@ -51,12 +53,12 @@ function offsetWrite(
   table: string,
   write: OffsetWrite,
   set: string,
-  condition: string,
+  condition: string | undefined,
   values: Record<string, AttributeValue>,
 ): Update {
   const update = `SET #offset = :offset, #meta = :meta, #gen = :gen, #at = :at, #topic = :topic, #p = :p, #tid = :tid, ${set}`;
   // DynamoDB refuses names an expression does not use.
-  const used = (name: string) => update.includes(name) || condition.includes(name);
+  const used = (name: string) => update.includes(name) || (condition ?? '').includes(name);
   const names: Record<string, string> = {
     '#offset': 'offset',
     '#meta': 'metadata',
@@ -73,7 +75,7 @@ function offsetWrite(
     TableName: table,
     Key: offsetKey(write.group, write.topic, write.partition),
     UpdateExpression: update,
-    ConditionExpression: condition,
+    ...(condition === undefined ? {} : { ConditionExpression: condition }),
     ExpressionAttributeNames: Object.fromEntries(Object.entries(names).filter(([name]) => used(name))),
     ExpressionAttributeValues: {
       ':tid': S(write.topicId),
@@ -95,6 +97,21 @@ export function plainOffsetUpdate(table: string, write: OffsetWrite): Update {
     write,
     '#pg = :gen, #pv = if_not_exists(#pv, :zero) + :one',
     'attribute_not_exists(#pg) OR #pg <= :gen OR #tid <> :tid',
+    { ':zero': N(0), ':one': N(1) },
+  );
+}
+
+/**
+ * A reset: a plain commit outside generation fencing. It counts itself in `pv` (lease holders that
+ * read the offset before it are refused with OffsetResetError) and leaves `pg` alone, so plain
+ * committers keep their fencing. `generation` shows -1 (no generation).
+ */
+export function resetOffsetUpdate(table: string, write: Omit<OffsetWrite, 'generation'>): Update {
+  return offsetWrite(
+    table,
+    { ...write, generation: NO_GENERATION },
+    '#pv = if_not_exists(#pv, :zero) + :one',
+    undefined,
     { ':zero': N(0), ':one': N(1) },
   );
 }
@@ -143,9 +160,13 @@ export class DynamoGroupStore implements GroupStore {
   /** Groups this process has already registered (the registry put is idempotent; this saves writes). */
   private readonly registered = new Set<string>();
 
+  /** Subscriptions live in the same table; the group store only reads them. */
+  private readonly subscriptions: DynamoSubscriptionStore;
+
   constructor(options: { readonly client: DynamoDBClient; readonly table: string }) {
     this.client = options.client;
     this.table = options.table;
+    this.subscriptions = new DynamoSubscriptionStore(options);
   }
 
   async commit(request: CommitOffsetsRequest & { readonly topicId: string }): Promise<void> {
@@ -202,6 +223,35 @@ export class DynamoGroupStore implements GroupStore {
       }
       mapAwsError(error);
     }
+  }
+
+  async reset(
+    group: string,
+    topic: string,
+    topicId: string,
+    offsets: readonly { readonly partition: number; readonly offset: number }[],
+  ): Promise<void> {
+    await this.register(group);
+    const at = Date.now();
+    for (let i = 0; i < offsets.length; i += MAX_PARTITIONS_PER_COMMIT) {
+      const updates = offsets
+        .slice(i, i + MAX_PARTITIONS_PER_COMMIT)
+        .map(({ partition, offset }) =>
+          resetOffsetUpdate(this.table, { group, topic, topicId, partition, offset, metadata: '', at }),
+        );
+      const [only] = updates;
+      if (updates.length === 1 && only !== undefined) {
+        await this.client.send(new UpdateItemCommand(only)).catch(mapAwsError);
+      } else {
+        await this.client
+          .send(new TransactWriteItemsCommand({ TransactItems: updates.map((Update) => ({ Update })) }))
+          .catch(mapAwsError);
+      }
+    }
+  }
+
+  subscription(group: string): Promise<Subscription | undefined> {
+    return this.subscriptions.get(group);
   }
 
   async fetch(group: string, topic: string, topicId: string): Promise<CommittedOffset[]> {
