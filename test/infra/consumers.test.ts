@@ -41,6 +41,8 @@ function consumerStack() {
     maxRetryAttempts: 3,
     maxRecordAge: Duration.hours(1),
     bisectBatchOnFunctionError: true,
+    parallelizationFactor: 4,
+    lagAlarmThreshold: Duration.minutes(5),
     reportBatchItemFailures: true,
     onFailure: { topic: 'orders.failed', queue: failures },
     enabled: false,
@@ -121,6 +123,7 @@ describe('addConsumer: the subscription custom resource', () => {
         maxRetryAttempts: 3,
         maxRecordAgeSeconds: 3600,
         bisectBatchOnFunctionError: true,
+        parallelizationFactor: 4,
         reportBatchItemFailures: true,
         onFailure: { topic: 'orders.failed', sqsQueueUrl: 'failuresQueueUrl' },
         enabled: false,
@@ -181,6 +184,7 @@ describe('addConsumer: the subscription custom resource', () => {
       maxRetryAttempts: 3,
       maxRecordAgeSeconds: 3600,
       bisectBatchOnFunctionError: true,
+      parallelizationFactor: 4,
       reportBatchItemFailures: true,
       enabled: false,
       functionTimeoutSeconds: 120,
@@ -199,6 +203,7 @@ describe('addConsumer: the subscription custom resource', () => {
       maxRetryAttempts: -1,
       maxRecordAgeSeconds: -1,
       bisectBatchOnFunctionError: false,
+      parallelizationFactor: 1,
       reportBatchItemFailures: false,
       enabled: true,
       functionTimeoutSeconds: 3,
@@ -450,6 +455,18 @@ describe('addConsumer: validation at synthesis repeats the bad value', () => {
     ['startingPosition -1', { startingPosition: -1 }, /startingPosition as a timestamp .* got -1$/],
     ['startingPosition bad Date', { startingPosition: new Date(Number.NaN) }, /got Invalid Date$/],
     [
+      'parallelizationFactor 0',
+      { parallelizationFactor: 0 },
+      /parallelizationFactor must be an integer in \[1, 10\], got 0$/,
+    ],
+    ['parallelizationFactor 11', { parallelizationFactor: 11 }, /parallelizationFactor .* got 11$/],
+    ['parallelizationFactor 1.5', { parallelizationFactor: 1.5 }, /parallelizationFactor .* got 1.5$/],
+    [
+      'lagAlarmThreshold 59 s',
+      { lagAlarmThreshold: Duration.seconds(59) },
+      /lagAlarmThreshold must be whole seconds from 1 minute to 14 days, got 59 seconds$/,
+    ],
+    [
       'enabled not a boolean',
       { enabled: 'yes' as unknown as boolean },
       /enabled must be true or false, got yes$/,
@@ -486,6 +503,9 @@ describe('addConsumer: validation at synthesis repeats the bad value', () => {
       { maxRecordAge: Duration.days(7) },
       { startingPosition: 0 },
       { startingPosition: 'earliest' },
+      { parallelizationFactor: 1 },
+      { parallelizationFactor: 10 },
+      { lagAlarmThreshold: Duration.minutes(1) },
       { group: 'g'.repeat(255) },
       { topic: 't'.repeat(249) },
     ];
@@ -505,6 +525,9 @@ describe('addConsumer: validation at synthesis repeats the bad value', () => {
       [{ maxBatchingWindow: Duration.seconds(300) }, { maxBatchingWindowSeconds: 300 }],
       [{ maxRecordAge: Duration.seconds(604_800) }, { maxRecordAgeSeconds: 604_800 }],
       [{ maxRecordAge: Duration.seconds(60) }, { maxRecordAgeSeconds: 60 }],
+      [{ parallelizationFactor: 0 }, { parallelizationFactor: 0 }],
+      [{ parallelizationFactor: 11 }, { parallelizationFactor: 11 }],
+      [{ parallelizationFactor: 10 }, { parallelizationFactor: 10 }],
     ];
     for (const [options, input] of knobs) {
       const cdk = addError(options) === undefined;
@@ -528,5 +551,66 @@ describe('addConsumer: validation at synthesis repeats the bad value', () => {
       /group must be a literal/,
     );
     log.addConsumer({ group: 'g', topic: Aws.STACK_NAME, handler });
+  });
+});
+
+describe('addConsumer: alarms', () => {
+  const alarms = () =>
+    Object.values(c.template.findResources('AWS::CloudWatch::Alarm')).map(
+      (r) => r.Properties as Record<string, unknown>,
+    );
+
+  test('every consumer gets a StuckPartition alarm (≥ 1 in one minute); a lag alarm only with lagAlarmThreshold', () => {
+    const summary = alarms()
+      .map((a) => ({
+        metric: a.MetricName,
+        group: (a.Dimensions as { Name: string; Value: string }[]).find((d) => d.Name === 'group')?.Value,
+        threshold: a.Threshold,
+        periods: a.EvaluationPeriods,
+        comparison: a.ComparisonOperator,
+      }))
+      .sort((a, b) => `${a.group}${a.metric}`.localeCompare(`${b.group}${b.metric}`));
+    assert.deepEqual(summary, [
+      {
+        metric: 'ConsumerLagSeconds',
+        group: 'billing',
+        threshold: 300,
+        periods: 3,
+        comparison: 'GreaterThanThreshold',
+      },
+      {
+        metric: 'StuckPartition',
+        group: 'billing',
+        threshold: 1,
+        periods: 1,
+        comparison: 'GreaterThanOrEqualToThreshold',
+      },
+      {
+        metric: 'StuckPartition',
+        group: 'shipping',
+        threshold: 1,
+        periods: 1,
+        comparison: 'GreaterThanOrEqualToThreshold',
+      },
+    ]);
+    for (const alarm of alarms()) {
+      assert.equal(alarm.Namespace, 'Streambed');
+      assert.equal(alarm.Statistic, 'Maximum');
+      assert.equal(alarm.Period, 60);
+      assert.equal(alarm.TreatMissingData, 'notBreaching');
+      // The dimensions the dispatcher publishes with (Powertools adds `service`).
+      assert.deepEqual((alarm.Dimensions as { Name: string }[]).map((d) => d.Name).sort(), [
+        'group',
+        'service',
+      ]);
+    }
+    assert.deepEqual(Object.keys(plain.template.findResources('AWS::CloudWatch::Alarm')), []);
+  });
+
+  test('consumerAlarms gives them by group, for actions; an unknown group is an error', () => {
+    const billing = c.stack.streambed.consumerAlarms('billing');
+    assert.ok(billing.stuck && billing.lag);
+    assert.equal(c.stack.streambed.consumerAlarms('shipping').lag, undefined);
+    assert.throws(() => c.stack.streambed.consumerAlarms('nobody'), /no consumer group 'nobody' was added/);
   });
 });
