@@ -87,11 +87,25 @@ export async function handler(event: DispatcherEvent, context: Context): Promise
   }
   // Lag and stuck partitions are published before the sweep delivers (a backlog takes minutes).
   const lags = await target.sweep(deadline, (reports) => {
+    const byGroup = new Map<string, { lag: number; lagSeconds: number }>();
     for (const lag of reports) {
       const single = metrics.singleMetric();
       single.addDimensions({ group: lag.group, topic: lag.topic, partition: String(lag.partition) });
       single.addMetric('ConsumerLag', MetricUnit.Count, lag.lag);
+      single.addMetric('ConsumerLagSeconds', MetricUnit.Seconds, lag.lagSeconds);
       publishStuck(lag.group, lag.topic, lag.partition, lag.stuck ? 1 : 0);
+      const group = byGroup.get(lag.group) ?? { lag: 0, lagSeconds: 0 };
+      byGroup.set(lag.group, {
+        lag: Math.max(group.lag, lag.lag),
+        lagSeconds: Math.max(group.lagSeconds, lag.lagSeconds),
+      });
+    }
+    // Per group, the worst partition: what the CDK construct's lag alarm watches.
+    for (const [group, worst] of byGroup) {
+      const single = metrics.singleMetric();
+      single.addDimensions({ group });
+      single.addMetric('ConsumerLag', MetricUnit.Count, worst.lag);
+      single.addMetric('ConsumerLagSeconds', MetricUnit.Seconds, worst.lagSeconds);
     }
     metrics.publishStoredMetrics();
   });

@@ -14,6 +14,7 @@ import {
 } from './delivery-io.ts';
 import { changedPartitions, type StreamRecordLike } from './dispatch-triggers.ts';
 import { listOffsets } from './fetch.ts';
+import { partitionLag } from './lag.ts';
 import { StickyPartitions } from './produce.ts';
 
 export type { DeliveryOutcome } from './delivery.ts';
@@ -70,6 +71,8 @@ export interface LagReport {
   readonly partition: number;
   /** Records behind (high watermark − committed offset). */
   readonly lag: number;
+  /** Age in seconds of the oldest undelivered record, by append time; 0 when caught up. */
+  readonly lagSeconds: number;
   /** One record has kept failing for `stuckAfterMs` or longer. */
   readonly stuck: boolean;
 }
@@ -273,16 +276,25 @@ export class Dispatcher {
         this.ctx.groups.fetch(subscription.group, topic.name, topic.id),
         this.ctx.leases.list(subscription.group, topic.name),
       ]);
-      for (const head of heads) {
+      const lags = await mapLimit(heads, 8, async (head) => {
         const offset = committed.find((c) => c.partition === head.partition)?.offset ?? 0;
-        const lag = Math.max(0, head.highWatermark - offset);
+        return { head, offset, lag: await partitionLag(this.ctx, topic, head.partition, offset, now, head) };
+      });
+      for (const { head, offset, lag } of lags) {
         const lease = leases.find((l) => l.partition === head.partition);
         const stuck =
-          lag > 0 &&
+          lag.lagRecords > 0 &&
           (lease?.failedOffset ?? -1) >= offset &&
           now - (lease?.failedSince || now) >= this.stuckAfterMs;
-        reports.push({ group: subscription.group, topic: topic.name, partition: head.partition, lag, stuck });
-        if (lag > 0) work.push({ subscription, partition: head.partition });
+        reports.push({
+          group: subscription.group,
+          topic: topic.name,
+          partition: head.partition,
+          lag: lag.lagRecords,
+          lagSeconds: lag.lagSeconds,
+          stuck,
+        });
+        if (lag.lagRecords > 0) work.push({ subscription, partition: head.partition });
       }
     }
     onReports?.(reports);

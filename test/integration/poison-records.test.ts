@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createDispatcher } from '../../lib/adapters/aws.ts';
 import type { Stuck } from '../../lib/engine/delivery-io.ts';
 import type { LagReport } from '../../lib/engine/dispatcher.ts';
@@ -178,7 +179,7 @@ describe('a poison record never stalls a partition silently', () => {
     );
   });
 
-  test('the sweep hands its lag reports over before it delivers, so metrics are not as late as a backlog', async () => {
+  test('the sweep hands its lag reports (records and seconds behind) over before it delivers, so metrics are not as late as a backlog', async () => {
     await log.createTopic({ name: 'backlog', partitions: 1 });
     const invoker = new InProcessInvoker();
     const events: string[] = [];
@@ -194,10 +195,15 @@ describe('a poison record never stalls a partition silently', () => {
       batchSize: 1,
     });
     await produce('backlog', 3);
+    await sleep(1_100);
+    let lagSeconds = 0;
     await dispatcher.sweep(Date.now() + 10_000, (reports) => {
       const mine = reports.find((r) => r.group === 'backlog');
       events.push(`reported lag ${mine?.lag}`);
+      lagSeconds = mine?.lagSeconds ?? 0;
     });
     assert.deepEqual(events, ['reported lag 3', 'invoked', 'invoked', 'invoked']);
+    // The oldest undelivered record was appended over a second before the sweep.
+    assert.ok(lagSeconds >= 1.1 && lagSeconds < 30, `lagSeconds ${lagSeconds}`);
   });
 });
