@@ -3,6 +3,7 @@ import {
   commitPoint,
   expiredCount,
   failedOffset,
+  laneOf,
   type PendingBatch,
   splitLanes,
 } from '../core/delivery-plan.ts';
@@ -30,12 +31,13 @@ interface Lane {
   /** While bisecting: the undelivered records of the lane's last failing batch; a failure is among them. */
   suspect: number;
   failure: Failure | undefined;
+  /** A failing lane waits (backoff) until then; the other lanes go on meanwhile. */
+  notBefore: number;
 }
 
 /** What handling one invocation's outcome decided. */
 interface Handled {
-  readonly progressed: boolean;
-  /** How long to wait before retrying this lane; 0 to retry (or go on) at once. */
+  /** How long the lane waits before it is retried; 0 to retry (or go on) at once. */
   readonly delay: number;
 }
 
@@ -142,8 +144,17 @@ export class PartitionDelivery {
       const invocationMs = invocationBudgetMs(this.subscription.functionTimeoutSeconds ?? 3);
       if (deadline - ctx.now() < invocationMs) return 'deadline';
       if (!(await this.outlast(invocationMs))) return 'lost';
+      // Lanes backing off after a failure sit this round out.
+      const now = ctx.now();
+      const ready = records.filter((r) => this.lane(laneOf(r, this.factor)).notBefore <= now);
+      if (ready.length === 0) {
+        const wake = Math.min(...[...this.lanes.values()].map((l) => l.notBefore).filter((t) => t > now));
+        if (wake >= deadline) return 'deadline';
+        await sleep(wake - now);
+        continue;
+      }
       const batches = [
-        ...splitLanes(records, this.factor, (lane) => this.lane(lane).limit, this.s.maxBatchBytes),
+        ...splitLanes(ready, this.factor, (lane) => this.lane(lane).limit, this.s.maxBatchBytes),
       ];
       const outcomes = await Promise.all(
         batches.map(([, batch]) =>
@@ -153,17 +164,11 @@ export class PartitionDelivery {
           ),
         ),
       );
-      let progressed = false;
-      let delay = Number.POSITIVE_INFINITY;
       for (const [i, [lane, batch]] of batches.entries()) {
         const handled = await this.handle(lane, batch, outcomes[i] as InvokeOutcome);
-        progressed ||= handled.progressed;
-        delay = Math.min(delay, handled.delay);
+        this.lane(lane).notBefore = handled.delay > 0 ? ctx.now() + handled.delay : 0;
       }
-      if (!(await this.advance(lowestUndone()))) continue;
-      if (progressed || delay === 0 || delay === Number.POSITIVE_INFINITY) continue;
-      if (ctx.now() + delay >= deadline) return 'deadline';
-      await sleep(delay);
+      await this.advance(lowestUndone());
     }
     return 'deadline';
   }
@@ -201,7 +206,7 @@ export class PartitionDelivery {
   private lane(lane: number): Lane {
     let state = this.lanes.get(lane);
     if (state === undefined) {
-      state = { limit: this.subscription.batchSize, suspect: 0, failure: undefined };
+      state = { limit: this.subscription.batchSize, suspect: 0, failure: undefined, notBefore: 0 };
       this.lanes.set(lane, state);
     }
     return state;
@@ -248,7 +253,7 @@ export class PartitionDelivery {
       lane.suspect = Math.max(0, lane.suspect - batch.length);
       lane.limit = lane.suspect > 0 ? lane.suspect : this.subscription.batchSize;
       await this.clearFailure(lane, batch);
-      return { progressed: true, delay: 0 };
+      return { delay: 0 };
     }
     const prefix = batch.filter((r) => r.offset < failedAt);
     const failing = batch.filter((r) => r.offset >= failedAt);
@@ -261,7 +266,7 @@ export class PartitionDelivery {
       // A failure lies among these records: try the first half at once, then the rest.
       lane.suspect = failing.length;
       lane.limit = Math.ceil(failing.length / 2);
-      return { progressed: prefix.length > 0, delay: 0 };
+      return { delay: 0 };
     }
     const now = this.s.ctx.now();
     const previous =
@@ -294,7 +299,7 @@ export class PartitionDelivery {
       lane.suspect = Math.max(0, lane.suspect - prefix.length - given.length);
       lane.limit = lane.suspect > 0 ? lane.suspect : this.subscription.batchSize;
       await this.clearFailure(lane, given);
-      return { progressed: true, delay: 0 };
+      return { delay: 0 };
     }
     if (!this.stuckReported && now - failure.since >= this.s.stuckAfterMs) {
       this.stuckReported = true;
@@ -308,10 +313,7 @@ export class PartitionDelivery {
         error,
       });
     }
-    return {
-      progressed: prefix.length > 0,
-      delay: Math.min(this.s.retryMaxMs, this.s.retryBaseMs * 2 ** (failure.attempts - 1)),
-    };
+    return { delay: Math.min(this.s.retryMaxMs, this.s.retryBaseMs * 2 ** (failure.attempts - 1)) };
   }
 
   private markDone(records: readonly FetchedRecord[], outputs: readonly unknown[]): void {
