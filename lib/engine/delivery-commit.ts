@@ -7,10 +7,11 @@ import {
 import { newObjectId, segmentKey } from '../core/object-keys.ts';
 import type { AtomicAppend, LeasedCommit } from '../core/ports.ts';
 import { type ProducePlan, planProduce } from '../core/produce-plan.ts';
-import { MAX_OUTPUT_PARTITIONS, type OutputRecord } from '../core/produce-return.ts';
+import { MAX_OUTPUT_PARTITIONS, type OutputRecord, parseProduceReturn } from '../core/produce-return.ts';
 import { encodeSegment } from '../core/segment/index.ts';
 import type { TopicRecord } from '../core/types.ts';
 import type { EngineContext } from './context.ts';
+import type { Outputs } from './delivery-io.ts';
 import type { StickyPartitions } from './produce.ts';
 
 export {
@@ -116,6 +117,21 @@ export async function commitDelivered(
       outputs = await planOutputs(ctx, sticky, range.outputs);
     }
   }
+}
+
+/**
+ * The dispatcher's {@link Outputs} with exactly-once effects: a function's `produce` return is parsed
+ * by {@link parseProduceReturn} and committed with the offset by {@link commitDelivered}.
+ *
+ * @example
+ * new Dispatcher({ deps, subscriptions, invoker, outputs: exactlyOnceOutputs(ctx, sticky) });
+ */
+export function exactlyOnceOutputs(ctx: EngineContext, sticky: StickyPartitions): Outputs {
+  return {
+    parse: (response) => parseProduceReturn(response),
+    commit: (range) =>
+      commitDelivered(ctx, sticky, { ...range, outputs: range.outputs as readonly OutputRecord[] }),
+  };
 }
 
 /** An output topic that vanished between planning and committing is the return's fault. */
