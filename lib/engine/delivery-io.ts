@@ -1,8 +1,12 @@
+import { InvalidProduceReturnError, StreambedError } from '../core/errors.ts';
 import type { Invoker, QueueSender } from '../core/ports.ts';
+import { planProduce } from '../core/produce-plan.ts';
+import { type OutputRecord, parseProduceReturn } from '../core/produce-return.ts';
 import { toHttpRecord } from '../core/record-json.ts';
 import type { StreambedEvent, StreambedRecord, Subscription } from '../core/subscription.ts';
 import type { FetchedRecord, TopicRecord } from '../core/types.ts';
 import type { EngineContext } from './context.ts';
+import { commitDelivered } from './delivery-commit.ts';
 import type { StickyPartitions } from './produce.ts';
 
 /**
@@ -52,8 +56,11 @@ export interface RangeCommit {
 
 /** How a function's returned outputs are read, and committed with the group's offset. */
 export interface Outputs {
-  /** The outputs in a function's return value ([] when none); throws on a malformed one. */
-  parse(response: unknown): readonly unknown[];
+  /**
+   * The outputs in a function's return value ([] when none), checked against their topics; throws
+   * on a malformed one (the batch then fails, as if the function had).
+   */
+  parse(response: unknown): readonly unknown[] | Promise<readonly unknown[]>;
   /** Commits the offset (and appends the outputs) atomically; OffsetResetError, LeaseLostError. */
   commit(commit: RangeCommit): Promise<void>;
 }
@@ -111,31 +118,38 @@ export function streambedEvent(
 }
 
 /**
- * Outputs before exactly-once produce returns are wired: a return with `produce` is refused (the
- * batch fails), and a commit is the plain leased commit.
+ * Exactly-once outputs: a function may return `{ produce: [...] }`; the records are checked when the
+ * function returns (an unknown topic or partition, a record the topic refuses: the batch fails), and
+ * appended in the same DynamoDB transaction as the offset commit that passes their batch
+ * ({@link commitDelivered}).
+ *
+ * @example new Dispatcher({ ...options, outputs: producedOutputs(ctx, sticky) })
  */
-export function leasedCommitsOnly(ctx: EngineContext): Outputs {
+export function producedOutputs(ctx: EngineContext, sticky: StickyPartitions): Outputs {
   return {
-    parse(response) {
-      const produce = (response as { produce?: unknown } | null | undefined)?.produce;
-      if (produce !== undefined) throw new Error('returning produce is not supported by this dispatcher');
-      return [];
+    async parse(response) {
+      const outputs = parseProduceReturn(response);
+      const byTopic = new Map<string, OutputRecord[]>();
+      for (const record of outputs) byTopic.set(record.topic, [...(byTopic.get(record.topic) ?? []), record]);
+      for (const [name, records] of byTopic) {
+        const first = outputs.findIndex((r) => r.topic === name);
+        try {
+          const topic = await ctx.topic(name);
+          planProduce({ topic: name, records: records.map(({ topic: _, ...r }) => r) }, topic, ctx.now(), 0);
+        } catch (error) {
+          if (!(error instanceof StreambedError) || error.retryable) throw error;
+          throw new InvalidProduceReturnError(
+            `produce (topic '${name}', from produce[${first}]): ${error.message}`,
+            {
+              cause: error,
+            },
+          );
+        }
+      }
+      return outputs;
     },
     async commit(c) {
-      await ctx.leases.commitLeased({
-        group: c.group,
-        topic: c.topic.name,
-        topicId: c.topic.id,
-        owner: c.owner,
-        offsets: [
-          {
-            partition: c.partition,
-            offset: c.to,
-            leaseCounter: c.leaseCounter,
-            plainCommits: c.plainCommits,
-          },
-        ],
-      });
+      await commitDelivered(ctx, sticky, { ...c, outputs: c.outputs as OutputRecord[] });
     },
   };
 }

@@ -7,7 +7,7 @@ import {
   type PendingBatch,
   splitLanes,
 } from '../core/delivery-plan.ts';
-import { OffsetOutOfRangeError, OffsetResetError } from '../core/errors.ts';
+import { InvalidProduceReturnError, OffsetOutOfRangeError, OffsetResetError } from '../core/errors.ts';
 import type { InvokeOutcome, LeaseState } from '../core/ports.ts';
 import type { Subscription } from '../core/subscription.ts';
 import type { FetchedRecord, FetchResult, TopicRecord } from '../core/types.ts';
@@ -235,14 +235,19 @@ export class PartitionDelivery {
     let failedAt = failedOffset(batch, this.subscription.reportBatchItemFailures, outcome);
     let error = outcome.ok ? 'the function reported batch item failures' : outcome.error;
     let outputs: readonly unknown[] = [];
+    // A function error or a malformed return fails the batch, not a record of it: bisect to find it.
+    let wholeBatch = !outcome.ok;
     if (outcome.ok) {
       try {
-        outputs = this.s.outputs.parse(outcome.response);
+        outputs = await this.s.outputs.parse(outcome.response);
         // Outputs belong to the whole batch: with some records failed, none of them count.
         if (outputs.length > 0 && failedAt !== undefined) failedAt = first.offset;
       } catch (bad) {
+        // A malformed return is the function's failure; anything else (a throttled read) is ours.
+        if (!(bad instanceof InvalidProduceReturnError)) throw bad;
         failedAt = first.offset;
-        error = bad instanceof Error ? bad.message : String(bad);
+        error = bad.message;
+        wholeBatch = true;
       }
     } else if (this.factor === 1 && (await this.committedByHandler(batch))) {
       // The handler committed the batch in its own transaction, then failed or timed out.
@@ -259,7 +264,7 @@ export class PartitionDelivery {
     const failing = batch.filter((r) => r.offset >= failedAt);
     this.markDone(prefix, []);
     const bisect =
-      !outcome.ok &&
+      wholeBatch &&
       failing.length > 1 &&
       (this.subscription.bisectBatchOnFunctionError || this.subscription.onFailure !== undefined);
     if (bisect) {

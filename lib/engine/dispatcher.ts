@@ -7,8 +7,8 @@ import { EngineContext, type EngineDeps, mapLimit } from './context.ts';
 import { type DeliveryOutcome, PartitionDelivery } from './delivery.ts';
 import {
   type DeliverySettings,
-  leasedCommitsOnly,
   type Outputs,
+  producedOutputs,
   type Skip,
   type Stuck,
 } from './delivery-io.ts';
@@ -60,7 +60,7 @@ export interface DispatcherOptions {
   readonly onStuck?: (stuck: Stuck) => void;
   /** @default 30_000 */
   readonly stuckAfterMs?: number;
-  /** Outputs a function returns (`produce`), committed with the group's offset. @default none accepted */
+  /** How outputs a function returns (`produce`) are committed. @default {@link producedOutputs} */
   readonly outputs?: Outputs;
 }
 
@@ -112,9 +112,10 @@ export class Dispatcher {
       options.onError ??
       ((error, where) =>
         console.error(`delivery to ${where.group} of ${where.topic}/${where.partition} failed`, error));
+    const sticky = new StickyPartitions();
     this.settings = {
       ctx: this.ctx,
-      sticky: new StickyPartitions(),
+      sticky,
       sqs: options.sqs,
       invoker: options.invoker,
       ownerId: this.ownerId,
@@ -123,7 +124,7 @@ export class Dispatcher {
       retryMaxMs: options.retryMaxMs ?? 5_000,
       maxBatchBytes: options.maxBatchBytes ?? 3 * 1024 * 1024,
       stuckAfterMs: this.stuckAfterMs,
-      outputs: options.outputs ?? leasedCommitsOnly(this.ctx),
+      outputs: options.outputs ?? producedOutputs(this.ctx, sticky),
       onSkip:
         options.onSkip ??
         ((s) =>
