@@ -86,11 +86,12 @@ export class TransactionalAppender {
           if (verdict !== undefined) throw verdict;
           await this.onHeadsRefused(appends, reasons.slice(0, heads.length), tries);
           if (reasons.some((reason) => reason.Code === 'ValidationError')) mapAwsError(error);
-        } else if (definitelyRefused(error)) {
+        } else if (definitelyRefused(error) && (error as Error).name !== 'TransactionInProgressException') {
           // Refused as a whole (throttled past the SDK's retries, invalid): nothing was applied.
           mapAwsError(error);
         } else if (await write.applied()) {
-          // The outcome was unknown (a lost response, a dropped connection, a 5xx), and it was applied.
+          // The outcome was unknown (a lost response, a dropped connection, a 5xx, or the SDK's retry met
+          // its first send still in progress), and it was applied.
           break;
         }
         if (tries >= 40) {
