@@ -7,11 +7,10 @@ import {
 import { newObjectId, segmentKey } from '../core/object-keys.ts';
 import type { AtomicAppend, LeasedCommit } from '../core/ports.ts';
 import { type ProducePlan, planProduce } from '../core/produce-plan.ts';
-import { MAX_OUTPUT_PARTITIONS, type OutputRecord, parseProduceReturn } from '../core/produce-return.ts';
+import { MAX_OUTPUT_PARTITIONS, type OutputRecord } from '../core/produce-return.ts';
 import { encodeSegment } from '../core/segment/index.ts';
 import type { TopicRecord } from '../core/types.ts';
 import type { EngineContext } from './context.ts';
-import type { Outputs } from './delivery-io.ts';
 import type { StickyPartitions } from './produce.ts';
 
 export {
@@ -36,12 +35,19 @@ export interface DeliveredRange {
   readonly outputs: readonly OutputRecord[];
 }
 
-/** The outputs to one topic: the plan (one batch per partition) and its encoded segment. */
+/** The outputs to one topic: the plan (one batch per partition). */
 interface TopicOutputs {
   readonly topic: TopicRecord;
   readonly plan: ProducePlan;
+}
+
+/** Planned outputs with their encoded segment, ready to be written. */
+interface EncodedOutputs extends TopicOutputs {
   readonly segment: ReturnType<typeof encodeSegment>;
 }
+
+const encoded = (planned: readonly TopicOutputs[]): EncodedOutputs[] =>
+  planned.map((p) => ({ ...p, segment: encodeSegment(p.plan.batches) }));
 
 /** Commits after this many rounds of new objects (each round had its commit limit of time) give up. */
 const MAX_ROUNDS = 3;
@@ -100,7 +106,8 @@ export async function commitDelivered(
     await ctx.leases.commitLeased(commit);
     return;
   }
-  let outputs = await planOutputs(ctx, sticky, range.outputs);
+  const keyless = (topic: TopicRecord) => sticky.choose(topic);
+  let outputs = encoded(limited(await planOutputs(ctx, range.outputs, keyless)));
   const write = ctx.leases.leasedCommitWrite(commit);
   for (let round = 1; ; round++) {
     const appends = await writeObjects(ctx, outputs);
@@ -114,24 +121,33 @@ export async function commitDelivered(
       if (!(error instanceof UnknownTopicError)) throw error;
       // An output topic was deleted, maybe created again, since it was cached: plan against it now.
       for (const { topic } of outputs) ctx.forget(topic.name);
-      outputs = await planOutputs(ctx, sticky, range.outputs);
+      outputs = encoded(limited(await planOutputs(ctx, range.outputs, keyless)));
     }
   }
 }
 
 /**
- * The dispatcher's {@link Outputs} with exactly-once effects: a function's `produce` return is parsed
- * by {@link parseProduceReturn} and committed with the offset by {@link commitDelivered}.
+ * Checks outputs against their topics as {@link commitDelivered} will (unknown topic or partition, a
+ * record a topic refuses), throwing InvalidProduceReturnError naming the output (`produce[i]`), and
+ * returns the partitions they write to as 'topic/partition' — keyless records without a partition as
+ * 'topic/*', since one commit puts all of a topic's keyless records on one partition. So the size of
+ * the union of several batches' sets bounds the partitions of a commit that passes them all (at most
+ * {@link MAX_OUTPUT_PARTITIONS}). Nothing is written.
  *
  * @example
- * new Dispatcher({ deps, subscriptions, invoker, outputs: exactlyOnceOutputs(ctx, sticky) });
+ * const partitions = await checkOutputs(ctx, parseProduceReturn(response)); // Set { 'invoices/2', 'audit/*' }
  */
-export function exactlyOnceOutputs(ctx: EngineContext, sticky: StickyPartitions): Outputs {
-  return {
-    parse: (response) => parseProduceReturn(response),
-    commit: (range) =>
-      commitDelivered(ctx, sticky, { ...range, outputs: range.outputs as readonly OutputRecord[] }),
-  };
+export async function checkOutputs(
+  ctx: EngineContext,
+  outputs: readonly OutputRecord[],
+): Promise<ReadonlySet<string>> {
+  const keyless = -1;
+  const planned = await planOutputs(ctx, outputs, () => keyless);
+  return new Set(
+    planned.flatMap(({ topic, plan }) =>
+      plan.partitions.map((part) => `${topic.name}/${part.partition === keyless ? '*' : part.partition}`),
+    ),
+  );
 }
 
 /** An output topic that vanished between planning and committing is the return's fault. */
@@ -147,8 +163,8 @@ function unknownOutputTopic(error: unknown, outputs: readonly OutputRecord[]): u
  */
 async function planOutputs(
   ctx: EngineContext,
-  sticky: StickyPartitions,
   outputs: readonly OutputRecord[],
+  keyless: (topic: TopicRecord) => number,
 ): Promise<TopicOutputs[]> {
   const byTopic = new Map<string, number[]>();
   outputs.forEach((record, index) => {
@@ -157,14 +173,13 @@ async function planOutputs(
     else indexes.push(index);
   });
   const planned: TopicOutputs[] = [];
-  let partitions = 0;
   for (const [name, indexes] of byTopic) {
     const at = (i: number) => indexes[i] as number;
     let topic: TopicRecord;
     try {
       topic = await ctx.topic(name);
     } catch (error) {
-      if (!(error instanceof StreambedError)) throw error;
+      if (!(error instanceof StreambedError) || error.retryable) throw error;
       throw new InvalidProduceReturnError(`produce[${at(0)}].topic: ${error.message}`, { cause: error });
     }
     let plan: ProducePlan;
@@ -173,15 +188,20 @@ async function planOutputs(
         const { topic: _, ...record } = outputs[i] as OutputRecord;
         return record;
       });
-      plan = planProduce({ topic: name, records }, topic, ctx.now(), sticky.choose(topic));
+      plan = planProduce({ topic: name, records }, topic, ctx.now(), keyless(topic));
     } catch (error) {
       if (!(error instanceof StreambedError) || error.retryable) throw error;
       const message = error.message.replace(/records\[(\d+)\]/g, (_, i) => `produce[${at(Number(i))}]`);
       throw new InvalidProduceReturnError(message, { cause: error });
     }
-    partitions += plan.partitions.length;
-    planned.push({ topic, plan, segment: encodeSegment(plan.batches) });
+    planned.push({ topic, plan });
   }
+  return planned;
+}
+
+/** Refuses outputs that one transaction cannot hold. */
+function limited(planned: TopicOutputs[]): TopicOutputs[] {
+  const partitions = planned.reduce((sum, { plan }) => sum + plan.partitions.length, 0);
   if (partitions > MAX_OUTPUT_PARTITIONS) {
     throw new InvalidProduceReturnError(
       `produce writes to ${partitions} partitions; one commit may write to at most ${MAX_OUTPUT_PARTITIONS} (they are appended in one transaction with the offset)`,
@@ -191,7 +211,7 @@ async function planOutputs(
 }
 
 /** PUTs one new segment object per output topic (in parallel); the entries to append for them. */
-async function writeObjects(ctx: EngineContext, outputs: readonly TopicOutputs[]): Promise<AtomicAppend[]> {
+async function writeObjects(ctx: EngineContext, outputs: readonly EncodedOutputs[]): Promise<AtomicAppend[]> {
   const written = await Promise.all(
     outputs.map(async ({ topic, plan, segment }) => {
       const objectId = newObjectId(ctx.now());

@@ -6,7 +6,7 @@ import { InvalidProduceReturnError, LeaseLostError, OffsetResetError } from '../
 import type { OutputRecord } from '../../lib/core/produce-return.ts';
 import type { TopicRecord } from '../../lib/core/types.ts';
 import { EngineContext } from '../../lib/engine/context.ts';
-import { commitDelivered } from '../../lib/engine/delivery-commit.ts';
+import { checkOutputs, commitDelivered } from '../../lib/engine/delivery-commit.ts';
 import { StickyPartitions } from '../../lib/engine/produce.ts';
 import type { Streambed } from '../../lib/engine/streambed.ts';
 import {
@@ -200,6 +200,26 @@ describe('exactly-once effects: fencing, limits and concurrent producers', () =>
     }
     assert.deepEqual(await segmentIds(stack, log, 'bad-out'), []);
     assert.equal(await committedOffset(log, 'billing', 'bad-in'), undefined);
+  });
+
+  test('checkOutputs names the partitions outputs will write (keyless as topic/*) and refuses what a commit would', async () => {
+    await log.createTopic({ name: 'check-out', partitions: 4 });
+    const ctx = contextOf(stack);
+    const partitions = await checkOutputs(ctx, [
+      ...toPartition(jsonOutputs('check-out', ['a']), 3),
+      { topic: 'check-out', value: bytes('keyless') },
+      { topic: 'check-out', value: bytes('keyless too') },
+    ]);
+    assert.deepEqual([...partitions].sort(), ['check-out/*', 'check-out/3']);
+    await assert.rejects(
+      checkOutputs(ctx, [
+        ...jsonOutputs('check-out', ['a']),
+        ...toPartition(jsonOutputs('check-out', ['b']), 9),
+      ]),
+      (error: Error) =>
+        error instanceof InvalidProduceReturnError && /^produce\[1\]\.partition must be/.test(error.message),
+    );
+    assert.deepEqual(await segmentIds(stack, log, 'check-out'), []);
   });
 
   test('an output topic deleted and created again since it was cached: the outputs go to the new one', async () => {
