@@ -106,7 +106,11 @@ export function createApiFunctions(scope: Construct, defaults: FunctionDefaults)
   //   (Query); lease creation and member heartbeats (PutItem); taking, renewing and releasing leases
   //   (UpdateItem); leaving (DeleteItem of the member); member commits (TransactWriteItems of a lease
   //   ConditionCheck and an offset Update per partition).
-  // log: the partition heads, for lag (BatchGetItem).
+  //   Resets take pull members' leases (UpdateItem) before the plain commit.
+  // log: the partition heads, for lag (BatchGetItem); the index page holding a lagging offset, for its
+  //   append time (Query); a reset to a timestamp lists offsets (GetItem of the head, Query of the time
+  //   index and pages).
+  // S3: a reset to a timestamp reads the batch that holds it (GetObject), as fetch's list offsets does.
   allow(
     groups,
     [
@@ -119,7 +123,8 @@ export function createApiFunctions(scope: Construct, defaults: FunctionDefaults)
     ],
     [metaTable.tableArn],
   );
-  allow(groups, ['dynamodb:BatchGetItem'], [logTable.tableArn]);
+  allow(groups, ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'], [logTable.tableArn]);
+  allow(groups, ['s3:GetObject'], [objects]);
 
   return { topics, produce, fetch, groups };
 }

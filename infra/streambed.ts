@@ -192,6 +192,7 @@ export class Streambed extends Construct {
     acknowledgeSegmentObjectsWildcard(this.bucket, [
       this.produceFunction,
       this.fetchFunction,
+      this.groupsFunction,
       this.dispatcherFunction,
       this.sweeperFunction,
     ]);

@@ -65,6 +65,7 @@ describe('cdk-nag AwsSolutions', () => {
         // The topics role holds no S3 permission: nothing of it to acknowledge.
         ['Streambed/Log/ProduceRole', [objectWildcard]],
         ['Streambed/Log/FetchRole', [objectWildcard]],
+        ['Streambed/Log/GroupsRole', [objectWildcard]],
         // dynamodb:ListStreams (the stream event source) has no resource-level permissions.
         ['Streambed/Log/DispatcherRole', ['Annotation::AwsSolutions-IAM5[Resource::*]', objectWildcard]],
         ['Streambed/Log/SweeperRole', [objectWildcard]],

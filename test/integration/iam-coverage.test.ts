@@ -8,6 +8,9 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { StreambedStack } from '../../infra/stack.ts';
 import { awsPorts } from '../../lib/adapters/aws.ts';
 import { localClients } from '../../lib/adapters/clients.ts';
+import { DynamoSubscriptionStore } from '../../lib/adapters/dynamodb/subscription-store.ts';
+import { Dispatcher } from '../../lib/engine/dispatcher.ts';
+import { InProcessInvoker } from '../../lib/engine/in-process-invoker.ts';
 import { Streambed } from '../../lib/engine/streambed.ts';
 import { endpointsFromEnv } from '../../lib/harness/services.ts';
 import { logicalId, permissionsOfRole, streambedStack } from '../infra/support.ts';
@@ -216,5 +219,70 @@ describe('IAM: every call a function makes is allowed by its role', () => {
     assertCovered(topics.recorder, infra.streambed.topicsFunction, 'the topics function');
     assertCovered(produce.recorder, infra.streambed.produceFunction, 'the produce function');
     assertCovered(fetch.recorder, infra.streambed.fetchFunction, 'the fetch function');
+  });
+  test('the groups function: commits, lag, resets (to a timestamp too), members', async () => {
+    const setup = recorded({ offset: 0 });
+    await setup.log.createTopic({ name: 'iam-groups', partitions: 2 });
+    await setup.log.produce({
+      topic: 'iam-groups',
+      records: [0, 1, 2].map((i) => ({ value: bytes(`g${i}`), partition: 0 })),
+    });
+    const groups = recorded({ offset: 0 });
+    await groups.log.commitOffsets({
+      group: 'iam-g',
+      topic: 'iam-groups',
+      offsets: [{ partition: 0, offset: 1 }],
+    });
+    await groups.log.fetchOffsets('iam-g', 'iam-groups');
+    await groups.log.describeGroupOffsets('iam-g', 'iam-groups');
+    await groups.log.listGroups();
+    for (const to of ['earliest', 'latest', { timestamp: Date.now() - 60_000 }, { offset: 2 }] as const) {
+      await groups.log.resetOffsets({ group: 'iam-g', topic: 'iam-groups', to });
+    }
+    const member = await groups.log.joinGroup('iam-m', 'iam-groups', { memberId: 'm-1' });
+    await groups.log.heartbeat('iam-m', 'iam-groups', 'm-1');
+    await groups.log.commitAsMember(
+      'iam-m',
+      'iam-groups',
+      'm-1',
+      member.assignments.map((a) => ({ partition: a.partition, offset: 1, leaseCounter: a.leaseCounter })),
+    );
+    await groups.log.resetOffsets({ group: 'iam-m', topic: 'iam-groups', to: 'earliest', force: true });
+    await groups.log.leaveGroup('iam-m', 'iam-groups', 'm-1');
+    assertCovered(groups.recorder, infra.streambed.groupsFunction, 'the groups function');
+  });
+
+  test('the dispatcher: subscribing, delivering with outputs and an on-failure topic, the sweep', async () => {
+    const setup = recorded({ offset: 0 });
+    for (const name of ['iam-in', 'iam-out', 'iam-dlq']) await setup.log.createTopic({ name, partitions: 1 });
+    const endpoints = endpointsFromEnv();
+    assert.ok(endpoints);
+    const { s3, dynamodb } = localClients(endpoints);
+    const recorder = new ActionRecorder(stack.tables).attach(s3, 's3').attach(dynamodb, 'dynamodb');
+    const invoker = new InProcessInvoker();
+    invoker.register('iam-fn', async (event) => {
+      if (event.Records.some((r) => r.offset === 1)) throw new Error('poison');
+      return { produce: event.Records.map(() => ({ topic: 'iam-out', value: 'out' })) };
+    });
+    const dispatcher = new Dispatcher({
+      deps: awsPorts({ ...stack.config, s3, dynamodb }),
+      subscriptions: new DynamoSubscriptionStore({ client: dynamodb, table: stack.tables.meta }),
+      invoker,
+      retryBaseMs: 1,
+      retryMaxMs: 2,
+    });
+    await dispatcher.subscribe({
+      group: 'iam-d',
+      topic: 'iam-in',
+      target: 'iam-fn',
+      startingPosition: 'earliest',
+      maxRetryAttempts: 0,
+      onFailure: { topic: 'iam-dlq' },
+    });
+    await setup.log.produce({ topic: 'iam-in', records: [0, 1, 2].map((i) => ({ value: bytes(`d${i}`) })) });
+    await dispatcher.sweep(Date.now() + 20_000);
+    assert.equal((await setup.log.fetchOffsets('iam-d', 'iam-in'))[0]?.offset, 3);
+    await dispatcher.unsubscribe('iam-d');
+    assertCovered(recorder, infra.streambed.dispatcherFunction, 'the dispatcher');
   });
 });
