@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from './errors.ts';
+import type { ProduceReturnRecord } from './produce-return.ts';
 import type { HttpRecordOut } from './record-json.ts';
 import { validateGroupName, validateNonNegativeInt, validateTopicName } from './validation.ts';
 
@@ -196,11 +197,19 @@ export interface StreambedEvent {
   readonly topic: string;
   readonly partition: number;
   readonly Records: readonly StreambedRecord[];
+  /**
+   * With `parallelizationFactor` 1: the group's committed offset when the batch was delivered
+   * (`startOffset`), the offset committed once it succeeds (`endOffset`), and the topic's id — what a
+   * handler needs to commit the batch in its own DynamoDB transaction (lib/consumer).
+   */
+  readonly commit?: { readonly startOffset: number; readonly endOffset: number; readonly topicId: string };
 }
 
 /** What a consumer function may return (or nothing). */
 export interface StreambedResponse {
   readonly batchItemFailures?: readonly { readonly itemIdentifier: string }[];
+  /** Records to append exactly once, with the group's offset commit (lib/core/produce-return.ts). */
+  readonly produce?: readonly ProduceReturnRecord[];
 }
 
 /**

@@ -1,12 +1,10 @@
-import { InvalidProduceReturnError, StreambedError } from '../core/errors.ts';
 import type { Invoker, QueueSender } from '../core/ports.ts';
-import { planProduce } from '../core/produce-plan.ts';
-import { type OutputRecord, parseProduceReturn } from '../core/produce-return.ts';
+import { MAX_OUTPUT_PARTITIONS, type OutputRecord, parseProduceReturn } from '../core/produce-return.ts';
 import { toHttpRecord } from '../core/record-json.ts';
 import type { StreambedEvent, StreambedRecord, Subscription } from '../core/subscription.ts';
 import type { FetchedRecord, TopicRecord } from '../core/types.ts';
 import type { EngineContext } from './context.ts';
-import { commitDelivered } from './delivery-commit.ts';
+import { checkOutputs, commitDelivered } from './delivery-commit.ts';
 import type { StickyPartitions } from './produce.ts';
 
 /**
@@ -61,6 +59,8 @@ export interface Outputs {
    * on a malformed one (the batch then fails, as if the function had).
    */
   parse(response: unknown): readonly unknown[] | Promise<readonly unknown[]>;
+  /** Whether outputs of several batches fit one commit (its transaction holds at most 100 items). */
+  fits(outputs: readonly unknown[]): Promise<boolean>;
   /** Commits the offset (and appends the outputs) atomically; OffsetResetError, LeaseLostError. */
   commit(commit: RangeCommit): Promise<void>;
 }
@@ -99,12 +99,14 @@ export function streambedEvent(
   topic: TopicRecord,
   partition: number,
   records: readonly FetchedRecord[],
+  commit?: StreambedEvent['commit'],
 ): StreambedEvent {
   return {
     eventSource: 'streambed',
     group: subscription.group,
     topic: topic.name,
     partition,
+    ...(commit === undefined ? {} : { commit }),
     Records: records.map(
       (record): StreambedRecord => ({
         eventSource: 'streambed',
@@ -129,24 +131,12 @@ export function producedOutputs(ctx: EngineContext, sticky: StickyPartitions): O
   return {
     async parse(response) {
       const outputs = parseProduceReturn(response);
-      const byTopic = new Map<string, OutputRecord[]>();
-      for (const record of outputs) byTopic.set(record.topic, [...(byTopic.get(record.topic) ?? []), record]);
-      for (const [name, records] of byTopic) {
-        const first = outputs.findIndex((r) => r.topic === name);
-        try {
-          const topic = await ctx.topic(name);
-          planProduce({ topic: name, records: records.map(({ topic: _, ...r }) => r) }, topic, ctx.now(), 0);
-        } catch (error) {
-          if (!(error instanceof StreambedError) || error.retryable) throw error;
-          throw new InvalidProduceReturnError(
-            `produce (topic '${name}', from produce[${first}]): ${error.message}`,
-            {
-              cause: error,
-            },
-          );
-        }
-      }
+      if (outputs.length > 0) await checkOutputs(ctx, outputs);
       return outputs;
+    },
+    async fits(outputs) {
+      const partitions = await checkOutputs(ctx, outputs as OutputRecord[]);
+      return partitions.size <= MAX_OUTPUT_PARTITIONS;
     },
     async commit(c) {
       await commitDelivered(ctx, sticky, { ...c, outputs: c.outputs as OutputRecord[] });

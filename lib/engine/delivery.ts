@@ -63,7 +63,8 @@ export class PartitionDelivery {
   private persisted: Failure | undefined;
   private leaseHasFailure: boolean;
   private stuckReported = false;
-  private readonly factor: number;
+  /** Lanes; 1 after outputs of parallel batches did not fit one commit. */
+  private factor: number;
   private readonly s: DeliverySettings;
   private readonly subscription: Subscription;
   private readonly topic: TopicRecord;
@@ -160,7 +161,7 @@ export class PartitionDelivery {
         batches.map(([, batch]) =>
           this.s.invoker.invoke(
             this.subscription.target,
-            streambedEvent(this.subscription, this.topic, this.partition, batch),
+            streambedEvent(this.subscription, this.topic, this.partition, batch, this.commitToken(batch)),
           ),
         ),
       );
@@ -196,6 +197,16 @@ export class PartitionDelivery {
       }
     }
     return result;
+  }
+
+  /**
+   * With one lane, a batch starts at the committed offset: a handler may commit it in its own
+   * DynamoDB transaction (lib/consumer), conditioned on `startOffset`, setting `endOffset`.
+   */
+  private commitToken(batch: readonly FetchedRecord[]) {
+    if (this.factor !== 1) return undefined;
+    const end = (batch.at(-1) as FetchedRecord).offset + 1;
+    return { startOffset: this.offset, endOffset: end, topicId: this.topic.id };
   }
 
   private expired(records: readonly FetchedRecord[]): number {
@@ -383,6 +394,13 @@ export class PartitionDelivery {
   private async advance(lowestUndone: number): Promise<boolean> {
     const { to, passed } = commitPoint(lowestUndone, this.pending);
     if (to <= this.offset && passed.length === 0) return true;
+    if (passed.length > 1 && !(await this.s.outputs.fits(passed.flatMap((b) => b.outputs)))) {
+      // Interleaved lanes' outputs must be committed together, and these are too many partitions for
+      // one transaction: drop them (their batches are delivered again) and go on one batch at a time.
+      this.forget();
+      this.factor = 1;
+      return false;
+    }
     return await this.commit(
       to,
       passed.flatMap((b) => b.outputs),

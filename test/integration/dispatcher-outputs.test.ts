@@ -75,6 +75,7 @@ describe('consumer functions that return produce: outputs appended with the offs
     const outputs = {
       crashed: false,
       parse: (response: unknown) => real.parse(response),
+      fits: (outputs: readonly unknown[]) => real.fits(outputs),
       async commit(commit: Parameters<Outputs['commit']>[0]) {
         if (!outputs.crashed && commit.outputs.length > 0) {
           outputs.crashed = true;
@@ -188,5 +189,56 @@ describe('consumer functions that return produce: outputs appended with the offs
     const out = await readAll('bad-return-out');
     assert.deepEqual(out.get(''), ['ok', 'ok']);
     assert.equal(await position('bad-return', 'bad-return'), 3);
+  });
+
+  test('outputs of parallel batches that together write more partitions than one transaction holds: the delivery falls back to one batch at a time, still exactly once', async () => {
+    await log.createTopic({ name: 'fan-in', partitions: 1 });
+    await log.createTopic({ name: 'fan-out', partitions: 150 });
+    const invoker = new InProcessInvoker();
+    const events: { size: number; commit: unknown }[] = [];
+    invoker.register('fan-fn', async (event) => {
+      events.push({ size: event.Records.length, commit: event.commit });
+      // Each record writes to 15 partitions of its own: 4 records' outputs take 60, two batches 120.
+      return {
+        produce: event.Records.flatMap((r) =>
+          Array.from({ length: 15 }, (_, j) => ({
+            topic: 'fan-out',
+            partition: (r.offset * 15 + j) % 150,
+            key: `o${r.offset}`,
+            value: j,
+          })),
+        ),
+      };
+    });
+    const dispatcher = createDispatcher(stack.config, { invoker });
+    await dispatcher.subscribe({
+      group: 'fan',
+      topic: 'fan-in',
+      target: 'fan-fn',
+      startingPosition: 'earliest',
+      batchSize: 4,
+      parallelizationFactor: 2,
+    });
+    await log.produce({
+      topic: 'fan-in',
+      records: Array.from({ length: 16 }, (_, i) => ({ key: bytes(`k${i}`), value: bytes(`f${i}`) })),
+    });
+    const spec = await subscriptionOf(stack, 'fan');
+    assert.equal(await dispatcher.deliver(spec as never, 0, Date.now() + 60_000), 'caught-up');
+    const out = await readAll('fan-out');
+    for (let i = 0; i < 16; i++) {
+      assert.deepEqual(
+        out.get(`o${i}`)?.sort((a, b) => Number(a) - Number(b)),
+        Array.from({ length: 15 }, (_, j) => j),
+        `o${i}`,
+      );
+    }
+    assert.equal(await position('fan', 'fan-in'), 16);
+    // Parallel batches carry no commit token; after the fallback, one-lane batches do.
+    assert.equal(events[0]?.commit, undefined);
+    const last = events.at(-1)?.commit as { startOffset: number; endOffset: number } | undefined;
+    assert.ok(
+      last !== undefined && last.endOffset === 16 && last.startOffset === 16 - (events.at(-1)?.size ?? 0),
+    );
   });
 });
