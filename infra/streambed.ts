@@ -1,4 +1,4 @@
-import { type CustomResource, RemovalPolicy } from 'aws-cdk-lib';
+import { type CustomResource, RemovalPolicy, Token } from 'aws-cdk-lib';
 import type { HttpApi, HttpStage, ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
@@ -7,6 +7,7 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { type LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Bucket, IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { validateGroupName } from '../lib/core/validation.ts';
 import { apiThrottle, createApiFunctions, createHttpApi } from './api.ts';
 import type { StreambedConsumerOptions } from './consumer.ts';
 import {
@@ -249,6 +250,29 @@ export class Streambed extends Construct {
    */
   addConsumer(options: StreambedConsumerOptions): CustomResource {
     return this.subscriptions.add(options);
+  }
+
+  /**
+   * Lets a consumer function commit its group's offsets in its own DynamoDB transaction
+   * (`lib/consumer`'s `transactWithOffsetCommit`): `dynamodb:UpdateItem` on the meta table, limited to
+   * the group's offset items (`dynamodb:LeadingKeys` = `group#<group>`), and, for a function of this
+   * app, `STREAMBED_META_TABLE` in its environment.
+   *
+   * @example
+   * log.addConsumer({ group: 'ledger', topic: 'payments', handler: ledgerFn });
+   * log.grantOffsetCommit(ledgerFn, 'ledger');
+   */
+  grantOffsetCommit(grantee: IGrantable, group: string): Grant {
+    if (!Token.isUnresolved(group)) validateGroupName(group);
+    const addEnvironment = (grantee as { addEnvironment?: (key: string, value: string) => unknown })
+      .addEnvironment;
+    addEnvironment?.call(grantee, 'STREAMBED_META_TABLE', this.metaTable.tableName);
+    return Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:UpdateItem'],
+      resourceArns: [this.metaTable.tableArn],
+      conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [`group#${group}`] } },
+    });
   }
 
   /**

@@ -614,3 +614,32 @@ describe('addConsumer: alarms', () => {
     assert.throws(() => c.stack.streambed.consumerAlarms('nobody'), /no consumer group 'nobody' was added/);
   });
 });
+
+describe('grantOffsetCommit: a handler that commits in its own transaction', () => {
+  test("UpdateItem on the meta table limited to the group's items, and STREAMBED_META_TABLE in its environment", () => {
+    const { stack } = streambedStack();
+    const ledger = new LambdaFunction(stack, 'Ledger', {
+      runtime: Runtime.NODEJS_24_X,
+      handler: 'index.handler',
+      code: Code.fromInline('exports.handler = async () => ({});'),
+    });
+    stack.streambed.addConsumer({ group: 'ledger', topic: 'payments', handler: ledger });
+    stack.streambed.grantOffsetCommit(ledger, 'ledger');
+    const template = Template.fromStack(stack);
+    const fn = template.toJSON().Resources[logicalId(ledger)];
+    assert.deepEqual(fn.Properties.Environment.Variables.STREAMBED_META_TABLE, {
+      Ref: logicalId(stack.streambed.metaTable),
+    });
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+      (p) =>
+        (p.Properties as { PolicyDocument: { Statement: Record<string, unknown>[] } }).PolicyDocument
+          .Statement,
+    );
+    const grant = statements.find((st) => st.Action === 'dynamodb:UpdateItem' && st.Condition !== undefined);
+    assert.deepEqual(grant?.Condition, {
+      'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['group#ledger'] },
+    });
+    assert.deepEqual(grant?.Resource, { 'Fn::GetAtt': [logicalId(stack.streambed.metaTable), 'Arn'] });
+    assert.throws(() => stack.streambed.grantOffsetCommit(ledger, 'bad group'), /group must be/);
+  });
+});
