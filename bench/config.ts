@@ -60,6 +60,18 @@ export interface BenchConfig {
   readonly codec: { readonly shapes: readonly Shape[]; readonly budgetMs: number };
   readonly cost: { readonly callsPerCell: number; readonly readBytes: number };
   readonly e2e: { readonly samples: number };
+  /**
+   * Issue 10's arrival latency (bench/suites/arrival.ts): per poller mode, `samples` records after
+   * 0–300 ms pauses and `afterIdleSamples` after `idleGapMs`–`idleGapMs` + 200 ms, over `rounds`
+   * rounds that alternate the modes' order; then the idle request rate over `idleWindowMs`.
+   */
+  readonly arrival: {
+    readonly samples: number;
+    readonly afterIdleSamples: number;
+    readonly idleGapMs: number;
+    readonly idleWindowMs: number;
+    readonly rounds: number;
+  };
 }
 
 const allShapes = [SHAPES['1x1KiB'], SHAPES['100x1KiB'], SHAPES['1000x1KiB'], SHAPES['1x1MiB']];
@@ -99,6 +111,7 @@ export const FULL: BenchConfig = {
   },
   cost: { callsPerCell: 64, readBytes: 128 * MiB },
   e2e: { samples: 150 },
+  arrival: { samples: 150, afterIdleSamples: 40, idleGapMs: 1000, idleWindowMs: 10_000, rounds: 2 },
 };
 
 export const QUICK: BenchConfig = {
@@ -112,4 +125,5 @@ export const QUICK: BenchConfig = {
   codec: { ...FULL.codec, budgetMs: 60 },
   cost: { callsPerCell: 16, readBytes: 8 * MiB },
   e2e: { samples: 5 },
+  arrival: { samples: 5, afterIdleSamples: 2, idleGapMs: 600, idleWindowMs: 1000, rounds: 1 },
 };

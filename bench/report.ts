@@ -1,4 +1,5 @@
 import { dollars, ioTables } from './report-io.ts';
+import { type Arrival, arrivalReport } from './suites/arrival.ts';
 import type { BreakdownRow } from './suites/breakdown.ts';
 import type { CompactedCatchUp } from './suites/catchup.ts';
 import type { CodecPoint } from './suites/codec.ts';
@@ -32,6 +33,8 @@ export interface BenchResults {
   cost?: CostResults | undefined;
   /** Issue 9: a catch-up read of 1 KiB produce calls before and after compaction. */
   catchup?: CompactedCatchUp | undefined;
+  /** Issue 10: produce acknowledged → local consumer function invoked, per stream poller mode. */
+  arrival?: Arrival | undefined;
   targets?: Target[] | undefined;
   /** Correctness problems (these fail the run) and warnings (call errors under load). */
   problems: string[];
@@ -153,6 +156,7 @@ export function renderReport(results: BenchResults): string {
       e.note,
     );
   }
+  if (results.arrival !== undefined) out.push(...arrivalReport(results.arrival));
   const codec = results.codec ?? [];
   if (codec.length > 0) {
     out.push(

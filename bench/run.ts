@@ -23,7 +23,7 @@ import { PRICES } from './prices.ts';
 import { type BenchResults, renderReport } from './report.ts';
 import { evaluateTargets } from './targets.ts';
 
-const SUITES = ['codec', 'produce', 'fetch', 'contention', 'e2e', 'cost', 'catchup'] as const;
+const SUITES = ['codec', 'produce', 'fetch', 'contention', 'e2e', 'cost', 'catchup', 'arrival'] as const;
 type Suite = (typeof SUITES)[number];
 
 const { values } = parseArgs({
@@ -38,10 +38,11 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(
     [
-      'usage: npm run bench -- [--quick] [--only codec,produce,fetch,contention,e2e,cost,catchup] [--scale N] [--out file.json]',
+      'usage: npm run bench -- [--quick] [--only codec,produce,fetch,contention,e2e,cost,catchup,arrival] [--scale N] [--out file.json]',
       '  --quick   smoke run (tiny sizes, every code path); JSON to bench/results/quick-<time>.tmp.json',
       '  --only    run only these suites (cost uses produce latencies for Lambda duration when produce runs too;',
-      '            catchup is issue 9’s catch-up read of 1 KiB calls before and after compaction)',
+      '            catchup is issue 9’s catch-up read of 1 KiB calls before and after compaction;',
+      '            arrival is issue 10’s produce → local handler latency and the stream poller’s idle request rate)',
       '  --scale   multiply every time budget by N (e.g. 0.5 for a shorter full run)',
       '  --out     where to write the JSON (default bench/results/<time>.json, or quick-<time>.tmp.json)',
     ].join('\n'),
@@ -184,6 +185,8 @@ if (needsServices) {
     results.e2e = await step('e2e', () => endToEndSuite(config, bench, log));
     results.cost = await step('cost', () => costSuite(config, bench, results.produce ?? [], log));
     results.catchup = await step('catchup', () => compactedCatchUpSuite(config, bench, log));
+    const { arrivalSuite } = await import('./suites/arrival.ts');
+    results.arrival = await step('arrival', () => arrivalSuite(config, bench, log));
     if (bench.flushErrors.length > 0) {
       results.warnings.push(
         `${bench.flushErrors.length} best-effort page flushes failed, e.g. ${bench.flushErrors[0]}`,
@@ -267,6 +270,14 @@ if (results.e2e !== undefined) {
       `e2e: ${handlerInvoked.timeouts} records never reached the consumer function within 5 s`,
     );
   }
+}
+
+for (const mode of results.arrival?.modes ?? []) {
+  const lost = mode.busy.timeouts + mode.afterIdle.timeouts;
+  if (lost > 0)
+    results.problems.push(
+      `arrival ${mode.mode}: ${lost} records never reached the consumer function within 5 s`,
+    );
 }
 
 if (results.catchup !== undefined && !results.catchup.identical) {

@@ -8,6 +8,7 @@ import { InvalidArgumentError } from '../../lib/core/errors.ts';
 import type { QueueSender } from '../../lib/core/ports.ts';
 import { type ConsumerHandler, InProcessInvoker } from '../../lib/engine/in-process-invoker.ts';
 import type { ServiceEndpoints } from '../../lib/harness/services.ts';
+import { watchCommits } from './commit-watch.ts';
 
 /**
  * The consumers file of `npm start` (default `streambed.consumers.json`):
@@ -48,7 +49,9 @@ async function loadHandler(spec: string, base: string): Promise<ConsumerHandler>
  * Runs the consumers of a consumers file against the local stack, through the same path as on AWS:
  * the `log` table's stream (DynamoDB Local) triggers the dispatcher, a periodic sweep heals missed
  * triggers, and the dispatcher invokes the handlers in this process. A consumer may name a topic that
- * does not exist yet: once created, it is delivered from its start.
+ * does not exist yet: once created, it is delivered from its start. A commit made through
+ * `config.dynamodb` (the local API's, in `npm start`) wakes the stream poller at once, so its records
+ * do not wait out the poller's idle pause; the records themselves still come from the stream.
  *
  * @example
  * const consumers = await startLocalConsumers({ endpoints, config, file: 'streambed.consumers.json' });
@@ -60,6 +63,16 @@ export async function startLocalConsumers(options: {
   /** @default 5_000 */
   readonly sweepMs?: number;
   readonly log?: (line: string) => void;
+  /** The stream poller's idle pause and the first pause after activity (StreamPollerOptions). */
+  readonly pollMs?: number;
+  readonly activePollMs?: number;
+  /**
+   * Wake the stream poller when a write to the log table succeeds through `config.dynamodb` (see
+   * {@link watchCommits}); false leaves commits to the poll alone. @default true
+   */
+  readonly wakeOnCommit?: boolean;
+  /** The DynamoDB Streams client to read with (kept open on stop). @default one on `endpoints` */
+  readonly streams?: DynamoDBStreamsClient;
 }): Promise<LocalConsumers> {
   const log = options.log ?? ((line: string) => console.log(`[consumers] ${line}`));
   const parsed = JSON.parse(readFileSync(options.file, 'utf8')) as ConsumersFile;
@@ -93,11 +106,13 @@ export async function startLocalConsumers(options: {
         (exists ? '' : ` (the topic does not exist yet; its records will be delivered from its start)`),
     );
   }
-  const streams = new DynamoDBStreamsClient({
-    endpoint: options.endpoints.dynamoDbEndpoint,
-    region: options.endpoints.region,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  const streams =
+    options.streams ??
+    new DynamoDBStreamsClient({
+      endpoint: options.endpoints.dynamoDbEndpoint,
+      region: options.endpoints.region,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
   const poller = new StreamPoller({
     dynamodb: options.config.dynamodb,
     streams,
@@ -106,8 +121,14 @@ export async function startLocalConsumers(options: {
       await dispatcher.onStreamRecords(records, Date.now() + 30_000).catch(report);
     },
     onError: report,
+    ...(options.pollMs === undefined ? {} : { pollMs: options.pollMs }),
+    ...(options.activePollMs === undefined ? {} : { activePollMs: options.activePollMs }),
   });
   await poller.start();
+  const unwatch =
+    options.wakeOnCommit === false
+      ? () => {}
+      : watchCommits(options.config.dynamodb, options.config.tables.log, () => poller.wake());
   let sweeping: Promise<unknown> = Promise.resolve();
   const timer = setInterval(() => {
     sweeping = sweeping.then(() => dispatcher.sweep(Date.now() + 30_000)).catch(report);
@@ -116,9 +137,10 @@ export async function startLocalConsumers(options: {
     groups: pending.map((s) => String(s.group)),
     stop: async () => {
       clearInterval(timer);
+      unwatch();
       await poller.stop();
       await sweeping;
-      streams.destroy();
+      if (options.streams === undefined) streams.destroy();
     },
   };
 }
