@@ -14,26 +14,9 @@ import type { FetchedRecord, FetchResult, TopicRecord } from '../core/types.ts';
 import { type DeliverySettings, invocationBudgetMs, type Outputs, streambedEvent } from './delivery-io.ts';
 import { fetchRecords, MAX_MAX_BYTES, MAX_MAX_RECORDS } from './fetch.ts';
 import { giveUp } from './give-up.ts';
+import { Lanes } from './lanes.ts';
 
 export type DeliveryOutcome = 'caught-up' | 'deadline' | 'busy' | 'lost' | 'disabled';
-
-/** A failing record: its offset, attempts so far, and when it first failed. */
-interface Failure {
-  readonly offset: number;
-  readonly attempts: number;
-  readonly since: number;
-}
-
-/** What one lane (a concurrent batch of records whose keys hash alike) is doing. */
-interface Lane {
-  /** Records in its next batch. */
-  limit: number;
-  /** While bisecting: the undelivered records of the lane's last failing batch; a failure is among them. */
-  suspect: number;
-  failure: Failure | undefined;
-  /** A failing lane waits (backoff) until then; the other lanes go on meanwhile. */
-  notBefore: number;
-}
 
 /** What handling one invocation's outcome decided. */
 interface Handled {
@@ -58,11 +41,7 @@ export class PartitionDelivery {
   /** Offsets at or above `offset` that were delivered or given up. */
   private readonly done = new Set<number>();
   private pending: PendingBatch<unknown>[] = [];
-  private readonly lanes = new Map<number, Lane>();
-  /** The failure record the lease carried in (it survives dispatchers), until that offset is done. */
-  private persisted: Failure | undefined;
-  private leaseHasFailure: boolean;
-  private stuckReported = false;
+  private readonly lanes: Lanes;
   /** Lanes; 1 after outputs of parallel batches did not fit one commit. */
   private factor: number;
   private readonly s: DeliverySettings;
@@ -88,10 +67,22 @@ export class PartitionDelivery {
     this.plainCommits = committed.plainCommits;
     this.factor = subscription.parallelizationFactor ?? 1;
     const fo = lease.failedOffset ?? -1;
-    this.leaseHasFailure = fo >= 0;
-    if (fo >= 0) {
-      this.persisted = { offset: fo, attempts: lease.attempts ?? 0, since: lease.failedSince ?? 0 };
-    }
+    this.lanes = new Lanes(
+      subscription.batchSize,
+      fo < 0 ? undefined : { offset: fo, attempts: lease.attempts ?? 0, since: lease.failedSince ?? 0 },
+      // The lowest failing offset is kept in the lease, so the next dispatcher goes on counting.
+      async (offset, attempts, since) => {
+        await settings.ctx.leases.recordFailure(
+          subscription.group,
+          topic.name,
+          this.lease,
+          settings.ownerId,
+          offset,
+          attempts,
+          since,
+        );
+      },
+    );
   }
 
   /** The group's offset as this delivery last committed (or read) it. */
@@ -147,15 +138,15 @@ export class PartitionDelivery {
       if (!(await this.outlast(invocationMs))) return 'lost';
       // Lanes backing off after a failure sit this round out.
       const now = ctx.now();
-      const ready = records.filter((r) => this.lane(laneOf(r, this.factor)).notBefore <= now);
+      const ready = records.filter((r) => this.lanes.get(laneOf(r, this.factor)).notBefore <= now);
       if (ready.length === 0) {
-        const wake = Math.min(...[...this.lanes.values()].map((l) => l.notBefore).filter((t) => t > now));
+        const wake = this.lanes.wake(now);
         if (wake >= deadline) return 'deadline';
         await sleep(wake - now);
         continue;
       }
       const batches = [
-        ...splitLanes(ready, this.factor, (lane) => this.lane(lane).limit, this.s.maxBatchBytes),
+        ...splitLanes(ready, this.factor, (lane) => this.lanes.get(lane).limit, this.s.maxBatchBytes),
       ];
       const outcomes = await Promise.all(
         batches.map(([, batch]) =>
@@ -167,7 +158,7 @@ export class PartitionDelivery {
       );
       for (const [i, [lane, batch]] of batches.entries()) {
         const handled = await this.handle(lane, batch, outcomes[i] as InvokeOutcome);
-        this.lane(lane).notBefore = handled.delay > 0 ? ctx.now() + handled.delay : 0;
+        this.lanes.get(lane).notBefore = handled.delay > 0 ? ctx.now() + handled.delay : 0;
       }
       await this.advance(lowestUndone());
     }
@@ -214,15 +205,6 @@ export class PartitionDelivery {
     return expiredCount(records, this.s.ctx.now() - this.subscription.maxRecordAgeSeconds * 1000);
   }
 
-  private lane(lane: number): Lane {
-    let state = this.lanes.get(lane);
-    if (state === undefined) {
-      state = { limit: this.subscription.batchSize, suspect: 0, failure: undefined, notBefore: 0 };
-      this.lanes.set(lane, state);
-    }
-    return state;
-  }
-
   /** Renews the lease when it would not outlast an invocation; false when it was lost. */
   private async outlast(invocationMs: number): Promise<boolean> {
     const { ctx } = this.s;
@@ -241,7 +223,7 @@ export class PartitionDelivery {
 
   /** Applies one lane's invocation outcome: done records, pending outputs, bisection, retries, giving up. */
   private async handle(laneId: number, batch: FetchedRecord[], outcome: InvokeOutcome): Promise<Handled> {
-    const lane = this.lane(laneId);
+    const lane = this.lanes.get(laneId);
     const first = batch[0] as FetchedRecord;
     let failedAt = failedOffset(batch, this.subscription.reportBatchItemFailures, outcome);
     let error = outcome.ok ? 'the function reported batch item failures' : outcome.error;
@@ -268,7 +250,7 @@ export class PartitionDelivery {
       this.markDone(batch, outputs);
       lane.suspect = Math.max(0, lane.suspect - batch.length);
       lane.limit = lane.suspect > 0 ? lane.suspect : this.subscription.batchSize;
-      await this.clearFailure(lane, batch);
+      await this.lanes.settle(lane, batch);
       return { delay: 0 };
     }
     const prefix = batch.filter((r) => r.offset < failedAt);
@@ -285,19 +267,7 @@ export class PartitionDelivery {
       return { delay: 0 };
     }
     const now = this.s.ctx.now();
-    const previous =
-      lane.failure?.offset === failedAt
-        ? lane.failure
-        : this.persisted?.offset === failedAt
-          ? this.persisted
-          : undefined;
-    const failure = {
-      offset: failedAt,
-      attempts: (previous?.attempts ?? 0) + 1,
-      since: previous?.since || now,
-    };
-    lane.failure = failure;
-    await this.recordFailure(failure);
+    const failure = await this.lanes.fail(lane, failedAt, now);
     const retries = this.subscription.maxRetryAttempts;
     const exhausted = retries >= 0 && failure.attempts > retries;
     const aged = this.expired(failing) > 0;
@@ -314,11 +284,10 @@ export class PartitionDelivery {
       this.markDone(given, []);
       lane.suspect = Math.max(0, lane.suspect - prefix.length - given.length);
       lane.limit = lane.suspect > 0 ? lane.suspect : this.subscription.batchSize;
-      await this.clearFailure(lane, given);
+      await this.lanes.settle(lane, given);
       return { delay: 0 };
     }
-    if (!this.stuckReported && now - failure.since >= this.s.stuckAfterMs) {
-      this.stuckReported = true;
+    if (now - failure.since >= this.s.stuckAfterMs && this.lanes.reportStuck()) {
       this.s.onStuck({
         group: this.subscription.group,
         topic: this.topic.name,
@@ -339,44 +308,6 @@ export class PartitionDelivery {
     if (outputs.length > 0 && first !== undefined && last !== undefined) {
       this.pending.push({ minOffset: first.offset, maxOffset: last.offset, outputs });
     }
-  }
-
-  /** The lowest failing offset is kept in the lease, so the next dispatcher goes on counting. */
-  private async recordFailure(failure: Failure): Promise<void> {
-    const lowest = Math.min(
-      ...[...this.lanes.values()].flatMap((l) => (l.failure === undefined ? [] : [l.failure.offset])),
-    );
-    if (failure.offset !== lowest) return;
-    const { group } = this.subscription;
-    const { offset, attempts, since } = failure;
-    await this.s.ctx.leases.recordFailure(
-      group,
-      this.topic.name,
-      this.lease,
-      this.s.ownerId,
-      offset,
-      attempts,
-      since,
-    );
-    this.leaseHasFailure = true;
-  }
-
-  private async clearFailure(lane: Lane, settled: readonly FetchedRecord[]): Promise<void> {
-    const settledOffsets = new Set(settled.map((r) => r.offset));
-    if (lane.failure !== undefined && settledOffsets.has(lane.failure.offset)) lane.failure = undefined;
-    if (this.persisted !== undefined && settledOffsets.has(this.persisted.offset)) this.persisted = undefined;
-    const failing = [...this.lanes.values()].some((l) => l.failure !== undefined);
-    if (failing || !this.leaseHasFailure) return;
-    await this.s.ctx.leases.recordFailure(
-      this.subscription.group,
-      this.topic.name,
-      this.lease,
-      this.s.ownerId,
-      -1,
-      0,
-    );
-    this.leaseHasFailure = false;
-    this.stuckReported = false;
   }
 
   /** After a failed invocation: did the handler commit the batch itself (see lib/consumer)? */
@@ -441,7 +372,7 @@ export class PartitionDelivery {
   private forget(): void {
     this.done.clear();
     this.pending = [];
-    this.lanes.clear();
+    this.lanes.reset();
   }
 
   private skip(from: number, to: number, reason: 'left-the-log' | 'reset'): void {
