@@ -72,6 +72,8 @@ export interface BenchConfig {
     readonly idleWindowMs: number;
     readonly rounds: number;
   };
+  /** Issue 10's parallelizationFactor figure (bench/suites/parallel.ts): records in the partition. */
+  readonly parallel: { readonly records: number };
 }
 
 const allShapes = [SHAPES['1x1KiB'], SHAPES['100x1KiB'], SHAPES['1000x1KiB'], SHAPES['1x1MiB']];
@@ -112,6 +114,7 @@ export const FULL: BenchConfig = {
   cost: { callsPerCell: 64, readBytes: 128 * MiB },
   e2e: { samples: 150 },
   arrival: { samples: 150, afterIdleSamples: 40, idleGapMs: 1000, idleWindowMs: 10_000, rounds: 2 },
+  parallel: { records: 2_000 },
 };
 
 export const QUICK: BenchConfig = {
@@ -126,4 +129,5 @@ export const QUICK: BenchConfig = {
   cost: { callsPerCell: 16, readBytes: 8 * MiB },
   e2e: { samples: 5 },
   arrival: { samples: 5, afterIdleSamples: 2, idleGapMs: 600, idleWindowMs: 1000, rounds: 1 },
+  parallel: { records: 100 },
 };

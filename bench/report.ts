@@ -7,6 +7,7 @@ import type { ContentionResults } from './suites/contention.ts';
 import type { CostResults } from './suites/cost.ts';
 import type { EndToEnd, LatencyFigure } from './suites/e2e.ts';
 import type { FetchResults } from './suites/fetch.ts';
+import { type ParallelResult, parallelReport } from './suites/parallel.ts';
 import type { ProduceCell } from './suites/produce.ts';
 import { round } from './support/load.ts';
 import type { MachineDescription } from './support/machine.ts';
@@ -35,6 +36,8 @@ export interface BenchResults {
   catchup?: CompactedCatchUp | undefined;
   /** Issue 10: produce acknowledged → local consumer function invoked, per stream poller mode. */
   arrival?: Arrival | undefined;
+  /** Issue 10: one partition delivered with parallelizationFactor 1, 4 and 10. */
+  parallel?: ParallelResult | undefined;
   targets?: Target[] | undefined;
   /** Correctness problems (these fail the run) and warnings (call errors under load). */
   problems: string[];
@@ -157,6 +160,7 @@ export function renderReport(results: BenchResults): string {
     );
   }
   if (results.arrival !== undefined) out.push(...arrivalReport(results.arrival));
+  if (results.parallel !== undefined) out.push(...parallelReport(results.parallel));
   const codec = results.codec ?? [];
   if (codec.length > 0) {
     out.push(

@@ -23,7 +23,17 @@ import { PRICES } from './prices.ts';
 import { type BenchResults, renderReport } from './report.ts';
 import { evaluateTargets } from './targets.ts';
 
-const SUITES = ['codec', 'produce', 'fetch', 'contention', 'e2e', 'cost', 'catchup', 'arrival'] as const;
+const SUITES = [
+  'codec',
+  'produce',
+  'fetch',
+  'contention',
+  'e2e',
+  'cost',
+  'catchup',
+  'arrival',
+  'parallel',
+] as const;
 type Suite = (typeof SUITES)[number];
 
 const { values } = parseArgs({
@@ -38,7 +48,7 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(
     [
-      'usage: npm run bench -- [--quick] [--only codec,produce,fetch,contention,e2e,cost,catchup,arrival] [--scale N] [--out file.json]',
+      'usage: npm run bench -- [--quick] [--only codec,produce,fetch,contention,e2e,cost,catchup,arrival,parallel] [--scale N] [--out file.json]',
       '  --quick   smoke run (tiny sizes, every code path); JSON to bench/results/quick-<time>.tmp.json',
       '  --only    run only these suites (cost uses produce latencies for Lambda duration when produce runs too;',
       '            catchup is issue 9’s catch-up read of 1 KiB calls before and after compaction;',
@@ -187,6 +197,8 @@ if (needsServices) {
     results.catchup = await step('catchup', () => compactedCatchUpSuite(config, bench, log));
     const { arrivalSuite } = await import('./suites/arrival.ts');
     results.arrival = await step('arrival', () => arrivalSuite(config, bench, log));
+    const { parallelSuite } = await import('./suites/parallel.ts');
+    results.parallel = await step('parallel', () => parallelSuite(config.parallel.records, bench, log));
     if (bench.flushErrors.length > 0) {
       results.warnings.push(
         `${bench.flushErrors.length} best-effort page flushes failed, e.g. ${bench.flushErrors[0]}`,
@@ -282,6 +294,13 @@ for (const mode of results.arrival?.modes ?? []) {
 
 if (results.catchup !== undefined && !results.catchup.identical) {
   results.problems.push(`catch-up before/after compaction: ${results.catchup.check}`);
+}
+for (const cell of results.parallel?.cells ?? []) {
+  if (cell.keyOrderViolations > 0 || cell.records !== config.parallel.records) {
+    results.problems.push(
+      `parallel factor ${cell.factor}: ${cell.records} of ${config.parallel.records} records, ${cell.keyOrderViolations} out of key order`,
+    );
+  }
 }
 
 results.targets = evaluateTargets(results);

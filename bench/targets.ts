@@ -3,7 +3,7 @@ import type { BenchResults } from './report.ts';
 /** A figure beside its target, evaluated on one run. Nothing asserts it. */
 export interface Target {
   /** Which issue set the target: 8 is index format 2, 9 the lifecycle; 'earlier' the first bench's targets. */
-  readonly group: 'issue 8' | 'issue 9' | 'earlier';
+  readonly group: 'issue 8' | 'issue 9' | 'issue 10' | 'earlier';
   readonly target: string;
   /** `shown`: a figure the issue asks for without a threshold. */
   readonly status: 'met' | 'missed' | 'not measured' | 'shown';
@@ -311,6 +311,47 @@ function earlier(results: BenchResults): Target[] {
 }
 
 /** The issues' targets, evaluated on this run (for the bench to show; nothing asserts them). */
+/** Issue 10: arrival latency locally, and what parallelizationFactor buys. */
+function issue10(results: BenchResults): Target[] {
+  const group = 'issue 10';
+  const targets: Target[] = [];
+  const arrivalTarget =
+    'produce acknowledged → local handler invoked, p50 ≤ 100 ms, idle GetRecords/s not above before';
+  const after = results.arrival?.modes.find((m) => m.mode === 'after');
+  const before = results.arrival?.modes.find((m) => m.mode === 'before');
+  if (after === undefined || before === undefined)
+    targets.push(notMeasured(group, arrivalTarget, 'arrival not run'));
+  else {
+    const idleOk = (after.idle?.getRecordsPerSec ?? 0) <= (before.idle?.getRecordsPerSec ?? 0) * 1.05;
+    targets.push({
+      group,
+      target: arrivalTarget,
+      status: check(after.busy.p50Ms <= 100 && idleOk),
+      measured: `p50 ${fmt(after.busy.p50Ms, 1)} ms (before ${fmt(before.busy.p50Ms, 1)} ms); idle GetRecords/s ${fmt(after.idle?.getRecordsPerSec ?? Number.NaN)} (before ${fmt(before.idle?.getRecordsPerSec ?? Number.NaN)})`,
+      misses: [],
+    });
+  }
+  const parallelTarget =
+    'parallelizationFactor 1 vs 4 vs 10 with a 10 ms/record handler (per-key order kept)';
+  const cells = results.parallel?.cells ?? [];
+  if (cells.length === 0) targets.push(notMeasured(group, parallelTarget, 'parallel not run'));
+  else {
+    targets.push({
+      group,
+      target: parallelTarget,
+      status: 'shown',
+      measured: cells
+        .map(
+          (c) =>
+            `×${c.factor}: ${c.recordsPerSecond} rec/s (${fmt(c.ofFloor)}× floor, ${fmt(c.speedupOverFactor1)}× factor 1)`,
+        )
+        .join('; '),
+      misses: cells.filter((c) => c.keyOrderViolations > 0).map((c) => `factor ${c.factor} broke key order`),
+    });
+  }
+  return targets;
+}
+
 export function evaluateTargets(results: BenchResults): Target[] {
-  return [...issue8(results), ...issue9(results), ...earlier(results)];
+  return [...issue8(results), ...issue9(results), ...issue10(results), ...earlier(results)];
 }

@@ -4,6 +4,7 @@ import { laneOf } from '../../lib/core/delivery-plan.ts';
 import { Dispatcher } from '../../lib/engine/dispatcher.ts';
 import { InProcessInvoker } from '../../lib/engine/in-process-invoker.ts';
 import type { BenchStack } from '../support/stack.ts';
+import { table } from '../support/table.ts';
 
 /** One parallelizationFactor's run. */
 export interface ParallelCell {
@@ -155,4 +156,34 @@ async function dispatcherSubscription(stack: BenchStack, group: string) {
   const found = await store.get(group);
   if (found === undefined) throw new Error(`subscription ${group} not stored`);
   return found;
+}
+
+/** The report's table. */
+export function parallelReport(result: ParallelResult): string[] {
+  return [
+    table(
+      `PARALLEL — one partition, ${result.cells[0]?.records ?? 0} records of ${result.keys} keys, handler ${result.handlerMsPerRecord} ms/record, batchSize ${result.batchSize}; read floor ${result.readFloorMs} ms`,
+      [
+        'factor',
+        'elapsed ms',
+        'records/s',
+        'floor ms',
+        '×floor',
+        'speed-up',
+        'in flight',
+        'order violations',
+      ],
+      result.cells.map((c) => [
+        c.factor,
+        c.elapsedMs,
+        c.recordsPerSecond,
+        c.floorMs,
+        c.ofFloor,
+        c.speedupOverFactor1,
+        c.maxInFlight,
+        c.keyOrderViolations,
+      ]),
+    ),
+    result.method,
+  ];
 }
