@@ -89,10 +89,9 @@ export async function handler(event: DispatcherEvent, context: Context): Promise
   const lags = await target.sweep(deadline, (reports) => {
     const byGroup = new Map<string, { lag: number; lagSeconds: number }>();
     for (const lag of reports) {
-      const single = metrics.singleMetric();
-      single.addDimensions({ group: lag.group, topic: lag.topic, partition: String(lag.partition) });
-      single.addMetric('ConsumerLag', MetricUnit.Count, lag.lag);
-      single.addMetric('ConsumerLagSeconds', MetricUnit.Seconds, lag.lagSeconds);
+      const dimensions = { group: lag.group, topic: lag.topic, partition: String(lag.partition) };
+      publish(dimensions, 'ConsumerLag', MetricUnit.Count, lag.lag);
+      publish(dimensions, 'ConsumerLagSeconds', MetricUnit.Seconds, lag.lagSeconds);
       publishStuck(lag.group, lag.topic, lag.partition, lag.stuck ? 1 : 0);
       const group = byGroup.get(lag.group) ?? { lag: 0, lagSeconds: 0 };
       byGroup.set(lag.group, {
@@ -102,10 +101,8 @@ export async function handler(event: DispatcherEvent, context: Context): Promise
     }
     // Per group, the worst partition: what the CDK construct's lag alarm watches.
     for (const [group, worst] of byGroup) {
-      const single = metrics.singleMetric();
-      single.addDimensions({ group });
-      single.addMetric('ConsumerLag', MetricUnit.Count, worst.lag);
-      single.addMetric('ConsumerLagSeconds', MetricUnit.Seconds, worst.lagSeconds);
+      publish({ group }, 'ConsumerLag', MetricUnit.Count, worst.lag);
+      publish({ group }, 'ConsumerLagSeconds', MetricUnit.Seconds, worst.lagSeconds);
     }
     metrics.publishStoredMetrics();
   });
@@ -119,10 +116,21 @@ export async function handler(event: DispatcherEvent, context: Context): Promise
 
 /** `StuckPartition` (1 or 0) per group, topic and partition, and per group (for one alarm per consumer). */
 function publishStuck(group: string, topic: string, partition: number, value: number): void {
+  publish({ group, topic, partition: String(partition) }, 'StuckPartition', MetricUnit.Count, value);
+  publish({ group }, 'StuckPartition', MetricUnit.Count, value);
+}
+
+/**
+ * One EMF line: a single metric with its own dimensions. (A single-metric instance publishes on its
+ * first `addMetric` and forgets its dimensions: a second metric on it would lose them.)
+ */
+function publish(
+  dimensions: Record<string, string>,
+  name: string,
+  unit: (typeof MetricUnit)[keyof typeof MetricUnit],
+  value: number,
+): void {
   const single = metrics.singleMetric();
-  single.addDimensions({ group, topic, partition: String(partition) });
-  single.addMetric('StuckPartition', MetricUnit.Count, value);
-  const perGroup = metrics.singleMetric();
-  perGroup.addDimensions({ group });
-  perGroup.addMetric('StuckPartition', MetricUnit.Count, value);
+  single.addDimensions(dimensions);
+  single.addMetric(name, unit, value);
 }

@@ -1,3 +1,4 @@
+import { InvalidProduceReturnError } from '../core/errors.ts';
 import type { Invoker, QueueSender } from '../core/ports.ts';
 import { MAX_OUTPUT_PARTITIONS, type OutputRecord, parseProduceReturn } from '../core/produce-return.ts';
 import { toHttpRecord } from '../core/record-json.ts';
@@ -131,7 +132,14 @@ export function producedOutputs(ctx: EngineContext, sticky: StickyPartitions): O
   return {
     async parse(response) {
       const outputs = parseProduceReturn(response);
-      if (outputs.length > 0) await checkOutputs(ctx, outputs);
+      if (outputs.length === 0) return outputs;
+      const partitions = await checkOutputs(ctx, outputs);
+      // One commit holds at most this many: a batch that writes more fails here, as a bad return.
+      if (partitions.size > MAX_OUTPUT_PARTITIONS) {
+        throw new InvalidProduceReturnError(
+          `produce writes to ${partitions.size} partitions; one commit may write to at most ${MAX_OUTPUT_PARTITIONS}`,
+        );
+      }
       return outputs;
     },
     async fits(outputs) {

@@ -77,4 +77,69 @@ describe('the dispatcher Lambda handler (events as AWS sends them)', () => {
     await invoke({ RequestType: 'Delete', ResourceProperties: { Subscription: spec } });
     assert.equal(await subscriptions.get('billing'), undefined);
   });
+
+  test('a scheduled event publishes ConsumerLag, ConsumerLagSeconds and StuckPartition (EMF) per partition and per group', async () => {
+    const invoker = new InProcessInvoker({
+      broken: async () => {
+        throw new Error('downstream is down');
+      },
+    });
+    useDispatcher(
+      createDispatcher(stack.config, {
+        invoker,
+        stuckAfterMs: 50,
+        retryBaseMs: 1,
+        onError: () => {},
+        onStuck: () => {},
+      }),
+    );
+    await log.createTopic({ name: 'metered', partitions: 1 });
+    const spec = JSON.stringify({
+      group: 'metered',
+      topic: 'metered',
+      target: 'broken',
+      startingPosition: 'earliest',
+      functionTimeoutSeconds: 1,
+    });
+    await invoke({ RequestType: 'Create', ResourceProperties: { Subscription: spec } });
+    await log.produce({ topic: 'metered', records: [{ value: bytes('x') }, { value: bytes('y') }] });
+    const lines: string[] = [];
+    // Integration tests run with metrics off (test/global-setup.ts); each single metric reads it anew.
+    const disabled = process.env.POWERTOOLS_METRICS_DISABLED;
+    process.env.POWERTOOLS_METRICS_DISABLED = 'false';
+    // Sweeps of 4 s (the handler keeps 10 s of its time for itself): room for one 1 s invocation.
+    const sweep = () =>
+      handler(
+        { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} } as never,
+        localContext('streambed-dispatcher', 14_000),
+      );
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+      lines.push(String(chunk));
+      return write(chunk, ...rest);
+    }) as typeof process.stdout.write;
+    try {
+      // The first sweep records the failure; the second sees it older than stuckAfterMs.
+      await sweep();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      lines.length = 0;
+      await sweep();
+    } finally {
+      process.stdout.write = write;
+      process.env.POWERTOOLS_METRICS_DISABLED = disabled;
+    }
+    const metrics = lines
+      .flatMap((l) => l.split('\n'))
+      .filter((l) => l.includes('"_aws"'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((m) => m.group === 'metered');
+    const value = (name: string, partitioned: boolean) =>
+      metrics.find((m) => name in m && 'partition' in m === partitioned)?.[name];
+    assert.equal(value('ConsumerLag', true), 2);
+    assert.equal(value('ConsumerLag', false), 2);
+    assert.ok(Number(value('ConsumerLagSeconds', false)) > 0, JSON.stringify(metrics));
+    assert.equal(value('StuckPartition', true), 1);
+    assert.equal(value('StuckPartition', false), 1);
+    await invoke({ RequestType: 'Delete', ResourceProperties: { Subscription: spec } });
+  });
 });

@@ -241,4 +241,40 @@ describe('consumer functions that return produce: outputs appended with the offs
       last !== undefined && last.endOffset === 16 && last.startOffset === 16 - (events.at(-1)?.size ?? 0),
     );
   });
+
+  test('one batch whose outputs write more partitions than one commit holds fails when the function returns, and goes to onFailure alone', async () => {
+    await log.createTopic({ name: 'wide-in', partitions: 1 });
+    await log.createTopic({ name: 'wide-out', partitions: 120 });
+    await log.createTopic({ name: 'wide-dlq', partitions: 1 });
+    const invoker = new InProcessInvoker();
+    invoker.register('wide-fn', async (event) => ({
+      produce: event.Records.flatMap((r) =>
+        Array.from({ length: r.offset === 0 ? 99 : 1 }, (_, j) => ({
+          topic: 'wide-out',
+          partition: j,
+          value: r.offset,
+        })),
+      ),
+    }));
+    const dispatcher = createDispatcher(stack.config, { invoker, retryBaseMs: 1, retryMaxMs: 2 });
+    await dispatcher.subscribe({
+      group: 'wide',
+      topic: 'wide-in',
+      target: 'wide-fn',
+      startingPosition: 'earliest',
+      maxRetryAttempts: 1,
+      onFailure: { topic: 'wide-dlq' },
+    });
+    await log.produce({ topic: 'wide-in', records: [0, 1].map((i) => ({ value: bytes(`w${i}`) })) });
+    const spec = await subscriptionOf(stack, 'wide');
+    assert.equal(await dispatcher.deliver(spec as never, 0, Date.now() + 30_000), 'caught-up');
+    const dlq = await log.fetch({ topic: 'wide-dlq', partition: 0, offset: 0 });
+    assert.equal(dlq.records.length, 1);
+    const message = JSON.parse(text(dlq.records[0]?.value ?? null) ?? '{}');
+    assert.equal(message.streambedBatchInfo.startOffset, 0);
+    assert.match(message.responseContext.functionError, /99 partitions; one commit may write to at most 98/);
+    const out = await readAll('wide-out');
+    assert.deepEqual([...out.values()].flat(), [1]);
+    assert.equal(await position('wide', 'wide-in'), 2);
+  });
 });
