@@ -23,7 +23,10 @@ export const handler = httpApi({
     const group = pathParam(event, 'group');
     const topic = event.queryStringParameters?.topic;
     if (topic === undefined) throw new InvalidArgumentError('query parameter topic is required');
-    const offsets = await engine.describeGroupOffsets(group, topic);
+    // The fencing counter of plain commits is internal: the response is what the OpenAPI document says.
+    const offsets = (await engine.describeGroupOffsets(group, topic)).map(
+      ({ plainCommits: _, ...offset }) => offset,
+    );
     return json(200, { group, topic, offsets });
   },
   'POST /groups/{group}/offsets/reset': async ({ event, body, engine }) => {

@@ -193,6 +193,7 @@ export const groupSchemas = {
         type: 'array',
         items: {
           type: 'object',
+          additionalProperties: false,
           required: ['partition', 'offset', 'metadata', 'highWatermark', 'lagRecords', 'lagSeconds', 'lag'],
           properties: {
             partition: nonNegativeInteger,
