@@ -295,6 +295,8 @@ export interface LeaseState extends Lease {
   readonly attempts?: number;
   /** When that batch first failed (ms since the epoch). */
   readonly failedSince?: number;
+  /** The id of the topic it failed on ('' or absent when recorded before ids were kept). */
+  readonly failedTopicId?: string;
 }
 
 /**
@@ -330,8 +332,8 @@ export interface LeaseStore {
   /** Gives a lease up (owner cleared, counter incremented); false if it was already lost. */
   release(group: string, topic: string, lease: Lease, owner: string): Promise<boolean>;
   /**
-   * Records a failed delivery attempt of the batch at `offset`, first failing at `since` (the lease
-   * must still be held); offset -1 clears the record.
+   * Records a failed delivery attempt of the batch at `offset` of topic `topicId`, first failing at
+   * `since` (the lease must still be held); offset -1 clears the record.
    */
   recordFailure(
     group: string,
@@ -341,6 +343,7 @@ export interface LeaseStore {
     offset: number,
     attempts: number,
     since?: number,
+    topicId?: string,
   ): Promise<boolean>;
   heartbeat(group: string, topic: string, memberId: string, expiresAt: number): Promise<void>;
   /** Renews a member only if it exists; false when it is unknown (never joined, or left). */

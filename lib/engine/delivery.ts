@@ -66,7 +66,9 @@ export class PartitionDelivery {
     this.offset = committed.offset;
     this.plainCommits = committed.plainCommits;
     this.factor = subscription.parallelizationFactor ?? 1;
-    const fo = lease.failedOffset ?? -1;
+    // A failure record of a deleted topic of the same name (leases are keyed by name) is not ours.
+    const ours = (lease.failedTopicId ?? '') === '' || lease.failedTopicId === topic.id;
+    const fo = ours ? (lease.failedOffset ?? -1) : -1;
     this.lanes = new Lanes(
       subscription.batchSize,
       fo < 0 ? undefined : { offset: fo, attempts: lease.attempts ?? 0, since: lease.failedSince ?? 0 },
@@ -80,6 +82,7 @@ export class PartitionDelivery {
           offset,
           attempts,
           since,
+          topic.id,
         );
       },
     );

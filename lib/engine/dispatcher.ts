@@ -283,8 +283,10 @@ export class Dispatcher {
       });
       for (const { head, offset, lag } of lags) {
         const lease = leases.find((l) => l.partition === head.partition);
+        const ours = (lease?.failedTopicId ?? '') === '' || lease?.failedTopicId === topic.id;
         const stuck =
           lag.lagRecords > 0 &&
+          ours &&
           (lease?.failedOffset ?? -1) >= offset &&
           now - (lease?.failedSince || now) >= this.stuckAfterMs;
         reports.push({

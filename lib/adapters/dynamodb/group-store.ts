@@ -132,7 +132,9 @@ export function leasedOffsetUpdate(
   return offsetWrite(
     table,
     write,
-    '#lc = :gen, #pv = if_not_exists(#pv, :pv)',
+    // `pv` is set, not kept: on an item a deleted topic of the same name left (tid differs), the count
+    // restarts at what the holder read for the new topic (0), so its next commit is not taken for a reset.
+    '#lc = :gen, #pv = :pv',
     `#tid <> :tid OR ((${fenced}) AND (attribute_not_exists(#pv) OR #pv = :pv))`,
     { ':pv': N(plainCommits) },
   );

@@ -21,7 +21,8 @@ import { queryPartition } from './query.ts';
 /**
  * Leases and members in the `meta` table:
  *   lease:  pk 'lease#<group>#<topic>',  sk '<partition, 4 digits>'  owner?, counter, expiresAt, p,
- *           fo/fa/fs (offset, attempts and first-failure time of a batch that keeps failing, for dispatchers)
+ *           fo/fa/fs/ft (offset, attempts, first-failure time and topic id of a batch that keeps failing,
+ *           for dispatchers: a topic deleted and created again under the same name does not inherit it)
  *   member: pk 'member#<group>#<topic>', sk '<memberId>'            expiresAt, ttl (seconds, cleanup only)
  * Correctness never rests on TTL: expiry is compared with `expiresAt`.
  */
@@ -33,6 +34,7 @@ function decodeLease(item: Item): LeaseState {
   const failedOffset = optNum(item, 'fo');
   const attempts = optNum(item, 'fa');
   const failedSince = optNum(item, 'fs');
+  const failedTopicId = item.ft?.S;
   return {
     partition: num(item, 'p'),
     owner: item.owner?.S ?? null,
@@ -41,6 +43,7 @@ function decodeLease(item: Item): LeaseState {
     ...(failedOffset === undefined ? {} : { failedOffset }),
     ...(attempts === undefined ? {} : { attempts }),
     ...(failedSince === undefined ? {} : { failedSince }),
+    ...(failedTopicId === undefined ? {} : { failedTopicId }),
   };
 }
 
@@ -184,12 +187,13 @@ export class DynamoLeaseStore implements LeaseStore {
     offset: number,
     attempts: number,
     since = 0,
+    topicId = '',
   ): Promise<boolean> {
     const updated = await this.conditional(
       group,
       topic,
       lease.partition,
-      'SET fo = :fo, fa = :fa, fs = :fs',
+      'SET fo = :fo, fa = :fa, fs = :fs, ft = :ft',
       '#owner = :owner AND #counter = :counter',
       {
         ':owner': S(owner),
@@ -197,6 +201,7 @@ export class DynamoLeaseStore implements LeaseStore {
         ':fo': N(offset),
         ':fa': N(attempts),
         ':fs': N(since),
+        ':ft': S(topicId),
       },
     );
     return updated !== undefined;
