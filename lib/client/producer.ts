@@ -1,0 +1,572 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  InvalidArgumentError,
+  RecordTooLargeError,
+  type StreambedError,
+  UnknownPartitionError,
+} from '../core/errors.ts';
+import { partitionForKey } from '../core/partitioner.ts';
+import type { ProduceRecord, ProducerIdentity, RecordOffset } from '../core/types.ts';
+import { isRetryable } from './errors.ts';
+import { type ProducerRecord, type RecordMetadata, toWireRecord } from './records.ts';
+import { backoffMs, type RetryOptions, withRetry } from './retry.ts';
+import type { Transport } from './transport.ts';
+
+/** Kafka's producer knobs, with Kafka's defaults where they carry over. */
+export interface ProducerOptions {
+  /** How long a record may wait for others to share its request (Kafka's linger.ms). @default 5 */
+  readonly lingerMs?: number;
+  /** Most records per request (capped by the transport: 10,000). @default 10_000 */
+  readonly batchRecords?: number;
+  /**
+   * Most payload bytes (keys, values, headers, and 64 bytes per record) per request (Kafka's
+   * batch.size, per request rather than per partition: one request carries every partition's batch of
+   * a topic, one S3 object). Capped by the transport (3 MiB over HTTP). @default 1_048_576
+   */
+  readonly batchBytes?: number;
+  /**
+   * Requests of one topic that may be unacknowledged at once (Kafka's
+   * max.in.flight.requests.per.connection); at most 5 when idempotent, the server's dedup window.
+   * @default 5
+   */
+  readonly maxInFlight?: number;
+  /** Bytes of records sent but not yet acknowledged before `send` waits (Kafka's buffer.memory). @default 33_554_432 */
+  readonly bufferBytes?: number;
+  /**
+   * Kafka's enable.idempotence: a producer id from the server and per-partition sequence numbers, so
+   * retries append exactly once and in order. @default true
+   */
+  readonly idempotent?: boolean;
+  /** A stable producer name: the same id at the next epoch, fencing older holders (idempotent only). */
+  readonly transactionalId?: string;
+  /** A record not acknowledged this long after `send` fails (Kafka's delivery.timeout.ms). @default 120_000 */
+  readonly deliveryTimeoutMs?: number;
+  /** Backoff between retries. @default { initialDelayMs: 100, maxDelayMs: 1_000 } */
+  readonly retry?: Omit<RetryOptions, 'retries'>;
+}
+
+/** A record in the producer's buffer; `delivered` settles when the server acknowledged it (or gave up). */
+export interface SendReceipt {
+  readonly delivered: Promise<RecordMetadata>;
+}
+
+const RECORD_OVERHEAD = 64;
+
+interface Item {
+  readonly topic: string;
+  readonly record: ProduceRecord & { readonly partition: number };
+  readonly size: number;
+  readonly resolve: (metadata: RecordMetadata) => void;
+  readonly reject: (error: unknown) => void;
+  readonly settled: Promise<unknown>;
+}
+
+interface Batch {
+  readonly id: number;
+  readonly lane: Lane;
+  readonly items: readonly Item[];
+  readonly bytes: number;
+  readonly createdAt: number;
+  /** The first sequence of the batch per partition, under `identity` (idempotent only). */
+  sequences: Record<number, number>;
+  identity: Identity | undefined;
+  done: boolean;
+  succeeded: boolean;
+  readonly finished: Promise<void>;
+  finish: () => void;
+}
+
+interface Identity {
+  readonly producerId: string;
+  readonly epoch: number;
+}
+
+interface Lane {
+  readonly topic: string;
+  readonly partitions: number;
+  readonly maxRecordBytes: number;
+  pending: Item[];
+  pendingBytes: number;
+  lingerTimer: NodeJS.Timeout | undefined;
+  lingered: boolean;
+  /** Batches cut and not yet settled, oldest first (settled ones leave from the front). */
+  readonly unacked: Batch[];
+  nextBatchId: number;
+  readonly nextSequence: Map<number, number>;
+  sticky: number;
+}
+
+type Decision = 'retry' | 'reorder' | 'reset' | 'fatal' | 'fenced' | 'duplicate';
+
+/**
+ * Kafka's producer on Streambed: records are grouped per topic into requests (one per `lingerMs`, or
+ * as soon as `batchRecords`/`batchBytes` fill), partitioned on the client with Kafka's murmur2 (or
+ * sticky for keyless records), sent with up to `maxInFlight` requests of a topic in flight, and retried
+ * with backoff. Idempotent by default: a producer id from the server and per-partition sequence
+ * numbers make retries append exactly once and keep each partition's order, even with several requests
+ * in flight. `send` waits while `bufferBytes` of records are unacknowledged.
+ *
+ * @example
+ * const producer = client.producer({ lingerMs: 10 });
+ * const { delivered } = await producer.send({ topic: 'orders', key: 'customer-42', json: { total: 12 } });
+ * await producer.flush();
+ * console.log(await delivered); // { topic: 'orders', partition: 1, offset: 17 }
+ * await producer.close();
+ */
+export class Producer {
+  private readonly transport: Transport;
+  private readonly lingerMs: number;
+  private readonly batchRecords: number;
+  private readonly batchBytes: number;
+  private readonly maxInFlight: number;
+  private readonly bufferBytes: number;
+  private readonly idempotent: boolean;
+  private readonly transactionalId: string | undefined;
+  private readonly deliveryTimeoutMs: number;
+  private readonly retry: RetryOptions;
+  private readonly lanes = new Map<string, Promise<Lane>>();
+  private readonly ready: Lane[] = [];
+  private readonly outstanding = new Set<Item>();
+  private readonly admission: { size: number; admit: () => void }[] = [];
+  private buffered = 0;
+  private flushing = 0;
+  private onWire = 0;
+  private wireIdle: (() => void)[] = [];
+  private identity: Identity | undefined;
+  private identityPending: Promise<void> | undefined;
+  private resetting: Promise<void> | undefined;
+  private fatal: unknown;
+  private closed = false;
+
+  /** Use `client.producer(options)`; this constructor is for a transport of your own. */
+  constructor(transport: Transport, options: ProducerOptions = {}) {
+    const int = (value: number | undefined, name: string, fallback: number, min: number, max: number) => {
+      const v = value ?? fallback;
+      if (!Number.isSafeInteger(v) || v < min || v > max) {
+        throw new InvalidArgumentError(`${name} must be an integer in ${min}..${max}, got ${v}`);
+      }
+      return v;
+    };
+    this.transport = transport;
+    this.idempotent = options.idempotent ?? true;
+    this.lingerMs = int(options.lingerMs, 'lingerMs', 5, 0, 60_000);
+    this.batchRecords = Math.min(
+      int(options.batchRecords, 'batchRecords', 10_000, 1, Number.MAX_SAFE_INTEGER),
+      transport.limits.maxRecordsPerRequest,
+    );
+    this.batchBytes = Math.min(
+      int(options.batchBytes, 'batchBytes', 1024 * 1024, 1, Number.MAX_SAFE_INTEGER),
+      transport.limits.maxRequestPayloadBytes,
+    );
+    this.maxInFlight = int(options.maxInFlight, 'maxInFlight', 5, 1, this.idempotent ? 5 : 1000);
+    this.bufferBytes = int(options.bufferBytes, 'bufferBytes', 32 * 1024 * 1024, 1, Number.MAX_SAFE_INTEGER);
+    this.deliveryTimeoutMs = int(options.deliveryTimeoutMs, 'deliveryTimeoutMs', 120_000, 1, 86_400_000);
+    this.retry = { initialDelayMs: 100, maxDelayMs: 1_000, ...options.retry };
+    if (options.transactionalId !== undefined && !this.idempotent) {
+      throw new InvalidArgumentError('transactionalId needs idempotent: true');
+    }
+    this.transactionalId = options.transactionalId;
+  }
+
+  /** Bytes of records in the buffer: sent, not yet acknowledged or failed. */
+  get bufferedBytes(): number {
+    return this.buffered;
+  }
+
+  /** The producer id and epoch the server issued (idempotent producers, after the first request). */
+  get producerIdentity(): Identity | undefined {
+    return this.identity;
+  }
+
+  /**
+   * Adds a record to the buffer, waiting while the buffer is full; resolves once it is buffered, to a
+   * receipt whose `delivered` resolves to where the record landed. Fails at once for an unknown topic
+   * or partition, a record larger than the topic's `maxRecordBytes`, or a closed producer. If nobody
+   * awaits `delivered`, a failure is still reported by {@link flush}.
+   *
+   * @example
+   * for (const order of orders) await producer.send({ topic: 'orders', key: order.customer, json: order });
+   * await producer.flush();
+   */
+  async send(record: ProducerRecord): Promise<SendReceipt> {
+    this.checkOpen();
+    const { record: wire, size } = toWireRecord(record, Date.now());
+    const lane = await this.lane(record.topic);
+    if (
+      wire.partition !== undefined &&
+      (!Number.isSafeInteger(wire.partition) || wire.partition < 0 || wire.partition >= lane.partitions)
+    ) {
+      throw new UnknownPartitionError(lane.topic, wire.partition, lane.partitions);
+    }
+    if (size > lane.maxRecordBytes) {
+      throw new RecordTooLargeError(
+        `the record has ${size} bytes; topic '${lane.topic}' takes at most ${lane.maxRecordBytes} (maxRecordBytes)`,
+      );
+    }
+    const cost = size + RECORD_OVERHEAD;
+    if (this.admission.length > 0 || (this.buffered > 0 && this.buffered + cost > this.bufferBytes)) {
+      // Admitted in order as acknowledgements free room; admission counts the bytes in.
+      await new Promise<void>((admit) => this.admission.push({ size: cost, admit }));
+    } else this.buffered += cost;
+    try {
+      this.checkOpen();
+    } catch (error) {
+      this.release(cost);
+      throw error;
+    }
+    const partition =
+      wire.partition ??
+      (wire.key === null || wire.key === undefined
+        ? lane.sticky
+        : partitionForKey(wire.key, lane.partitions));
+    let resolve!: (metadata: RecordMetadata) => void;
+    let reject!: (error: unknown) => void;
+    const delivered = new Promise<RecordMetadata>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    const settled = delivered.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    const item: Item = {
+      topic: lane.topic,
+      record: { ...wire, partition },
+      size: cost,
+      resolve,
+      reject,
+      settled,
+    };
+    this.outstanding.add(item);
+    lane.pending.push(item);
+    lane.pendingBytes += cost;
+    if (lane.pending.length >= this.batchRecords || lane.pendingBytes >= this.batchBytes)
+      lane.lingered = true;
+    else if (lane.lingerTimer === undefined && !lane.lingered) {
+      lane.lingerTimer = setTimeout(() => {
+        lane.lingerTimer = undefined;
+        lane.lingered = true;
+        this.pump(lane);
+      }, this.lingerMs);
+    }
+    this.pump(lane);
+    return { delivered };
+  }
+
+  /**
+   * Sends every buffered record now and waits until each record sent before the call is acknowledged
+   * or has failed. Rejects with an AggregateError of the failures, if any.
+   *
+   * @example
+   * await producer.flush();
+   */
+  async flush(): Promise<void> {
+    const waiting = [...this.outstanding];
+    this.flushing++;
+    try {
+      for (const lane of this.ready) this.pump(lane);
+      const outcomes = await Promise.all(waiting.map((item) => item.settled));
+      const errors = outcomes.filter((outcome) => outcome !== undefined);
+      if (errors.length > 0) {
+        throw new AggregateError(errors, `${errors.length} of ${waiting.length} records were not delivered`);
+      }
+    } finally {
+      this.flushing--;
+    }
+  }
+
+  /**
+   * Flushes, then refuses further sends. Does not close the transport (the client does).
+   *
+   * @example
+   * process.on('SIGTERM', () => producer.close());
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.flush();
+    } finally {
+      this.closed = true;
+    }
+  }
+
+  private checkOpen(): void {
+    if (this.fatal !== undefined) throw this.fatal;
+    if (this.closed) throw new InvalidArgumentError('the producer is closed');
+  }
+
+  private lane(topic: string): Promise<Lane> {
+    let lane = this.lanes.get(topic);
+    if (lane === undefined) {
+      lane = withRetry(() => this.transport.describeTopic(topic), { ...this.retry, retries: 5 }).then(
+        (description): Lane => {
+          const created: Lane = {
+            topic: description.name,
+            partitions: description.partitions,
+            maxRecordBytes: description.config.maxRecordBytes,
+            pending: [],
+            pendingBytes: 0,
+            lingerTimer: undefined,
+            lingered: false,
+            unacked: [],
+            nextBatchId: 0,
+            nextSequence: new Map(),
+            sticky: Math.floor(Math.random() * description.partitions),
+          };
+          this.ready.push(created);
+          return created;
+        },
+      );
+      this.lanes.set(topic, lane);
+      lane.catch(() => this.lanes.delete(topic));
+    }
+    return lane;
+  }
+
+  /** Cuts and starts requests while the lane has records ready and room in flight. */
+  private pump(lane: Lane): void {
+    while (this.canSend(lane)) this.start(this.cut(lane));
+  }
+
+  private canSend(lane: Lane): boolean {
+    if (lane.pending.length === 0 || this.fatal !== undefined || this.resetting !== undefined) return false;
+    if (!lane.lingered && this.flushing === 0 && !this.closed) return false;
+    const oldest = lane.unacked[0];
+    if (oldest !== undefined && lane.nextBatchId - oldest.id >= this.maxInFlight) return false;
+    if (this.idempotent && this.identity === undefined) {
+      this.acquireIdentity();
+      return false;
+    }
+    return true;
+  }
+
+  private acquireIdentity(): void {
+    if (this.identityPending !== undefined) return;
+    this.identityPending = withRetry(
+      () =>
+        this.transport.initProducer(
+          this.transactionalId === undefined ? {} : { transactionalId: this.transactionalId },
+        ),
+      { ...this.retry, retries: 10 },
+    ).then(
+      (issued) => {
+        this.identity = issued;
+        this.identityPending = undefined;
+        for (const lane of this.ready) this.pump(lane);
+      },
+      (error: unknown) => {
+        this.identityPending = undefined;
+        this.failAll(error);
+      },
+    );
+  }
+
+  private cut(lane: Lane): Batch {
+    const items: Item[] = [];
+    let bytes = 0;
+    while (lane.pending.length > 0 && items.length < this.batchRecords) {
+      const next = lane.pending[0] as Item;
+      if (items.length > 0 && bytes + next.size > this.batchBytes) break;
+      items.push(next);
+      bytes += next.size;
+      lane.pending.shift();
+    }
+    lane.pendingBytes -= bytes;
+    if (lane.pending.length === 0) {
+      lane.lingered = false;
+      if (lane.lingerTimer !== undefined) clearTimeout(lane.lingerTimer);
+      lane.lingerTimer = undefined;
+    }
+    // Kafka's sticky partitioner: keyless records go to one partition per request, the next one after.
+    lane.sticky = (lane.sticky + 1) % lane.partitions;
+    let finish!: () => void;
+    const finished = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
+    const batch: Batch = {
+      id: lane.nextBatchId++,
+      lane,
+      items,
+      bytes,
+      createdAt: Date.now(),
+      sequences: {},
+      identity: undefined,
+      done: false,
+      succeeded: false,
+      finished,
+      finish,
+    };
+    if (this.idempotent) this.number(batch);
+    lane.unacked.push(batch);
+    return batch;
+  }
+
+  /** Gives the batch its first sequence per partition under the current identity. */
+  private number(batch: Batch): void {
+    const counts = new Map<number, number>();
+    for (const item of batch.items)
+      counts.set(item.record.partition, (counts.get(item.record.partition) ?? 0) + 1);
+    const sequences: Record<number, number> = {};
+    for (const [partition, count] of counts) {
+      const next = batch.lane.nextSequence.get(partition) ?? 0;
+      sequences[partition] = next;
+      batch.lane.nextSequence.set(partition, next + count);
+    }
+    batch.sequences = sequences;
+    batch.identity = this.identity;
+  }
+
+  private start(batch: Batch): void {
+    void this.run(batch);
+  }
+
+  private async run(batch: Batch): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      while (this.resetting !== undefined) await this.resetting;
+      if (batch.done) return;
+      const predecessorsSettled = batch.lane.unacked.every((b) => b.id >= batch.id || b.done);
+      const producer: ProducerIdentity | undefined =
+        batch.identity === undefined
+          ? undefined
+          : {
+              producerId: batch.identity.producerId,
+              epoch: batch.identity.epoch,
+              sequences: batch.sequences,
+            };
+      this.onWire++;
+      let offsets: RecordOffset[] | undefined;
+      let failure: unknown;
+      try {
+        offsets = (
+          await this.transport.produce({
+            topic: batch.lane.topic,
+            records: batch.items.map((item) => item.record),
+            ...(producer === undefined ? {} : { producer }),
+          })
+        ).offsets;
+      } catch (error) {
+        failure = error;
+      } finally {
+        this.onWire--;
+        if (this.onWire === 0) for (const idle of this.wireIdle.splice(0)) idle();
+      }
+      if (batch.done) return;
+      if (offsets !== undefined) return this.settle(batch, offsets);
+      const decision = this.decide(failure, predecessorsSettled);
+      if (decision === 'fenced') return this.failAll(failure);
+      if (decision === 'duplicate') return this.settle(batch, undefined);
+      if (decision === 'fatal' || Date.now() - batch.createdAt > this.deliveryTimeoutMs) {
+        return this.settle(batch, undefined, failure);
+      }
+      // Retries keep each partition's order: a batch goes again only after every earlier one settled.
+      await Promise.all(batch.lane.unacked.filter((b) => b.id < batch.id).map((b) => b.finished));
+      if (decision === 'reset') await this.reset(producer);
+      else if (decision === 'retry') await sleep(backoffMs(attempt, failure, this.retry));
+    }
+  }
+
+  private decide(error: unknown, predecessorsSettled: boolean): Decision {
+    const code = (error as StreambedError | undefined)?.code;
+    if (this.idempotent) {
+      if (code === 'ProducerFenced') return 'fenced';
+      if (code === 'UnknownProducerId') return 'reset';
+      if (code === 'DuplicateSequence') return 'duplicate';
+      // Out of order while an earlier batch was unsettled is pipelining after that batch's failure: it
+      // goes again once the earlier ones are in. With every earlier batch settled, the server's state
+      // lost track of ours (an earlier batch failed for good, or the state expired): start afresh.
+      if (code === 'OutOfOrderSequence') return predecessorsSettled ? 'reset' : 'reorder';
+    }
+    return isRetryable(error) ? 'retry' : 'fatal';
+  }
+
+  /**
+   * Kafka's epoch bump for an idempotent producer that lost its sequence: once nothing is on the wire,
+   * a new producer id, and every unsettled batch numbered afresh from 0 under it, in order.
+   */
+  private reset(failed: Identity | undefined): Promise<void> {
+    if (this.resetting !== undefined) return this.resetting;
+    if (
+      failed === undefined ||
+      this.identity?.producerId !== failed.producerId ||
+      this.identity.epoch !== failed.epoch
+    ) {
+      return Promise.resolve(); // numbered afresh since that attempt
+    }
+    this.resetting = (async () => {
+      while (this.onWire > 0) await new Promise<void>((idle) => this.wireIdle.push(idle));
+      try {
+        this.identity = await withRetry(
+          () =>
+            this.transport.initProducer(
+              this.transactionalId === undefined ? {} : { transactionalId: this.transactionalId },
+            ),
+          { ...this.retry, retries: 10 },
+        );
+      } catch (error) {
+        this.failAll(error);
+        return;
+      }
+      for (const lane of this.ready) {
+        lane.nextSequence.clear();
+        for (const batch of lane.unacked) if (!batch.done) this.number(batch);
+      }
+    })().finally(() => {
+      this.resetting = undefined;
+      for (const lane of this.ready) this.pump(lane);
+    });
+    return this.resetting;
+  }
+
+  /** Settles a batch: offsets for its records, or an error, or (a duplicate older than the window) −1. */
+  private settle(batch: Batch, offsets: readonly RecordOffset[] | undefined, error?: unknown): void {
+    if (batch.done) return;
+    batch.done = true;
+    batch.succeeded = error === undefined;
+    batch.items.forEach((item, i) => {
+      this.outstanding.delete(item);
+      if (error !== undefined) item.reject(error);
+      else
+        item.resolve({
+          topic: batch.lane.topic,
+          partition: offsets?.[i]?.partition ?? item.record.partition,
+          offset: offsets?.[i]?.offset ?? -1,
+        });
+    });
+    this.release(batch.bytes);
+    const lane = batch.lane;
+    while (lane.unacked[0]?.done === true) lane.unacked.shift();
+    batch.finish();
+    this.pump(lane);
+  }
+
+  private release(bytes: number): void {
+    this.buffered -= bytes;
+    while (this.admission.length > 0) {
+      const next = this.admission[0] as { size: number; admit: () => void };
+      if (this.buffered > 0 && this.buffered + next.size > this.bufferBytes) break;
+      this.admission.shift();
+      this.buffered += next.size;
+      next.admit();
+    }
+  }
+
+  /** A fatal producer error (fenced, or no producer id): every buffered record fails with it. */
+  private failAll(error: unknown): void {
+    if (this.fatal === undefined) this.fatal = error;
+    for (const lane of this.ready) {
+      for (const batch of lane.unacked) this.settle(batch, undefined, error);
+      for (const item of lane.pending.splice(0)) {
+        this.outstanding.delete(item);
+        item.reject(error);
+        this.release(item.size);
+      }
+      lane.pendingBytes = 0;
+      if (lane.lingerTimer !== undefined) clearTimeout(lane.lingerTimer);
+      lane.lingerTimer = undefined;
+    }
+    for (const waiter of this.admission.splice(0)) {
+      this.buffered += waiter.size;
+      waiter.admit();
+    }
+  }
+}
