@@ -1,0 +1,27 @@
+/** The apache/kafka message definitions vendored here: the headers, then each API's request and response. */
+export const MESSAGE_FILES: readonly string[] = [
+  'RequestHeader',
+  'ResponseHeader',
+  ...[
+    'Produce',
+    'Fetch',
+    'ListOffsets',
+    'Metadata',
+    'OffsetCommit',
+    'OffsetFetch',
+    'FindCoordinator',
+    'JoinGroup',
+    'Heartbeat',
+    'LeaveGroup',
+    'SyncGroup',
+    'DescribeGroups',
+    'ListGroups',
+    'ApiVersions',
+    'CreateTopics',
+    'DeleteTopics',
+    'DeleteRecords',
+    'InitProducerId',
+    'DescribeConfigs',
+    'CreatePartitions',
+  ].flatMap((api) => [`${api}Request`, `${api}Response`]),
+];

@@ -1,0 +1,224 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import fc from 'fast-check';
+import { crc32c } from '../../lib/core/segment/crc.ts';
+import {
+  CorruptRecordBatchError,
+  decodeRecordBatch,
+  decodeRecordBatches,
+  encodeRecordBatch,
+  type KafkaCompression,
+  RECORD_BATCH_HEADER_BYTES,
+  type RecordBatchInput,
+  UnsupportedCompressionTypeError,
+  UnsupportedRecordFormatError,
+} from '../../lib/kafka/index.ts';
+
+const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+function input(compression: KafkaCompression, overrides: Partial<RecordBatchInput> = {}): RecordBatchInput {
+  return {
+    baseOffset: 0n,
+    compression,
+    baseTimestamp: 1_700_000_000_000n,
+    maxTimestamp: 1_700_000_000_250n,
+    producerId: 4000n,
+    producerEpoch: 3,
+    baseSequence: 17,
+    records: [
+      {
+        timestampDelta: 0,
+        offsetDelta: 0,
+        key: utf8('customer-42'),
+        value: utf8('{"total":12}'),
+        headers: [],
+      },
+      {
+        timestampDelta: 250,
+        offsetDelta: 1,
+        key: null,
+        value: null,
+        headers: [
+          { key: 'trace-id', value: utf8('abc') },
+          { key: 'é', value: null },
+        ],
+      },
+      {
+        timestampDelta: -5,
+        offsetDelta: 2,
+        key: new Uint8Array(0),
+        value: new Uint8Array(3000),
+        headers: [],
+      },
+    ],
+    ...overrides,
+  };
+}
+
+/** The decoded form of an input (defaults filled in). */
+function expected(i: RecordBatchInput) {
+  return {
+    baseOffset: BigInt(i.baseOffset),
+    partitionLeaderEpoch: i.partitionLeaderEpoch ?? -1,
+    compression: i.compression,
+    timestampType: i.timestampType ?? 'create',
+    transactional: i.transactional ?? false,
+    control: i.control ?? false,
+    hasDeleteHorizon: i.hasDeleteHorizon ?? false,
+    lastOffsetDelta: i.lastOffsetDelta ?? i.records.at(-1)?.offsetDelta ?? 0,
+    baseTimestamp: BigInt(i.baseTimestamp),
+    maxTimestamp: BigInt(i.maxTimestamp),
+    producerId: BigInt(i.producerId ?? -1),
+    producerEpoch: i.producerEpoch ?? -1,
+    baseSequence: i.baseSequence ?? -1,
+    records: i.records.map((r) => ({ attributes: 0, ...r })),
+  };
+}
+
+/** Sets the attributes' compression bits of an encoded batch and fixes its CRC. */
+function withCompressionCode(bytes: Uint8Array, code: number): Uint8Array {
+  const copy = bytes.slice();
+  const view = new DataView(copy.buffer);
+  view.setInt16(21, (view.getInt16(21) & ~7) | code);
+  view.setUint32(17, crc32c(copy.subarray(21)));
+  return copy;
+}
+
+describe('record batch v2', () => {
+  for (const compression of ['none', 'gzip', 'zstd'] as const) {
+    test(`round-trips with ${compression}`, () => {
+      const i = input(compression);
+      const bytes = encodeRecordBatch(i);
+      const { batch, next } = decodeRecordBatch(bytes);
+      assert.equal(next, bytes.length);
+      assert.deepStrictEqual(batch, expected(i));
+    });
+  }
+
+  test('the header sits where the spec says, and the CRC32C covers attributes to the end', () => {
+    const bytes = encodeRecordBatch(input('none', { baseOffset: 5n, partitionLeaderEpoch: 9 }));
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    assert.equal(view.getBigInt64(0), 5n);
+    assert.equal(view.getInt32(8), bytes.length - 12);
+    assert.equal(view.getInt32(12), 9);
+    assert.equal(view.getInt8(16), 2);
+    assert.equal(view.getUint32(17), crc32c(bytes.subarray(21)));
+    assert.equal(view.getInt16(21), 0);
+    assert.equal(view.getInt32(23), 2);
+    assert.equal(view.getBigInt64(43), 4000n);
+    assert.equal(view.getInt32(57), 3);
+    // The first record: length 29 (zigzag 0x3a), attributes 0, timestampDelta 0, offsetDelta 0,
+    // key length 11 (zigzag 0x16), the key, value length 12 (0x18), the value, 0 headers.
+    assert.deepStrictEqual([...bytes.subarray(61, 66)], [0x3a, 0x00, 0x00, 0x00, 0x16]);
+    assert.equal(bytes[66 + 11], 0x18);
+    assert.equal(bytes[61 + 1 + 29], 0x30); // the next record starts right after: length 24 (zigzag 0x30)
+  });
+
+  test('attribute flags round-trip', () => {
+    const i = input('gzip', {
+      timestampType: 'logAppend',
+      transactional: true,
+      control: true,
+      hasDeleteHorizon: true,
+      lastOffsetDelta: 9,
+    });
+    const bytes = encodeRecordBatch(i);
+    assert.equal(new DataView(bytes.buffer).getInt16(21), 0x01 | 0x08 | 0x10 | 0x20 | 0x40);
+    assert.deepStrictEqual(decodeRecordBatch(bytes).batch, expected(i));
+  });
+
+  test('a wrong CRC is rejected, wherever the damage is', () => {
+    const bytes = encodeRecordBatch(input('zstd'));
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 17, max: bytes.length - 1 }),
+        fc.integer({ min: 1, max: 255 }),
+        (at, flip) => {
+          const copy = bytes.slice();
+          copy[at] = (copy[at] as number) ^ flip;
+          assert.throws(
+            () => decodeRecordBatch(copy),
+            /CRC32C is 0x[0-9a-f]{8}, the bytes give 0x[0-9a-f]{8}/,
+          );
+        },
+      ),
+    );
+  });
+
+  test('random damage anywhere only ever throws the typed errors', () => {
+    const bytes = encodeRecordBatch(input('none'));
+    fc.assert(
+      fc.property(
+        fc.nat(bytes.length - 1),
+        fc.integer({ min: 1, max: 255 }),
+        fc.boolean(),
+        (at, flip, fixCrc) => {
+          let copy: Uint8Array = bytes.slice();
+          copy[at] = (copy[at] as number) ^ flip;
+          if (fixCrc && at >= 21) copy = withCompressionCode(copy, 0);
+          try {
+            decodeRecordBatch(copy);
+          } catch (e) {
+            assert.ok(
+              e instanceof CorruptRecordBatchError ||
+                e instanceof UnsupportedRecordFormatError ||
+                e instanceof UnsupportedCompressionTypeError,
+              String(e),
+            );
+          }
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  test('magic 0 and 1 message sets are refused as an unsupported format', () => {
+    const bytes = encodeRecordBatch(input('none'));
+    bytes[16] = 1;
+    assert.throws(() => decodeRecordBatch(bytes), UnsupportedRecordFormatError);
+  });
+
+  test('snappy and lz4 are refused with UNSUPPORTED_COMPRESSION_TYPE, both ways', () => {
+    const bytes = encodeRecordBatch(input('none'));
+    for (const [code, name] of [
+      [2, 'snappy'],
+      [3, 'lz4'],
+    ] as const) {
+      assert.throws(
+        () => decodeRecordBatch(withCompressionCode(bytes, code)),
+        (e: unknown) =>
+          e instanceof UnsupportedCompressionTypeError && e.compression === name && e.kafkaErrorCode === 76,
+      );
+      assert.throws(() => encodeRecordBatch(input(name)), UnsupportedCompressionTypeError);
+    }
+    assert.throws(() => decodeRecordBatch(withCompressionCode(bytes, 5)), UnsupportedCompressionTypeError);
+  });
+
+  test('truncation, a short header and garbage in a compressed section are corrupt', () => {
+    const bytes = encodeRecordBatch(input('gzip'));
+    assert.throws(
+      () => decodeRecordBatch(bytes.subarray(0, RECORD_BATCH_HEADER_BYTES - 1)),
+      CorruptRecordBatchError,
+    );
+    assert.throws(() => decodeRecordBatch(bytes.subarray(0, bytes.length - 1)), /batchLength/);
+    const garbage = withCompressionCode(encodeRecordBatch(input('none')), 1);
+    assert.throws(() => decodeRecordBatch(garbage), /gzip records do not decompress/);
+  });
+
+  test('a records field holds batches back to back', () => {
+    const a = encodeRecordBatch(input('none'));
+    const b = encodeRecordBatch(input('zstd', { baseOffset: 3n }));
+    const both = Uint8Array.from([...a, ...b]);
+    const batches = decodeRecordBatches(both);
+    assert.deepStrictEqual(
+      batches.map((x) => [x.baseOffset, x.compression, x.records.length]),
+      [
+        [0n, 'none', 3],
+        [3n, 'zstd', 3],
+      ],
+    );
+    assert.deepStrictEqual(decodeRecordBatches(null), []);
+    assert.deepStrictEqual(decodeRecordBatches(new Uint8Array(0)), []);
+    assert.throws(() => decodeRecordBatches(both.subarray(0, both.length - 2)), CorruptRecordBatchError);
+  });
+});
