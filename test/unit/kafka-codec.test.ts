@@ -28,7 +28,9 @@ import {
   UnsupportedKafkaVersionError,
   ZERO_UUID,
 } from '../../lib/kafka/index.ts';
+import { decodeMessage, encodeMessage } from '../../lib/kafka/protocol/codec.ts';
 import {
+  compileMessage,
   defaultValue,
   type FieldType,
   inRange,
@@ -374,5 +376,44 @@ describe('framing', () => {
   test('a frame size above the limit or negative is refused', () => {
     assert.throws(() => new FrameSplitter(10).push(hex('0000000b')), MalformedKafkaMessageError);
     assert.throws(() => new FrameSplitter().push(hex('ffffffff')), MalformedKafkaMessageError);
+  });
+});
+
+describe('definition features the vendored files do not use yet', () => {
+  const schema = compileMessage({
+    name: 'SyntheticResponse',
+    type: 'response',
+    apiKey: 999,
+    validVersions: '0-1',
+    flexibleVersions: '1+',
+    fields: [
+      { name: 'Leader', type: 'Endpoint', versions: '0+', nullableVersions: '0+' },
+      { name: 'Others', type: '[]Endpoint', versions: '0+' },
+      { name: 'Ratio', type: 'float64', versions: '0+' },
+      { name: 'Port', type: 'uint16', versions: '0+' },
+      { name: 'Hint', type: 'Endpoint', versions: '1+', taggedVersions: '1+', tag: 4 },
+    ],
+    commonStructs: [
+      { name: 'Endpoint', versions: '0+', fields: [{ name: 'Host', type: 'string', versions: '0+' }] },
+    ],
+  });
+
+  test('common structs, a nullable struct (int8 marker), float64, uint16 and a tagged struct', () => {
+    const v0 = { leader: null, others: [{ host: 'a' }], ratio: 0.25, port: 9092, hint: { host: '' } };
+    assert.equal(
+      toHex(encodeMessage(schema, 0, v0)),
+      `ff 00000001 0001${str('a')} 3fd0000000000000 2384`.replace(/ /g, ''),
+    );
+    assert.deepStrictEqual(decodeMessage(schema, 0, encodeMessage(schema, 0, v0)), v0);
+    const v1 = { ...v0, leader: { host: 'b' }, hint: { host: 'h' } };
+    const bytes = encodeMessage(schema, 1, v1);
+    assert.equal(
+      toHex(bytes),
+      `01 02${str('b')}00 02 02${str('a')}00 3fd0000000000000 2384 01 04 03 02${str('h')}00`.replace(
+        / /g,
+        '',
+      ),
+    );
+    assert.deepStrictEqual(decodeMessage(schema, 1, bytes), v1);
   });
 });
