@@ -484,6 +484,66 @@ for (const setup of setups) {
       );
     });
 
+    test('the async iterator with automatic commits; a forced reset while the member reads is picked up from the committed offsets', async () => {
+      await transport.createTopic({ name: 'iterated', partitions: 2 });
+      const producer = client.producer({ lingerMs: 0 });
+      for (let i = 0; i < 20; i++) await producer.send({ topic: 'iterated', partition: i % 2, json: { i } });
+      await producer.flush();
+      const errors: unknown[] = [];
+      const consumer = client.consumer({
+        group: 'iter',
+        topic: 'iterated',
+        autoOffsetReset: 'earliest',
+        autoCommitIntervalMs: 1,
+        sessionTimeoutMs: 3_000,
+        pollIntervalMs: 50,
+        onError: (e) => errors.push(e),
+      });
+      const got: number[] = [];
+      for await (const record of consumer) {
+        got.push((valueJson<{ i: number }>(record) as { i: number }).i);
+        if (got.length === 20) break; // leaving the loop closes the consumer, committing what it returned
+      }
+      assert.deepEqual(
+        got.sort((x, y) => x - y),
+        [...Array(20).keys()],
+      );
+      const admin = client.admin();
+      assert.equal((await admin.describeGroup('iter', 'iterated')).lagRecords, 0);
+
+      // A member reads; the offsets are reset under it (forced); its next commit is refused and it
+      // goes on from the reset offsets.
+      const member = client.consumer({
+        group: 'iter',
+        topic: 'iterated',
+        autoCommit: false,
+        sessionTimeoutMs: 3_000,
+        pollIntervalMs: 50,
+      });
+      await member.connect();
+      assert.deepEqual(
+        [...member.positions()],
+        [
+          [0, 10],
+          [1, 10],
+        ],
+      );
+      await admin.resetOffsets({ group: 'iter', topic: 'iterated', to: { offset: 4 }, force: true });
+      await assert.rejects(member.commit(), (e: unknown) => (e as { code?: string }).code === 'OffsetReset');
+      const again: number[] = [];
+      await waitFor(async () => {
+        for (const r of await member.poll({ timeoutMs: 50 }))
+          again.push((valueJson<{ i: number }>(r) as { i: number }).i);
+        return again.length >= 12;
+      }, 'the member to hold its partitions again and read from the reset offsets');
+      assert.deepEqual(
+        again.sort((x, y) => x - y),
+        [8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19],
+      );
+      await member.close();
+      await producer.close();
+    });
+
     test('seek to an offset, a timestamp, the beginning and the end; autoOffsetReset after records were deleted', async () => {
       await transport.createTopic({ name: 'seeking', partitions: 1 });
       const producer = client.producer({ lingerMs: 0 });
