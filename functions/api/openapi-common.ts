@@ -58,6 +58,14 @@ export const partitionParam = {
   name: 'partition',
   in: 'path',
   required: true,
-  schema: { type: 'string', pattern: '^(0|[1-9][0-9]{0,3})$' },
-  description: 'Partition number.',
+  schema: { type: 'integer', minimum: 0, maximum: 999 },
+  description:
+    'Partition number, in decimal without leading zeros. One the topic does not have answers 404 UnknownPartition.',
 };
+
+/**
+ * A query or path parameter that is a decimal integer in [minimum, maximum]: the handlers accept exactly
+ * the canonical decimal form (no sign, no leading zeros, no fraction), as a generated client writes it.
+ */
+export const integerParam = (minimum: number, maximum: number) =>
+  ({ type: 'integer', minimum, maximum }) as const;

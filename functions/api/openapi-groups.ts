@@ -4,6 +4,7 @@ import {
   errorResponse,
   json,
   jsonBody,
+  LIMITS,
   nonNegativeInteger,
   ref,
 } from './openapi-common.ts';
@@ -12,6 +13,37 @@ import {
 
 const groupParam = { name: 'group', in: 'path', required: true, schema: ref('GroupName') };
 const memberParam = { name: 'member', in: 'path', required: true, schema: ref('MemberId') };
+
+/** From a member's join or heartbeat to what it does next: heartbeat, commit what it holds, leave. */
+const memberLinks = {
+  heartbeat: {
+    operationId: 'heartbeat',
+    parameters: { group: '$request.path.group', member: '$response.body#/memberId' },
+    requestBody: { topic: '$request.body#/topic' },
+  },
+  commit: {
+    operationId: 'commitAsMember',
+    parameters: { group: '$request.path.group', member: '$response.body#/memberId' },
+    requestBody: {
+      topic: '$request.body#/topic',
+      offsets: [
+        {
+          partition: '$response.body#/assignments/0/partition',
+          offset: 0,
+          leaseCounter: '$response.body#/assignments/0/leaseCounter',
+        },
+      ],
+    },
+  },
+  leave: {
+    operationId: 'leaveGroup',
+    parameters: {
+      group: '$request.path.group',
+      member: '$response.body#/memberId',
+      topic: '$request.body#/topic',
+    },
+  },
+} as const;
 
 export const groupPaths = {
   '/groups': {
@@ -31,7 +63,15 @@ export const groupPaths = {
         content: { 'application/json': { schema: ref('CommitOffsetsRequest') } },
       },
       responses: {
-        '200': json(ref('CommitOffsetsResponse'), 'Committed.'),
+        '200': {
+          ...json(ref('CommitOffsetsResponse'), 'Committed.'),
+          links: {
+            describe: {
+              operationId: 'describeGroupOffsets',
+              parameters: { group: '$request.path.group', topic: '$request.body#/topic' },
+            },
+          },
+        },
         '404': errorResponse('No such topic or partition.'),
         '409': errorResponse('A newer generation committed (StaleGeneration).'),
         ...bodyErrors,
@@ -87,7 +127,7 @@ export const groupPaths = {
         'the others take them over at their next heartbeat. Members joining or leaving rebalance the assignment.',
       requestBody: jsonBody('JoinRequest'),
       responses: {
-        '200': json(ref('Membership'), 'The member and its partitions.'),
+        '200': { ...json(ref('Membership'), 'The member and its partitions.'), links: memberLinks },
         '404': errorResponse('No such topic.'),
         ...bodyErrors,
         ...commonErrors,
@@ -101,7 +141,7 @@ export const groupPaths = {
       summary: "Keep a member's partitions and learn about reassignments",
       requestBody: jsonBody('HeartbeatRequest'),
       responses: {
-        '200': json(ref('Membership'), "The member's partitions now."),
+        '200': { ...json(ref('Membership'), "The member's partitions now."), links: memberLinks },
         '404': errorResponse('Unknown topic, or the member is unknown (UnknownMember): join again.'),
         ...bodyErrors,
         ...commonErrors,
@@ -145,6 +185,29 @@ export const groupPaths = {
   },
 } as const;
 
+/** A rule JSON Schema cannot state (uniqueItems compares whole items). */
+const UNIQUE_PARTITIONS =
+  'Each partition at most once (a partition listed twice: 400 InvalidArgument); each must be one the topic has ' +
+  '(404 UnknownPartition).';
+
+/** The engine counts UTF-16 code units; JSON Schema's maxLength counts characters (code points). */
+const METADATA = {
+  type: 'string',
+  maxLength: 4096,
+  description:
+    'At most 4096 UTF-16 code units: a character outside the Basic Multilingual Plane (an emoji) counts as two ' +
+    '(400 InvalidArgument).',
+} as const;
+
+const SESSION_TIMEOUT = {
+  type: 'integer',
+  minimum: 1000,
+  maximum: 300000,
+  description:
+    "ms without a heartbeat after which the member's partitions go to others. Default 10000; every join and " +
+    'heartbeat sets it anew (a heartbeat without it goes back to the default).',
+} as const;
+
 export const groupSchemas = {
   GroupName: {
     type: 'string',
@@ -160,6 +223,8 @@ export const groupSchemas = {
       offsets: {
         type: 'array',
         minItems: 1,
+        maxItems: LIMITS.maxPartitionsPerCommit,
+        description: UNIQUE_PARTITIONS,
         items: {
           type: 'object',
           additionalProperties: false,
@@ -167,7 +232,7 @@ export const groupSchemas = {
           properties: {
             partition: { type: 'integer', minimum: 0, maximum: 999 },
             offset: nonNegativeInteger,
-            metadata: { type: 'string', maxLength: 4096 },
+            metadata: METADATA,
           },
         },
       },
@@ -300,8 +365,8 @@ export const groupSchemas = {
     required: ['topic'],
     properties: {
       topic: ref('TopicName'),
-      memberId: ref('MemberId'),
-      sessionTimeoutMs: { type: 'integer', minimum: 1000, maximum: 300000 },
+      memberId: { ...ref('MemberId'), description: 'Default: a new random id.' },
+      sessionTimeoutMs: SESSION_TIMEOUT,
     },
   },
   HeartbeatRequest: {
@@ -310,7 +375,7 @@ export const groupSchemas = {
     required: ['topic'],
     properties: {
       topic: ref('TopicName'),
-      sessionTimeoutMs: { type: 'integer', minimum: 1000, maximum: 300000 },
+      sessionTimeoutMs: SESSION_TIMEOUT,
     },
   },
   Membership: {
@@ -340,6 +405,7 @@ export const groupSchemas = {
         type: 'array',
         minItems: 1,
         maxItems: 50,
+        description: UNIQUE_PARTITIONS,
         items: {
           type: 'object',
           additionalProperties: false,

@@ -10,16 +10,18 @@ import {
   commonErrors,
   errorResponse,
   json,
-  jsonBody,
   LIMITS,
   nonNegativeInteger,
-  partitionParam,
   ref,
   topicParam,
 } from './openapi-common.ts';
 import { groupPaths, groupSchemas } from './openapi-groups.ts';
+import { recordPaths, recordSchemas } from './openapi-records.ts';
 
 export { LIMITS };
+
+/** Links (for generated clients and stateful testing) take a created topic's name from the response. */
+const TOPIC_NAME = '$response.body#/name';
 
 export const openapi = {
   openapi: '3.1.0',
@@ -29,7 +31,12 @@ export const openapi = {
     description:
       "Kafka's semantics on S3 and DynamoDB. On AWS every route requires IAM (SigV4) authorization. " +
       `Limits: request body ≤ ${LIMITS.maxRequestBytes} bytes, ≤ ${LIMITS.maxRecordsPerRequest} records per ` +
-      `produce call, each record ≤ its topic's maxRecordBytes (≤ 3 MiB), fetch maxBytes ≤ ${LIMITS.maxFetchBytes}.`,
+      `produce call, each record ≤ its topic's maxRecordBytes (≤ 3 MiB), fetch maxBytes ≤ ${LIMITS.maxFetchBytes}. ` +
+      'Rules that JSON Schema cannot state, or that depend on stored state, are in the descriptions with ' +
+      'their status and error code. Errors from Streambed are `{"error":{"code","message"}}`. A path answers ' +
+      'a method it does not serve with 405 MethodNotAllowed and an `Allow` header listing the methods it ' +
+      'serves (`npm start`; on AWS, API Gateway answers a route it does not have with its own 404 ' +
+      '`{"message":"Not Found"}`).',
   },
   paths: {
     '/topics': {
@@ -41,7 +48,23 @@ export const openapi = {
           content: { 'application/json': { schema: ref('CreateTopicRequest') } },
         },
         responses: {
-          '201': json(ref('Topic'), 'The topic was created.'),
+          '201': {
+            ...json(ref('Topic'), 'The topic was created.'),
+            links: {
+              describe: { operationId: 'describeTopic', parameters: { topic: TOPIC_NAME } },
+              delete: { operationId: 'deleteTopic', parameters: { topic: TOPIC_NAME } },
+              produce: { operationId: 'produce', parameters: { topic: TOPIC_NAME } },
+              fetch: { operationId: 'fetch', parameters: { topic: TOPIC_NAME, partition: 0 } },
+              listOffsets: { operationId: 'listOffsets', parameters: { topic: TOPIC_NAME, partition: 0 } },
+              deleteRecords: {
+                operationId: 'deleteRecords',
+                parameters: { topic: TOPIC_NAME, partition: 0 },
+              },
+              join: { operationId: 'joinGroup', requestBody: { topic: TOPIC_NAME } },
+              commit: { operationId: 'commitOffsets', requestBody: { topic: TOPIC_NAME } },
+              reset: { operationId: 'resetOffsets', requestBody: { topic: TOPIC_NAME } },
+            },
+          },
           '409': errorResponse('A topic of that name exists (TopicAlreadyExists).'),
           ...bodyErrors,
           ...commonErrors,
@@ -74,113 +97,7 @@ export const openapi = {
         },
       },
     },
-    '/topics/{topic}/records': {
-      parameters: [topicParam],
-      post: {
-        operationId: 'produce',
-        summary: 'Append records',
-        description:
-          'One call is stored as one object and acknowledged only when every record is committed. ' +
-          'Partition: the explicit one, else murmur2 of the key (as Kafka), else one partition for all keyless ' +
-          'records of the call. With producerId/producerEpoch/sequence the call is idempotent (Kafka semantics): ' +
-          'a retry returns the original offsets and appends nothing.',
-        requestBody: jsonBody('ProduceRequest'),
-        responses: {
-          '200': json(ref('ProduceResponse'), 'Offsets of the records, in request order.'),
-          '404': errorResponse('No such topic (UnknownTopic).'),
-          '409': errorResponse('OutOfOrderSequence, DuplicateSequence or ProducerFenced.'),
-          ...bodyErrors,
-          ...commonErrors,
-          '400': errorResponse('A malformed request (the message names the field), or UnknownProducerId.'),
-        },
-      },
-    },
-    '/producers': {
-      post: {
-        operationId: 'initProducer',
-        summary: 'Issue a producer id (Kafka InitProducerId)',
-        description:
-          'Idempotent produce calls carry a producerId and producerEpoch issued here. Without a transactionalId ' +
-          'each call issues a new id at epoch 0. A transactionalId is a stable name: calling again returns the ' +
-          'same id at the next epoch, and every older epoch is refused (409 ProducerFenced) from then on. ' +
-          'Produce refuses ids and epochs never issued (400 UnknownProducerId).',
-        requestBody: jsonBody('InitProducerRequest'),
-        responses: {
-          '200': json(ref('InitProducerResponse'), 'The producer id and its epoch.'),
-          ...bodyErrors,
-          ...commonErrors,
-        },
-      },
-    },
-    '/topics/{topic}/partitions/{partition}/records': {
-      parameters: [topicParam, partitionParam],
-      get: {
-        operationId: 'fetch',
-        summary: 'Read records from an offset',
-        parameters: [
-          {
-            name: 'offset',
-            in: 'query',
-            required: true,
-            schema: { type: 'string', pattern: '^(0|[1-9][0-9]*)$' },
-          },
-          { name: 'maxRecords', in: 'query', schema: { type: 'string', pattern: '^[1-9][0-9]*$' } },
-          { name: 'maxBytes', in: 'query', schema: { type: 'string', pattern: '^[1-9][0-9]*$' } },
-        ],
-        responses: {
-          '200': json(ref('FetchResponse'), 'Records from `offset`; empty at or past the high watermark.'),
-          '404': errorResponse('No such topic or partition.'),
-          '416': errorResponse('The offset is below the log start offset (OffsetOutOfRange).'),
-          ...commonErrors,
-        },
-      },
-      delete: {
-        operationId: 'deleteRecords',
-        summary: 'Delete the records below an offset (Kafka DeleteRecords)',
-        description:
-          'Moves the log start offset up to `before` (never down); reads below it answer 416. `-1` means the ' +
-          'high watermark. An offset at or below the log start changes nothing and answers the log start. ' +
-          'Storage is released by the next sweep.',
-        parameters: [
-          {
-            name: 'before',
-            in: 'query',
-            required: true,
-            schema: { type: 'string', pattern: '^(-1|0|[1-9][0-9]*)$' },
-          },
-        ],
-        responses: {
-          '200': json(ref('DeleteRecordsResponse'), 'The log start offset after the call.'),
-          '404': errorResponse('No such topic or partition.'),
-          '416': errorResponse('`before` is above the high watermark (OffsetOutOfRange).'),
-          ...commonErrors,
-        },
-      },
-    },
-    '/topics/{topic}/partitions/{partition}/offsets': {
-      parameters: [topicParam, partitionParam],
-      get: {
-        operationId: 'listOffsets',
-        summary: 'Earliest, latest, or first offset at or after a timestamp',
-        parameters: [
-          {
-            name: 'at',
-            in: 'query',
-            required: true,
-            schema: { type: 'string', pattern: '^(earliest|latest|0|[1-9][0-9]*)$' },
-            description: '`earliest`, `latest` (the high watermark) or a timestamp in ms since the epoch.',
-          },
-        ],
-        responses: {
-          '200': json(
-            ref('OffsetResponse'),
-            'The offset (null when no record is at or after the timestamp).',
-          ),
-          '404': errorResponse('No such topic or partition.'),
-          ...commonErrors,
-        },
-      },
-    },
+    ...recordPaths,
     ...groupPaths,
   },
   components: {
@@ -293,130 +210,7 @@ export const openapi = {
           },
         ],
       },
-      Headers: { type: 'object', additionalProperties: { type: 'string' } },
-      ProduceRecord: {
-        type: 'object',
-        additionalProperties: false,
-        description:
-          'Give exactly one of `value` (any JSON value but null) and `valueBase64` (binary). `value: null` ' +
-          'is a tombstone (a null value, as Kafka): on a compacted topic it deletes the key.',
-        properties: {
-          key: { type: ['string', 'null'] },
-          value: {},
-          valueBase64: {
-            type: 'string',
-            // Padding (length a multiple of 4) is checked by the handler: a linear pattern stays fast on MiBs.
-            pattern: '^[A-Za-z0-9+/]*={0,2}$',
-            'x-rule': 'must be padded base64 (RFC 4648)',
-          },
-          headers: ref('Headers'),
-          partition: { type: 'integer', minimum: 0, maximum: 999 },
-          timestamp: nonNegativeInteger,
-        },
-      },
-      ProduceRequest: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['records'],
-        properties: {
-          records: { type: 'array', minItems: 1, items: ref('ProduceRecord') },
-          producerId: {
-            type: 'string',
-            pattern: '^[a-zA-Z0-9._:-]{1,64}$',
-            'x-rule': 'must be 1-64 characters of [a-zA-Z0-9._:-]',
-          },
-          producerEpoch: { type: 'integer', minimum: 0, maximum: 32767 },
-          sequence: {
-            'x-rule': 'must be a sequence number or an object of partition to sequence number',
-            description:
-              "The call's first sequence number per partition (Kafka semantics). A number when the call writes " +
-              'to one partition, else an object mapping each partition written to its sequence.',
-            anyOf: [
-              { type: 'integer', minimum: 0, maximum: 2147483647 },
-              {
-                type: 'object',
-                propertyNames: { pattern: '^(0|[1-9][0-9]{0,3})$' },
-                additionalProperties: { type: 'integer', minimum: 0, maximum: 2147483647 },
-              },
-            ],
-          },
-        },
-        dependentRequired: {
-          producerId: ['producerEpoch', 'sequence'],
-          producerEpoch: ['producerId', 'sequence'],
-          sequence: ['producerId', 'producerEpoch'],
-        },
-      },
-      RecordOffset: {
-        type: 'object',
-        required: ['partition', 'offset'],
-        properties: { partition: nonNegativeInteger, offset: nonNegativeInteger },
-      },
-      InitProducerRequest: {
-        type: 'object',
-        additionalProperties: false,
-        properties: {
-          transactionalId: {
-            type: 'string',
-            minLength: 1,
-            maxLength: 255,
-            // Control characters are Unicode's Cc: C0, DEL and C1. Lone surrogates are refused by the engine.
-            pattern: '^[^\\u0000-\\u001f\\u007f-\\u009f]+$',
-            'x-rule': 'must be 1-255 characters without control characters',
-          },
-        },
-      },
-      InitProducerResponse: {
-        type: 'object',
-        required: ['producerId', 'producerEpoch'],
-        properties: {
-          producerId: { type: 'string', pattern: '^[1-9][0-9]{0,15}$' },
-          producerEpoch: { type: 'integer', minimum: 0, maximum: 32767 },
-        },
-      },
-      ProduceResponse: {
-        type: 'object',
-        required: ['offsets'],
-        properties: { offsets: { type: 'array', items: ref('RecordOffset') } },
-      },
-      FetchedRecord: {
-        type: 'object',
-        required: ['offset', 'timestamp', 'key', 'headers'],
-        properties: {
-          offset: nonNegativeInteger,
-          timestamp: nonNegativeInteger,
-          key: { type: ['string', 'null'] },
-          value: {},
-          valueBase64: { type: 'string' },
-          headers: ref('Headers'),
-        },
-      },
-      FetchResponse: {
-        type: 'object',
-        required: ['records', 'nextOffset', 'highWatermark'],
-        properties: {
-          records: { type: 'array', items: ref('FetchedRecord') },
-          nextOffset: {
-            ...nonNegativeInteger,
-            description:
-              'The offset to fetch next. A compacted topic has holes (offsets whose records compaction removed): ' +
-              'it steps over them, so it may be more than the last record offset + 1. Below the high watermark ' +
-              'a fetch is never empty.',
-          },
-          highWatermark: nonNegativeInteger,
-          logStartOffset: nonNegativeInteger,
-        },
-      },
-      OffsetResponse: {
-        type: 'object',
-        required: ['offset'],
-        properties: { offset: { anyOf: [nonNegativeInteger, { type: 'null' }] } },
-      },
-      DeleteRecordsResponse: {
-        type: 'object',
-        required: ['logStartOffset'],
-        properties: { logStartOffset: nonNegativeInteger },
-      },
+      ...recordSchemas,
       ...groupSchemas,
       Error: {
         type: 'object',

@@ -52,6 +52,8 @@ async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const matches = compiled.filter((c) => c.pattern.test(url.pathname));
   const match = matches.find((c) => c.route.method === method);
   if (match === undefined) {
+    // A path served with other methods: 405 with Allow listing them (RFC 9110). OPTIONS and HEAD are
+    // not served either, so they get the same answer.
     const code = matches.length > 0 ? 405 : 404;
     send(
       res,
@@ -62,6 +64,7 @@ async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
           message: `no route ${method} ${url.pathname}`,
         },
       }),
+      code === 405 ? { allow: [...new Set(matches.map((c) => c.route.method))].sort().join(', ') } : {},
     );
     return;
   }

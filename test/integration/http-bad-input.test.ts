@@ -159,6 +159,24 @@ const CASES: Case[] = [
     mentions: 'records[0]',
   },
   {
+    name: 'a record with no fields',
+    method: 'POST',
+    path: '/topics/t/records',
+    json: { records: [record, {}] },
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'records[1] must give exactly one of value and valueBase64',
+  },
+  {
+    name: 'base64 of three characters with padding',
+    method: 'POST',
+    path: '/topics/t/records',
+    json: { records: [{ valueBase64: '5==' }] },
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'valueBase64',
+  },
+  {
     name: 'invalid base64',
     method: 'POST',
     path: '/topics/t/records',
@@ -472,6 +490,14 @@ const CASES: Case[] = [
     mentions: 'before',
   },
   {
+    name: 'DeleteRecords with before above 2^53 - 1',
+    method: 'DELETE',
+    path: '/topics/t/partitions/0/records?before=72762207099229051527073',
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'before',
+  },
+  {
     name: 'DeleteRecords above the high watermark',
     method: 'DELETE',
     path: '/topics/t/partitions/0/records?before=5',
@@ -542,6 +568,22 @@ const CASES: Case[] = [
     mentions: 'maxRecords',
   },
   {
+    name: 'maxRecords above 10000',
+    method: 'GET',
+    path: '/topics/t/partitions/0/records?offset=0&maxRecords=10001',
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'maxRecords',
+  },
+  {
+    name: 'offset above 2^53 - 1',
+    method: 'GET',
+    path: '/topics/t/partitions/0/records?offset=9007199254740992',
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'offset',
+  },
+  {
     name: 'non-numeric partition',
     method: 'GET',
     path: '/topics/t/partitions/x/records?offset=0',
@@ -567,6 +609,14 @@ const CASES: Case[] = [
     name: 'bad list-offsets spec',
     method: 'GET',
     path: '/topics/t/partitions/0/offsets?at=yesterday',
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'at',
+  },
+  {
+    name: 'list offsets at a timestamp above 2^53 - 1',
+    method: 'GET',
+    path: '/topics/t/partitions/0/offsets?at=9007199254740992',
     status: 400,
     code: 'InvalidArgument',
     mentions: 'at',
@@ -629,6 +679,30 @@ const CASES: Case[] = [
     status: 400,
     code: 'InvalidArgument',
     mentions: 'extra',
+  },
+  {
+    name: 'commit with a partition listed twice',
+    method: 'PUT',
+    path: '/groups/g/offsets',
+    json: {
+      topic: 't',
+      offsets: [
+        { partition: 0, offset: 1 },
+        { partition: 0, offset: 2 },
+      ],
+    },
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'offsets[1].partition 0 appears twice',
+  },
+  {
+    name: 'commit of more than 100 partitions',
+    method: 'PUT',
+    path: '/groups/g/offsets',
+    json: { topic: 't', offsets: Array.from({ length: 101 }, (_, partition) => ({ partition, offset: 0 })) },
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'offsets',
   },
   {
     name: 'stale generation',
@@ -816,5 +890,9 @@ describe('bad input over HTTP: the right status and code, and nothing changes', 
     assert.equal(((await missing.json()) as { error: { code: string } }).error.code, 'NotFound');
     const wrong = await fetch(`${api.url}/topics`, { method: 'PATCH' });
     assert.equal(wrong.status, 405);
+    assert.equal(wrong.headers.get('allow'), 'GET, POST');
+    assert.equal(((await wrong.json()) as { error: { code: string } }).error.code, 'MethodNotAllowed');
+    const options = await fetch(`${api.url}/topics/t/partitions/0/records`, { method: 'OPTIONS' });
+    assert.deepEqual([options.status, options.headers.get('allow')], [405, 'DELETE, GET']);
   });
 });

@@ -1,0 +1,321 @@
+import {
+  bodyErrors,
+  commonErrors,
+  errorResponse,
+  integerParam,
+  json,
+  jsonBody,
+  LIMITS,
+  nonNegativeInteger,
+  partitionParam,
+  ref,
+  topicParam,
+} from './openapi-common.ts';
+
+/** The records part of the OpenAPI document: produce, producer ids, fetch, DeleteRecords, list offsets. */
+
+export const recordPaths = {
+  '/topics/{topic}/records': {
+    parameters: [topicParam],
+    post: {
+      operationId: 'produce',
+      summary: 'Append records',
+      description:
+        'One call is stored as one object and acknowledged only when every record is committed. ' +
+        'Partition: the explicit one, else murmur2 of the key (as Kafka), else one partition for all keyless ' +
+        'records of the call. With producerId/producerEpoch/sequence the call is idempotent (Kafka semantics): ' +
+        'a retry returns the original offsets and appends nothing.',
+      requestBody: jsonBody('ProduceRequest'),
+      responses: {
+        '200': {
+          ...json(ref('ProduceResponse'), 'Offsets of the records, in request order.'),
+          links: {
+            fetch: {
+              operationId: 'fetch',
+              parameters: {
+                topic: '$request.path.topic',
+                partition: '$response.body#/offsets/0/partition',
+                offset: '$response.body#/offsets/0/offset',
+              },
+            },
+            listOffsets: {
+              operationId: 'listOffsets',
+              parameters: {
+                topic: '$request.path.topic',
+                partition: '$response.body#/offsets/0/partition',
+              },
+            },
+          },
+        },
+        '404': errorResponse('No such topic (UnknownTopic).'),
+        '409': errorResponse('OutOfOrderSequence, DuplicateSequence or ProducerFenced.'),
+        ...bodyErrors,
+        ...commonErrors,
+        '400': errorResponse(
+          'A malformed request (the message names the field); a record partition the topic does not have; a ' +
+            'keyless record on a compacted topic; sequences that do not match the partitions written; or ' +
+            'UnknownProducerId.',
+        ),
+        '413': errorResponse(
+          `The body is larger than ${LIMITS.maxRequestBytes} bytes or holds more than ` +
+            `${LIMITS.maxRecordsPerRequest} records (RequestTooLarge), or a record is larger than the topic's ` +
+            'maxRecordBytes (RecordTooLarge).',
+        ),
+      },
+    },
+  },
+  '/producers': {
+    post: {
+      operationId: 'initProducer',
+      summary: 'Issue a producer id (Kafka InitProducerId)',
+      description:
+        'Idempotent produce calls carry a producerId and producerEpoch issued here. Without a transactionalId ' +
+        'each call issues a new id at epoch 0. A transactionalId is a stable name: calling again returns the ' +
+        'same id at the next epoch, and every older epoch is refused (409 ProducerFenced) from then on. ' +
+        'Produce refuses ids and epochs never issued (400 UnknownProducerId).',
+      requestBody: jsonBody('InitProducerRequest'),
+      responses: {
+        '200': json(ref('InitProducerResponse'), 'The producer id and its epoch.'),
+        ...bodyErrors,
+        ...commonErrors,
+      },
+    },
+  },
+  '/topics/{topic}/partitions/{partition}/records': {
+    parameters: [topicParam, partitionParam],
+    get: {
+      operationId: 'fetch',
+      summary: 'Read records from an offset',
+      parameters: [
+        {
+          name: 'offset',
+          in: 'query',
+          required: true,
+          schema: integerParam(0, Number.MAX_SAFE_INTEGER),
+          description:
+            'The first offset to read. Below the log start: 416; at or past the high watermark: no records.',
+        },
+        {
+          name: 'maxRecords',
+          in: 'query',
+          schema: integerParam(1, LIMITS.maxFetchRecords),
+          description: 'At most this many records (default 500).',
+        },
+        {
+          name: 'maxBytes',
+          in: 'query',
+          schema: integerParam(1, LIMITS.maxFetchBytes),
+          description:
+            'About this many bytes of records (default 1048576). At least one record is returned when there is ' +
+            'one, even if it is larger.',
+        },
+      ],
+      responses: {
+        '200': json(ref('FetchResponse'), 'Records from `offset`; empty at or past the high watermark.'),
+        '404': errorResponse('No such topic or partition.'),
+        '416': errorResponse('The offset is below the log start offset (OffsetOutOfRange).'),
+        ...commonErrors,
+      },
+    },
+    delete: {
+      operationId: 'deleteRecords',
+      summary: 'Delete the records below an offset (Kafka DeleteRecords)',
+      description:
+        'Moves the log start offset up to `before` (never down); reads below it answer 416. `-1` means the ' +
+        'high watermark. An offset at or below the log start changes nothing and answers the log start. ' +
+        'Storage is released by the next sweep.',
+      parameters: [
+        {
+          name: 'before',
+          in: 'query',
+          required: true,
+          schema: integerParam(-1, Number.MAX_SAFE_INTEGER),
+          description: 'The new log start offset, or -1 for the high watermark.',
+        },
+      ],
+      responses: {
+        '200': json(ref('DeleteRecordsResponse'), 'The log start offset after the call.'),
+        '404': errorResponse('No such topic or partition.'),
+        '416': errorResponse('`before` is above the high watermark (OffsetOutOfRange).'),
+        ...commonErrors,
+      },
+    },
+  },
+  '/topics/{topic}/partitions/{partition}/offsets': {
+    parameters: [topicParam, partitionParam],
+    get: {
+      operationId: 'listOffsets',
+      summary: 'Earliest, latest, or first offset at or after a timestamp',
+      parameters: [
+        {
+          name: 'at',
+          in: 'query',
+          required: true,
+          schema: { anyOf: [{ enum: ['earliest', 'latest'] }, integerParam(0, Number.MAX_SAFE_INTEGER)] },
+          description: '`earliest`, `latest` (the high watermark) or a timestamp in ms since the epoch.',
+        },
+      ],
+      responses: {
+        '200': json(ref('OffsetResponse'), 'The offset (null when no record is at or after the timestamp).'),
+        '404': errorResponse('No such topic or partition.'),
+        ...commonErrors,
+      },
+    },
+  },
+} as const;
+
+export const recordSchemas = {
+  Headers: { type: 'object', additionalProperties: { type: 'string' } },
+  ProduceRecord: {
+    type: 'object',
+    additionalProperties: false,
+    description:
+      'Give exactly one of `value` (any JSON value) and `valueBase64` (binary). `value: null` is a tombstone ' +
+      '(a null value, as Kafka): on a compacted topic it deletes the key. Rules that depend on the topic: ' +
+      'on a compacted topic every record needs a key (400 InvalidArgument); a record larger than the ' +
+      "topic's maxRecordBytes (key, value and headers) is refused (413 RecordTooLarge).",
+    oneOf: [{ required: ['value'] }, { required: ['valueBase64'] }],
+    'x-rule': 'must give exactly one of value and valueBase64',
+    properties: {
+      key: { type: ['string', 'null'] },
+      value: {},
+      valueBase64: {
+        type: 'string',
+        // OpenAPI's `byte`: padded base64 (RFC 4648 §4). The handlers check it without a backtracking
+        // regular expression (functions/api/schemas.ts), which overflows the stack on MiBs.
+        format: 'byte',
+        'x-rule': 'must be padded base64 (RFC 4648)',
+      },
+      headers: ref('Headers'),
+      partition: {
+        type: 'integer',
+        minimum: 0,
+        maximum: 999,
+        description:
+          "Must be below the topic's partition count (400 InvalidArgument otherwise). Default: murmur2 of " +
+          'the key, else one partition for all keyless records of the call.',
+      },
+      timestamp: {
+        ...nonNegativeInteger,
+        description: 'ms since the epoch. Default: the time of the call.',
+      },
+    },
+  },
+  ProduceRequest: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['records'],
+    description:
+      `At most ${LIMITS.maxRecordsPerRequest} records (more: 413 RequestTooLarge) in a body of at most ` +
+      `${LIMITS.maxRequestBytes} bytes (413 RequestTooLarge). An idempotent call gives producerId, producerEpoch ` +
+      'and sequence together: producerId and producerEpoch as issued by POST /producers (others: 400 ' +
+      'UnknownProducerId; an older epoch: 409 ProducerFenced), and a sequence for exactly the partitions the ' +
+      'call writes to (a number only when it writes to one partition; otherwise 400 InvalidArgument).',
+    properties: {
+      records: {
+        type: 'array',
+        minItems: 1,
+        maxItems: LIMITS.maxRecordsPerRequest,
+        items: ref('ProduceRecord'),
+      },
+      producerId: {
+        type: 'string',
+        pattern: '^[a-zA-Z0-9._:-]{1,64}$',
+        'x-rule': 'must be 1-64 characters of [a-zA-Z0-9._:-]',
+      },
+      producerEpoch: { type: 'integer', minimum: 0, maximum: 32767 },
+      sequence: {
+        'x-rule': 'must be a sequence number or an object of partition to sequence number',
+        description:
+          "The call's first sequence number per partition (Kafka semantics). A number when the call writes " +
+          'to one partition, else an object mapping each partition written to its sequence.',
+        anyOf: [
+          { type: 'integer', minimum: 0, maximum: 2147483647 },
+          {
+            type: 'object',
+            propertyNames: { pattern: '^(0|[1-9][0-9]{0,3})$' },
+            additionalProperties: { type: 'integer', minimum: 0, maximum: 2147483647 },
+          },
+        ],
+      },
+    },
+    dependentRequired: {
+      producerId: ['producerEpoch', 'sequence'],
+      producerEpoch: ['producerId', 'sequence'],
+      sequence: ['producerId', 'producerEpoch'],
+    },
+  },
+  RecordOffset: {
+    type: 'object',
+    required: ['partition', 'offset'],
+    properties: { partition: nonNegativeInteger, offset: nonNegativeInteger },
+  },
+  InitProducerRequest: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      transactionalId: {
+        type: 'string',
+        minLength: 1,
+        maxLength: 255,
+        // Control characters are Unicode's Cc: C0, DEL and C1. Lone surrogates are refused by the engine.
+        pattern: '^[^\\u0000-\\u001f\\u007f-\\u009f]+$',
+        'x-rule': 'must be 1-255 characters without control characters',
+        description:
+          'Characters are code points. The text must be well-formed: a lone (unpaired) UTF-16 surrogate is ' +
+          'refused (400 InvalidArgument).',
+      },
+    },
+  },
+  InitProducerResponse: {
+    type: 'object',
+    required: ['producerId', 'producerEpoch'],
+    properties: {
+      producerId: { type: 'string', pattern: '^[1-9][0-9]{0,15}$' },
+      producerEpoch: { type: 'integer', minimum: 0, maximum: 32767 },
+    },
+  },
+  ProduceResponse: {
+    type: 'object',
+    required: ['offsets'],
+    properties: { offsets: { type: 'array', items: ref('RecordOffset') } },
+  },
+  FetchedRecord: {
+    type: 'object',
+    required: ['offset', 'timestamp', 'key', 'headers'],
+    properties: {
+      offset: nonNegativeInteger,
+      timestamp: nonNegativeInteger,
+      key: { type: ['string', 'null'] },
+      value: {},
+      valueBase64: { type: 'string' },
+      headers: ref('Headers'),
+    },
+  },
+  FetchResponse: {
+    type: 'object',
+    required: ['records', 'nextOffset', 'highWatermark'],
+    properties: {
+      records: { type: 'array', items: ref('FetchedRecord') },
+      nextOffset: {
+        ...nonNegativeInteger,
+        description:
+          'The offset to fetch next. A compacted topic has holes (offsets whose records compaction removed): ' +
+          'it steps over them, so it may be more than the last record offset + 1. Below the high watermark ' +
+          'a fetch is never empty.',
+      },
+      highWatermark: nonNegativeInteger,
+      logStartOffset: nonNegativeInteger,
+    },
+  },
+  OffsetResponse: {
+    type: 'object',
+    required: ['offset'],
+    properties: { offset: { anyOf: [nonNegativeInteger, { type: 'null' }] } },
+  },
+  DeleteRecordsResponse: {
+    type: 'object',
+    required: ['logStartOffset'],
+    properties: { logStartOffset: nonNegativeInteger },
+  },
+} as const;
