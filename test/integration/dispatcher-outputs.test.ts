@@ -7,7 +7,7 @@ import { producedOutputs } from '../../lib/engine/delivery-io.ts';
 import { InProcessInvoker } from '../../lib/engine/in-process-invoker.ts';
 import { StickyPartitions } from '../../lib/engine/produce.ts';
 import type { Streambed } from '../../lib/engine/streambed.ts';
-import { subscriptionOf } from '../support/lookups.ts';
+import { positionOf, subscriptionOf } from '../support/lookups.ts';
 import { bytes, type TestStack, testStack, text } from '../support/stack.ts';
 
 describe('consumer functions that return produce: outputs appended with the offset commit, exactly once', () => {
@@ -19,8 +19,7 @@ describe('consumer functions that return produce: outputs appended with the offs
   });
   after(() => stack.close());
 
-  const position = async (group: string, topic: string) =>
-    (await log.fetchOffsets(group, topic)).find((o) => o.partition === 0)?.offset;
+  const position = (group: string, topic: string) => positionOf(log, group, topic);
 
   /** Every record of every partition of `topic`, as key → values. */
   async function readAll(topic: string): Promise<Map<string, string[]>> {

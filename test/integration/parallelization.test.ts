@@ -5,7 +5,7 @@ import { createDispatcher } from '../../lib/adapters/aws.ts';
 import type { StreambedEvent } from '../../lib/core/subscription.ts';
 import { InProcessInvoker } from '../../lib/engine/in-process-invoker.ts';
 import type { Streambed } from '../../lib/engine/streambed.ts';
-import { subscriptionOf } from '../support/lookups.ts';
+import { positionOf, subscriptionOf } from '../support/lookups.ts';
 import { bytes, type TestStack, testStack } from '../support/stack.ts';
 
 describe('parallelizationFactor: several batches of one partition in flight, per-key order kept', () => {
@@ -17,8 +17,7 @@ describe('parallelizationFactor: several batches of one partition in flight, per
   });
   after(() => stack.close());
 
-  const position = async (group: string, topic: string) =>
-    (await log.fetchOffsets(group, topic)).find((o) => o.partition === 0)?.offset;
+  const position = (group: string, topic: string) => positionOf(log, group, topic);
 
   /** Produces `count` records over `keys` keys (key k<i % keys>), 500 per call. */
   async function produceKeyed(topic: string, count: number, keys: number) {

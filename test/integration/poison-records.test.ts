@@ -6,7 +6,7 @@ import type { Stuck } from '../../lib/engine/delivery-io.ts';
 import type { LagReport } from '../../lib/engine/dispatcher.ts';
 import { InProcessInvoker } from '../../lib/engine/in-process-invoker.ts';
 import type { Streambed } from '../../lib/engine/streambed.ts';
-import { subscriptionOf } from '../support/lookups.ts';
+import { positionOf, subscriptionOf } from '../support/lookups.ts';
 import { bytes, type TestStack, testStack, text } from '../support/stack.ts';
 
 describe('a poison record never stalls a partition silently', () => {
@@ -18,8 +18,7 @@ describe('a poison record never stalls a partition silently', () => {
   });
   after(() => stack.close());
 
-  const position = async (group: string, topic: string) =>
-    (await log.fetchOffsets(group, topic)).find((o) => o.partition === 0)?.offset;
+  const position = (group: string, topic: string) => positionOf(log, group, topic);
 
   /** The failure messages the on-failure topic received. */
   const failures = async (topic: string) =>

@@ -29,3 +29,13 @@ export async function subscriptionOf(stack: TestStack, group: string): Promise<S
   if (found === undefined) throw new Error(`no subscription '${group}'`);
   return found;
 }
+
+/** A group's committed offset on one partition (undefined when it has none). */
+export async function positionOf(
+  log: Streambed,
+  group: string,
+  topic: string,
+  partition = 0,
+): Promise<number | undefined> {
+  return (await log.fetchOffsets(group, topic)).find((o) => o.partition === partition)?.offset;
+}
