@@ -1,6 +1,8 @@
 import { InvalidArgumentError } from '../lib/core/errors.ts';
 import type { OffsetSpec } from '../lib/core/types.ts';
+import { encodeFetchFrame, FETCH_FRAME_TYPE } from '../lib/core/wire/fetch-frame.ts';
 import { httpApi, intParam, json, MetricUnit, metrics, pathParam } from './api/handler.ts';
+import { binary } from './api/http.ts';
 import { LIMITS } from './api/openapi.ts';
 import { toHttpRecord } from './api/records.ts';
 
@@ -8,7 +10,7 @@ import { toHttpRecord } from './api/records.ts';
 export const handler = httpApi({
   'GET /topics/{topic}/partitions/{partition}/records': async ({ event, engine }) => {
     const query = event.queryStringParameters ?? {};
-    const result = await engine.fetch({
+    const request = {
       topic: pathParam(event, 'topic'),
       partition: intParam(event.pathParameters?.partition, 'partition'),
       offset: intParam(query.offset, 'offset'),
@@ -19,7 +21,13 @@ export const handler = httpApi({
         query.maxBytes === undefined
           ? 1024 * 1024
           : intParam(query.maxBytes, 'maxBytes', { max: LIMITS.maxFetchBytes }),
-    });
+    };
+    if (acceptsFrame(event.headers.accept)) {
+      const frame = await engine.fetchBatches(request);
+      metrics.addMetric('FetchedBatches', MetricUnit.Count, frame.batches.length);
+      return binary(200, FETCH_FRAME_TYPE, encodeFetchFrame(frame));
+    }
+    const result = await engine.fetch(request);
     metrics.addMetric('FetchedRecords', MetricUnit.Count, result.records.length);
     return json(200, {
       records: result.records.map(toHttpRecord),
@@ -45,3 +53,22 @@ export const handler = httpApi({
     return json(200, { offset });
   },
 });
+
+/**
+ * True when the Accept header asks for the binary fetch frame before JSON: listed with a q above 0
+ * and not below application/json's (RFC 9110 §12.5.1, without wildcard ranking).
+ */
+function acceptsFrame(accept: string | undefined): boolean {
+  if (accept === undefined) return false;
+  let frame = 0;
+  let jsonQ = 0;
+  for (const range of accept.split(',')) {
+    const [type, ...params] = range.split(';').map((part) => part.trim().toLowerCase());
+    const qParam = params.find((p) => p.startsWith('q='));
+    const q = qParam === undefined ? 1 : Number(qParam.slice(2));
+    if (!Number.isFinite(q)) continue;
+    if (type === FETCH_FRAME_TYPE) frame = Math.max(frame, q);
+    else if (type === 'application/json') jsonQ = Math.max(jsonQ, q);
+  }
+  return frame > 0 && frame >= jsonQ;
+}

@@ -1,4 +1,5 @@
 import { RequestTooLargeError } from '../lib/core/errors.ts';
+import { parseProducerHeaders } from '../lib/core/wire/produce-headers.ts';
 import { httpApi, json, MetricUnit, metrics, pathParam } from './api/handler.ts';
 import { LIMITS } from './api/openapi.ts';
 import { type HttpProduceBody, toProduceRecord, toProducer } from './api/records.ts';
@@ -13,7 +14,24 @@ export const handler = httpApi({
     );
     return json(200, { producerId: issued.producerId, producerEpoch: issued.epoch });
   },
-  'POST /topics/{topic}/records': async ({ event, body, engine }) => {
+  'POST /topics/{topic}/records': async ({ event, body, binary, engine }) => {
+    if (binary !== undefined) {
+      const producer = parseProducerHeaders(event.headers);
+      const result = await engine.produceSegment({
+        topic: pathParam(event, 'topic'),
+        segment: binary,
+        ...(producer === undefined ? {} : { producer }),
+      });
+      // Offsets in the body's order: batch by batch, record i of a batch at its baseOffset + i.
+      const offsets = result.batches.flatMap((batch) =>
+        Array.from({ length: batch.recordCount }, (_, i) => ({
+          partition: batch.partition,
+          offset: batch.baseOffset + i,
+        })),
+      );
+      metrics.addMetric('ProducedRecords', MetricUnit.Count, offsets.length);
+      return json(200, { offsets });
+    }
     const records = (body as { records?: unknown } | null)?.records;
     if (Array.isArray(records) && records.length > LIMITS.maxRecordsPerRequest) {
       throw new RequestTooLargeError(

@@ -6,6 +6,7 @@ import middy, { type MiddlewareObj } from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { Context } from 'aws-lambda';
 import { InvalidArgumentError, RequestTooLargeError } from '../../lib/core/errors.ts';
+import { SEGMENT_TYPE } from '../../lib/core/wire/produce-headers.ts';
 import type { Streambed } from '../../lib/engine/streambed.ts';
 import { type ApiEvent, type ApiResult, errorResult, HttpError, json, unsupportedMediaType } from './http.ts';
 import { LIMITS } from './openapi.ts';
@@ -19,13 +20,18 @@ export { MetricUnit };
 export interface RouteInput {
   readonly event: ApiEvent;
   readonly body: unknown;
+  /** A binary body (only produce takes one: a segment object), when the request sent one. */
+  readonly binary?: Uint8Array;
   readonly engine: Streambed;
 }
+
+/** Routes that take a binary body besides JSON, and its content type. */
+const BINARY_ROUTES: Readonly<Record<string, string>> = { 'POST /topics/{topic}/records': SEGMENT_TYPE };
 
 export type Route = (input: RouteInput) => Promise<ApiResult>;
 
 type ApiRequest = {
-  event: ApiEvent & { parsedBody?: unknown };
+  event: ApiEvent & { parsedBody?: unknown; binaryBody?: Uint8Array };
   response?: ApiResult | null;
   error?: unknown;
 };
@@ -33,12 +39,17 @@ type ApiRequest = {
 /** Checks the content type and size, and parses the JSON body of POST and PUT requests. */
 const jsonBody = (): MiddlewareObj<ApiEvent, ApiResult> => ({
   before: (request) => {
-    const event = request.event as ApiEvent & { parsedBody?: unknown };
+    const event = request.event as ApiRequest['event'];
     const method = event.requestContext.http.method;
     if (method !== 'POST' && method !== 'PUT') return;
     const contentType = event.headers['content-type'];
+    const binaryType = BINARY_ROUTES[event.routeKey];
+    if (binaryType !== undefined && contentType?.split(';')[0]?.trim().toLowerCase() === binaryType) {
+      event.binaryBody = binaryBody(event);
+      return;
+    }
     if (contentType === undefined || !/^application\/json\s*(;|$)/i.test(contentType)) {
-      throw unsupportedMediaType(contentType);
+      throw unsupportedMediaType(contentType, binaryType);
     }
     const raw =
       event.body === undefined
@@ -57,6 +68,19 @@ const jsonBody = (): MiddlewareObj<ApiEvent, ApiResult> => ({
     }
   },
 });
+
+/** The bytes of a binary body (API Gateway base64-encodes them), within the binary size limit. */
+function binaryBody(event: ApiEvent): Uint8Array {
+  const body = event.body ?? '';
+  const bytes = event.isBase64Encoded ? Buffer.from(body, 'base64') : Buffer.from(body, 'latin1');
+  if (bytes.length > LIMITS.maxBinaryRequestBytes) {
+    throw new RequestTooLargeError(
+      `a binary body may be at most ${LIMITS.maxBinaryRequestBytes} bytes (API Gateway passes it to Lambda base64-encoded), got ${bytes.length}`,
+    );
+  }
+  if (bytes.length === 0) throw new InvalidArgumentError('body is required');
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+}
 
 /** Turns any error into the `{"error":{"code","message"}}` contract. */
 const errorContract = (): MiddlewareObj<ApiEvent, ApiResult> => ({
@@ -87,7 +111,13 @@ export function httpApi(routes: Readonly<Record<string, Route>>) {
       metrics.addMetric('ApiRequests', MetricUnit.Count, 1);
       const route = routes[event.routeKey];
       if (route === undefined) throw new HttpError(404, 'NotFound', `no route ${event.routeKey}`);
-      return await route({ event, body: (event as ApiRequest['event']).parsedBody, engine: engineFromEnv() });
+      const { parsedBody, binaryBody } = event as ApiRequest['event'];
+      return await route({
+        event,
+        body: parsedBody,
+        ...(binaryBody === undefined ? {} : { binary: binaryBody }),
+        engine: engineFromEnv(),
+      });
     });
 }
 

@@ -15,8 +15,27 @@ export class HttpError extends StreambedError {
   }
 }
 
-export const unsupportedMediaType = (got: string | undefined) =>
-  new HttpError(415, 'UnsupportedMediaType', `Content-Type must be application/json, got ${got ?? 'none'}`);
+export const unsupportedMediaType = (got: string | undefined, alternative?: string) =>
+  new HttpError(
+    415,
+    'UnsupportedMediaType',
+    `Content-Type must be application/json${alternative === undefined ? '' : ` or ${alternative}`}, got ${got ?? 'none'}`,
+  );
+
+/**
+ * A binary answer: API Gateway (and `npm start`) send `body` decoded when `isBase64Encoded`.
+ *
+ * @example
+ * return binary(200, FETCH_FRAME_TYPE, encodeFetchFrame(frame));
+ */
+export function binary(statusCode: number, contentType: string, body: Uint8Array): ApiResult {
+  return {
+    statusCode,
+    headers: { 'content-type': contentType },
+    body: Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('base64'),
+    isBase64Encoded: true,
+  };
+}
 
 export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): ApiResult {
   return {

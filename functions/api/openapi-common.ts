@@ -7,6 +7,11 @@ export const nonNegativeInteger = { type: 'integer', minimum: 0, maximum: Number
 export const LIMITS = {
   /** Largest request body accepted, in bytes (Lambda's synchronous payload limit is 6 MB). */
   maxRequestBytes: 5 * 1024 * 1024,
+  /**
+   * Largest binary body (a segment object): API Gateway hands it to Lambda base64-encoded, 4/3 its
+   * size, inside the 6 MB payload.
+   */
+  maxBinaryRequestBytes: 4 * 1024 * 1024,
   maxRecordsPerRequest: 10_000,
   maxPartitionsPerCommit: 100,
   /** Largest `maxBytes` for a fetch over HTTP, so a response stays under 6 MB even base64-encoded. */

@@ -1,7 +1,8 @@
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { InvalidArgumentError } from '../core/errors.ts';
+import { binaryCodec } from './binary-codec.ts';
 import { type ErrorContext, errorFromResponse, networkError } from './errors.ts';
-import { type BodyCodec, jsonCodec } from './json-codec.ts';
+import type { BodyCodec } from './json-codec.ts';
 import { type RequestSigner, sigv4Signer } from './sigv4.ts';
 import type {
   CommitRequest,
@@ -36,7 +37,7 @@ export interface HttpTransportOptions {
   readonly credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
   /** Replaces `auth` with your own signer. */
   readonly signer?: RequestSigner;
-  /** Produce and fetch bodies. @default jsonCodec */
+  /** Produce and fetch bodies. @default binaryCodec (jsonCodec sends what curl users send) */
   readonly codec?: BodyCodec;
   /** How long one request may take before it fails with a retryable `Timeout`. @default 30_000 */
   readonly timeoutMs?: number;
@@ -60,6 +61,7 @@ interface Call {
   readonly json?: unknown;
   readonly body?: { readonly contentType: string; readonly data: string | Uint8Array };
   readonly accept?: string;
+  readonly headers?: Readonly<Record<string, string>>;
   readonly context?: ErrorContext;
 }
 
@@ -106,7 +108,7 @@ export class HttpTransport implements Transport {
             ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
           })
         : undefined);
-    this.codec = options.codec ?? jsonCodec;
+    this.codec = options.codec ?? binaryCodec;
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.fetchImpl = options.fetch ?? globalThis.fetch;
     this.headers = options.headers ?? {};
@@ -123,7 +125,11 @@ export class HttpTransport implements Transport {
   private async call(call: Call): Promise<{ status: number; contentType: string | null; bytes: Uint8Array }> {
     if (this.closed) throw new InvalidArgumentError('the transport is closed');
     const url = this.url(call.path, call.query);
-    let headers: Record<string, string> = { ...this.headers, accept: call.accept ?? 'application/json' };
+    let headers: Record<string, string> = {
+      ...this.headers,
+      ...call.headers,
+      accept: call.accept ?? 'application/json',
+    };
     let body: string | Uint8Array | undefined;
     if (call.json !== undefined) {
       body = JSON.stringify(call.json);
@@ -205,14 +211,15 @@ export class HttpTransport implements Transport {
   }
 
   async produce(request: TransportProduceRequest): Promise<{ offsets: RecordOffset[] }> {
-    const { contentType, body } = this.codec.encodeProduce(request);
+    const encoded = this.codec.encodeProduce(request);
     const reply = await this.json<{ offsets: RecordOffset[] }>({
       method: 'POST',
       path: `/topics/${seg(request.topic)}/records`,
-      body: { contentType, data: body },
+      body: { contentType: encoded.contentType, data: encoded.body },
+      ...(encoded.headers === undefined ? {} : { headers: encoded.headers }),
       context: { topic: request.topic },
     });
-    return { offsets: reply.offsets };
+    return { offsets: encoded.toRequestOrder?.(reply.offsets) ?? reply.offsets };
   }
 
   async fetch(request: TransportFetchRequest): Promise<TransportFetchResult> {
@@ -227,7 +234,7 @@ export class HttpTransport implements Transport {
       accept: this.codec.fetchAccept,
       context: { topic: request.topic, partition: request.partition, offset: request.offset },
     });
-    return this.codec.decodeFetch(contentType, bytes);
+    return this.codec.decodeFetch(contentType, bytes, request);
   }
 
   async listOffsets(topic: string, partition: number, spec: OffsetSpec): Promise<number | null> {

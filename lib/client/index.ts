@@ -36,12 +36,13 @@ export {
   UnknownTopicError,
 } from '../core/errors.ts';
 export { Admin, type GroupDescription, type ResetOffsetsOptions } from './admin.ts';
+export { binaryCodec } from './binary-codec.ts';
 export { type ClientOptions, StreambedClient } from './client.ts';
 export { Consumer, type ConsumerOptions, type SeekTarget } from './consumer.ts';
 export { DirectTransport, type DirectTransportOptions } from './direct-transport.ts';
 export { errorFromResponse, isRetryable, RemoteError, retryAfterMs } from './errors.ts';
 export { HttpTransport, type HttpTransportOptions } from './http-transport.ts';
-export { type BodyCodec, jsonCodec } from './json-codec.ts';
+export { type BodyCodec, type EncodedProduce, jsonCodec } from './json-codec.ts';
 export { Producer, type ProducerOptions, type SendReceipt } from './producer.ts';
 export {
   type ConsumerRecord,

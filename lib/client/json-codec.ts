@@ -1,9 +1,25 @@
 import { InvalidArgumentError } from '../core/errors.ts';
-import type { TransportFetchResult, TransportProduceRequest, TransportRecord } from './transport.ts';
+import type {
+  RecordOffset,
+  TransportFetchRequest,
+  TransportFetchResult,
+  TransportProduceRequest,
+  TransportRecord,
+} from './transport.ts';
+
+/** A produce body, ready to send. */
+export interface EncodedProduce {
+  readonly contentType: string;
+  readonly body: string | Uint8Array;
+  /** Request headers the body needs (a binary body's producer identity). */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** The answer's offsets (in body order) put back in the request's record order. */
+  readonly toRequestOrder?: (offsets: readonly RecordOffset[]) => RecordOffset[];
+}
 
 /**
- * How produce and fetch bodies travel over HTTP. JSON ({@link jsonCodec}) is the only one today; a
- * binary codec (one framing, CRC32C-protected) plugs in here without touching the producer or consumer.
+ * How produce and fetch bodies travel over HTTP: {@link binaryCodec} (the default: segment objects
+ * and fetch frames, CRC32C-protected) or {@link jsonCodec} (what curl users send).
  *
  * @example
  * const { contentType, body } = jsonCodec.encodeProduce({ topic: 'orders', records });
@@ -11,8 +27,13 @@ import type { TransportFetchResult, TransportProduceRequest, TransportRecord } f
 export interface BodyCodec {
   /** Sent as `Accept` on fetch. */
   readonly fetchAccept: string;
-  encodeProduce(request: TransportProduceRequest): { contentType: string; body: string | Uint8Array };
-  decodeFetch(contentType: string | null, body: Uint8Array): TransportFetchResult;
+  encodeProduce(request: TransportProduceRequest): EncodedProduce;
+  /** Decodes a fetch answer of either content type; `request` says where the reader asked to start. */
+  decodeFetch(
+    contentType: string | null,
+    body: Uint8Array,
+    request: TransportFetchRequest,
+  ): TransportFetchResult;
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });

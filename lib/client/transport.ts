@@ -1,3 +1,4 @@
+import type { Compression } from '../core/segment/index.ts';
 import type {
   OffsetSpec,
   ProduceRecord,
@@ -28,6 +29,8 @@ export interface TransportProduceRequest {
   readonly records: readonly ProduceRecord[];
   /** Kafka's idempotent producer identity; the call's first sequence per partition. */
   readonly producer?: ProducerIdentity;
+  /** How a binary body compresses each partition's batch (Kafka's compression.type). @default 'none' */
+  readonly compression?: Compression;
 }
 
 export interface TransportFetchRequest {

@@ -27,6 +27,7 @@ export interface ProducePlan {
   readonly batches: BatchInput[];
 }
 
+/** Checks one produce record against its topic; the message names `records[index]`. */
 function checkRecord(record: ProduceRecord, index: number, topic: TopicRecord): void {
   const field = `records[${index}]`;
   if (record === null || typeof record !== 'object')
@@ -149,7 +150,7 @@ export function planProduce(
   };
 }
 
-function sequencesByPartition(
+export function sequencesByPartition(
   sequences: ProducerIdentity['sequences'] | undefined,
   partitions: readonly PartitionPlan[],
 ): Readonly<Record<number, number>> {
@@ -178,7 +179,7 @@ function sequencesByPartition(
   return sequences;
 }
 
-function withProducer(
+export function withProducer(
   plan: PartitionPlan,
   producerId: string,
   epoch: number,

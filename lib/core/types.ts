@@ -103,6 +103,31 @@ export interface ProduceResult {
   readonly duplicatePartitions: readonly number[];
 }
 
+/** A produce call whose records a client already encoded as a segment object (segment.ts). */
+export interface SegmentProduceRequest {
+  readonly topic: string;
+  /** A segment object: one dense batch per partition, each with its records in order. */
+  readonly segment: Uint8Array;
+  /** Kafka's idempotent producer identity; `sequences` gives each batch's first sequence. */
+  readonly producer?: ProducerIdentity;
+}
+
+/** Where one batch of a produce call landed: record i is at `baseOffset + i`. */
+export interface AppendedBatch {
+  readonly partition: number;
+  readonly baseOffset: number;
+  readonly recordCount: number;
+  /** A retried duplicate of a batch already appended (its offsets are the original ones). */
+  readonly duplicate: boolean;
+}
+
+export interface SegmentProduceResult {
+  /** One per batch, in the segment's batch order. */
+  readonly batches: readonly AppendedBatch[];
+  /** The segment object the call wrote. */
+  readonly objectKey: string;
+}
+
 export interface FetchRequest {
   readonly topic: string;
   readonly partition: number;

@@ -19,7 +19,7 @@ export const MAX_MAX_RECORDS = 10_000;
 export const DEFAULT_MAX_BYTES = 1024 * 1024;
 export const MAX_MAX_BYTES = 64 * 1024 * 1024;
 
-async function head(ctx: EngineContext, ref: PartitionRef): Promise<PartitionHead> {
+export async function head(ctx: EngineContext, ref: PartitionRef): Promise<PartitionHead> {
   const found = await ctx.index.readHead(ref);
   if (found === undefined) throw new UnknownTopicError(ref.topic);
   return found;
@@ -77,33 +77,50 @@ function emptyBatch(partition: number, span: number): DecodedBatch {
  * At least one record is returned even if it alone exceeds `maxBytes` (as Kafka does).
  */
 export async function fetchRecords(ctx: EngineContext, request: FetchRequest): Promise<FetchResult> {
-  if (request === null || typeof request !== 'object')
-    throw new InvalidArgumentError('the fetch request must be an object');
-  const offset = validateNonNegativeInt(request.offset, 'offset');
-  const maxRecords = validatePositiveInt(
-    request.maxRecords ?? DEFAULT_MAX_RECORDS,
-    'maxRecords',
-    MAX_MAX_RECORDS,
-  );
-  const maxBytes = validatePositiveInt(request.maxBytes ?? DEFAULT_MAX_BYTES, 'maxBytes', MAX_MAX_BYTES);
+  const { offset, maxRecords, maxBytes } = fetchLimits(request);
   return await withTopic(ctx, request.topic, async (topic) => {
     const ref = ctx.partitionRef(topic, request.partition);
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await readFrom(ctx, topic, ref, offset, maxRecords, maxBytes);
-      } catch (error) {
-        if (!(error instanceof CorruptSegmentError)) throw error;
-        // Retention may have moved the log start, dropped the pages or removed the object since the
-        // head was read: that is OffsetOutOfRange (the reader resumes at the log start). Compaction
-        // may have swapped the pages and its old objects gone: reading again finds the new ones.
-        const now = await head(ctx, ref);
-        if (offset < now.logStartOffset) {
-          throw new OffsetOutOfRangeError(offset, now.logStartOffset, now.highWatermark);
-        }
-        if (attempt >= 2) throw error;
-      }
-    }
+    return await rereadOnMissing(ctx, ref, offset, () =>
+      readFrom(ctx, topic, ref, offset, maxRecords, maxBytes),
+    );
   });
+}
+
+/** A fetch's limits, checked: `offset`, `maxRecords` (default 500) and `maxBytes` (default 1 MiB). */
+export function fetchLimits(request: FetchRequest): { offset: number; maxRecords: number; maxBytes: number } {
+  if (request === null || typeof request !== 'object')
+    throw new InvalidArgumentError('the fetch request must be an object');
+  return {
+    offset: validateNonNegativeInt(request.offset, 'offset'),
+    maxRecords: validatePositiveInt(request.maxRecords ?? DEFAULT_MAX_RECORDS, 'maxRecords', MAX_MAX_RECORDS),
+    maxBytes: validatePositiveInt(request.maxBytes ?? DEFAULT_MAX_BYTES, 'maxBytes', MAX_MAX_BYTES),
+  };
+}
+
+/**
+ * Runs a read, and runs it again when it met a missing page or object. Retention may have moved the
+ * log start, dropped the pages or removed the object since the head was read: that is
+ * OffsetOutOfRange (the reader resumes at the log start). Compaction may have swapped the pages and
+ * its old objects gone: reading again finds the new ones.
+ */
+export async function rereadOnMissing<T>(
+  ctx: EngineContext,
+  ref: PartitionRef,
+  offset: number,
+  read: () => Promise<T>,
+): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await read();
+    } catch (error) {
+      if (!(error instanceof CorruptSegmentError)) throw error;
+      const now = await head(ctx, ref);
+      if (offset < now.logStartOffset) {
+        throw new OffsetOutOfRangeError(offset, now.logStartOffset, now.highWatermark);
+      }
+      if (attempt >= 2) throw error;
+    }
+  }
 }
 
 async function readFrom(

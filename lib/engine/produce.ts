@@ -3,7 +3,17 @@ import { newObjectId, segmentKey } from '../core/object-keys.ts';
 import type { AppendOutcome, PartitionRef } from '../core/ports.ts';
 import { planProduce } from '../core/produce-plan.ts';
 import { encodeSegment } from '../core/segment/index.ts';
-import type { ProduceRequest, ProduceResult, RecordOffset, TopicRecord } from '../core/types.ts';
+import { planSegment, type SegmentPart } from '../core/segment-plan.ts';
+import type {
+  AppendedBatch,
+  ProduceRequest,
+  ProduceResult,
+  ProducerIdentity,
+  RecordOffset,
+  SegmentProduceRequest,
+  SegmentProduceResult,
+  TopicRecord,
+} from '../core/types.ts';
 import type { EngineContext } from './context.ts';
 import { withTopic } from './context.ts';
 import { checkRegistered } from './producer-check.ts';
@@ -31,56 +41,89 @@ export async function produce(
   if (request === null || typeof request !== 'object')
     throw new InvalidArgumentError('the request must be an object');
   return await withTopic(ctx, request.topic, async (topic) => {
-    const now = ctx.now();
-    const plan = planProduce(request, topic, now, sticky.choose(topic));
+    const plan = planProduce(request, topic, ctx.now(), sticky.choose(topic));
     const segment = encodeSegment(plan.batches);
-    const objectId = newObjectId(now);
-    const objectKey = segmentKey(topic.name, topic.id, objectId);
-    const refs = plan.partitions.map((part) => ({
-      topic: topic.name,
-      topicId: topic.id,
-      partition: part.partition,
-    }));
-    const producer = request.producer;
-    // A producer id that was never issued, or a fenced epoch, is refused before anything is stored.
-    if (producer !== undefined) await checkRegistered(ctx, producer.producerId, producer.epoch);
-    // Beside the PUT: the producer's state and lower bounds of the end offsets.
-    await Promise.all([
-      ctx.objects.put(objectKey, segment.bytes),
-      ctx.index.prepare(refs, producer?.producerId),
-    ]);
-    const settled = await Promise.allSettled(
-      plan.partitions.map((part, i) => {
-        const location = segment.batches[i];
-        if (location === undefined || location.partition !== part.partition) {
-          throw new Error('segment batches do not line up with the plan');
-        }
-        return ctx.index.append(
-          refs[i] as PartitionRef,
-          {
-            objectId,
-            byteOffset: location.byteOffset,
-            byteLength: location.byteLength,
-            recordCount: location.recordCount,
-            maxTimestamp: location.maxTimestamp,
-            appendTime: ctx.now(),
-          },
-          part.producer,
-        );
-      }),
-    );
-    const failed = settled.find((result) => result.status === 'rejected');
-    if (failed !== undefined) throw failed.reason;
-    const outcomes = settled.map((result) => (result as PromiseFulfilledResult<AppendOutcome>).value);
+    const parts = plan.partitions.map((part, i) => {
+      const location = segment.batches[i];
+      if (location === undefined || location.partition !== part.partition) {
+        throw new Error('segment batches do not line up with the plan');
+      }
+      return { partition: part.partition, location, ...(part.producer ? { producer: part.producer } : {}) };
+    });
+    const appended = await appendSegment(ctx, topic, segment.bytes, parts, request.producer);
     const offsets = new Array<RecordOffset>(request.records.length);
-    const duplicatePartitions: number[] = [];
     plan.partitions.forEach((part, i) => {
-      const outcome = outcomes[i] as AppendOutcome;
-      if (outcome.kind === 'duplicate') duplicatePartitions.push(part.partition);
+      const baseOffset = (appended.batches[i] as AppendedBatch).baseOffset;
       part.requestIndexes.forEach((requestIndex, j) => {
-        offsets[requestIndex] = { partition: part.partition, offset: outcome.baseOffset + j };
+        offsets[requestIndex] = { partition: part.partition, offset: baseOffset + j };
       });
     });
-    return { offsets, objectKey, duplicatePartitions };
+    const duplicatePartitions = appended.batches.filter((b) => b.duplicate).map((b) => b.partition);
+    return { offsets, objectKey: appended.objectKey, duplicatePartitions };
   });
+}
+
+/**
+ * Appends a segment object a client encoded (the binary produce body), stored byte for byte as it
+ * came: checked by {@link planSegment} (CRC32C, structure, the topic's rules), never re-encoded. Same
+ * commit protocol as {@link produce}; the answer gives each batch's base offset, in the segment's
+ * batch order (record i of a batch is at baseOffset + i).
+ */
+export async function produceSegment(
+  ctx: EngineContext,
+  request: SegmentProduceRequest,
+): Promise<SegmentProduceResult> {
+  if (request === null || typeof request !== 'object')
+    throw new InvalidArgumentError('the request must be an object');
+  if (!(request.segment instanceof Uint8Array))
+    throw new InvalidArgumentError('segment must be the bytes of a segment object');
+  return await withTopic(ctx, request.topic, async (topic) => {
+    const parts = planSegment(request.segment, topic, request.producer);
+    return await appendSegment(ctx, topic, request.segment, parts, request.producer);
+  });
+}
+
+async function appendSegment(
+  ctx: EngineContext,
+  topic: TopicRecord,
+  bytes: Uint8Array,
+  parts: readonly SegmentPart[],
+  producer: ProducerIdentity | undefined,
+): Promise<SegmentProduceResult> {
+  const objectId = newObjectId(ctx.now());
+  const objectKey = segmentKey(topic.name, topic.id, objectId);
+  const refs = parts.map((part) => ({ topic: topic.name, topicId: topic.id, partition: part.partition }));
+  // A producer id that was never issued, or a fenced epoch, is refused before anything is stored.
+  if (producer !== undefined) await checkRegistered(ctx, producer.producerId, producer.epoch);
+  // Beside the PUT: the producer's state and lower bounds of the end offsets.
+  await Promise.all([ctx.objects.put(objectKey, bytes), ctx.index.prepare(refs, producer?.producerId)]);
+  const settled = await Promise.allSettled(
+    parts.map((part, i) =>
+      ctx.index.append(
+        refs[i] as PartitionRef,
+        {
+          objectId,
+          byteOffset: part.location.byteOffset,
+          byteLength: part.location.byteLength,
+          recordCount: part.location.recordCount,
+          maxTimestamp: part.location.maxTimestamp,
+          appendTime: ctx.now(),
+        },
+        part.producer,
+      ),
+    ),
+  );
+  const failed = settled.find((result) => result.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+  const batches = settled.map((result, i): AppendedBatch => {
+    const outcome = (result as PromiseFulfilledResult<AppendOutcome>).value;
+    const part = parts[i] as SegmentPart;
+    return {
+      partition: part.partition,
+      baseOffset: outcome.baseOffset,
+      recordCount: part.location.recordCount,
+      duplicate: outcome.kind === 'duplicate',
+    };
+  });
+  return { batches, objectKey };
 }

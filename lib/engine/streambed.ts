@@ -9,12 +9,16 @@ import type {
   ProduceResult,
   ResetOffsetsRequest,
   ResetOffsetsResult,
+  SegmentProduceRequest,
+  SegmentProduceResult,
   TopicDescription,
   TopicRecord,
 } from '../core/types.ts';
+import type { FetchFrame } from '../core/wire/fetch-frame.ts';
 import { EngineContext, type EngineDeps } from './context.ts';
 import { deleteRecords } from './delete-records.ts';
 import { fetchRecords, listOffsets } from './fetch.ts';
+import { fetchBatches } from './fetch-batches.ts';
 import {
   commitOffsets,
   describeGroupOffsets,
@@ -32,7 +36,7 @@ import {
   type MembershipState,
 } from './membership.ts';
 import { findOrphanSegments } from './orphans.ts';
-import { produce, StickyPartitions } from './produce.ts';
+import { produce, produceSegment, StickyPartitions } from './produce.ts';
 import { type InitProducerInput, initProducer } from './producers.ts';
 import { resetOffsets } from './reset-offsets.ts';
 import { type SweepOptions, type SweepReport, sweep } from './sweep.ts';
@@ -89,8 +93,32 @@ export class Streambed {
     return produce(this.ctx, this.sticky, request);
   }
 
+  /**
+   * Appends a segment object the caller encoded (one dense batch per partition; the binary produce
+   * body), stored byte for byte after its CRC32C, structure and the topic's rules are checked.
+   *
+   * @example
+   * const { bytes } = encodeSegment([{ partition: 0, compression: 'zstd', records }]);
+   * const { batches } = await log.produceSegment({ topic: 'orders', segment: bytes });
+   * batches[0].baseOffset // the offset of records[0]
+   */
+  produceSegment(request: SegmentProduceRequest): Promise<SegmentProduceResult> {
+    return produceSegment(this.ctx, request);
+  }
+
   fetch(request: FetchRequest): Promise<FetchResult> {
     return fetchRecords(this.ctx, request);
+  }
+
+  /**
+   * Committed batches from an offset as they are stored, for the binary fetch (fetch-frame.ts): the
+   * reader decodes them, verifying each batch's CRC32C, and skips records below its offset.
+   *
+   * @example
+   * const body = encodeFetchFrame(await log.fetchBatches({ topic: 'orders', partition: 0, offset: 17 }));
+   */
+  fetchBatches(request: FetchRequest): Promise<FetchFrame> {
+    return fetchBatches(this.ctx, request);
   }
 
   listOffsets(topic: string, partition: number, spec: OffsetSpec): Promise<number | null> {

@@ -193,6 +193,21 @@ export function writeBatch(out: Uint8Array, offset: number, batch: PreparedBatch
 }
 
 /**
+ * One batch on its own (what a fetch sends when a stored batch is larger than the reader asked for:
+ * the records it needs, re-encoded). Throws InvalidArgumentError for bad input, like encodeSegment.
+ *
+ * @example
+ * const bytes = encodeBatch({ partition: 0, compression: 'none', records });
+ * decodeBatch(bytes).records.length === records.length
+ */
+export function encodeBatch(input: BatchInput): Uint8Array {
+  const prepared = prepareBatch(input, 'batch');
+  const out = new Uint8Array(prepared.byteLength);
+  writeBatch(out, 0, prepared);
+  return out;
+}
+
+/**
  * The total size (batchLength field included) of the batch starting at `offset`, checked to be
  * plausible and to fit in `bytes`.
  */

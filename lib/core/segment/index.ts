@@ -3,7 +3,7 @@
  * The layout is documented next to each codec: segment.ts (object header), batch.ts (batch
  * header), record.ts (records section), varint.ts (varints).
  */
-export { decodeBatch, offsetDelta } from './batch.ts';
+export { batchExtent, decodeBatch, encodeBatch, offsetDelta } from './batch.ts';
 export { recordSize } from './record.ts';
-export { decodeSegment, encodeSegment } from './segment.ts';
+export { decodeSegment, encodeSegment, readSegment } from './segment.ts';
 export type { BatchInput, BatchLocation, Compression, DecodedBatch, LogRecord } from './types.ts';

@@ -89,6 +89,20 @@ export function encodeSegment(batches: readonly BatchInput[]): {
  * sweeping. Throws only {@link CorruptSegmentError}.
  */
 export function decodeSegment(bytes: Uint8Array): DecodedBatch[] {
+  return readSegment(bytes).batches;
+}
+
+/**
+ * Decodes a whole segment object and says where each batch sits in it (in object order): what a
+ * produce call sent in binary is checked with, before its bytes are stored as they are. Verifies the
+ * header, every batch's CRC32C and structure, and that the batches fill the object exactly. Throws
+ * only {@link CorruptSegmentError}.
+ *
+ * @example
+ * const { batches, locations } = readSegment(encodeSegment(inputs).bytes);
+ * locations[0] // { partition: 0, byteOffset: 8, byteLength: 61, recordCount: 1, span: 1, ... }
+ */
+export function readSegment(bytes: Uint8Array): { batches: DecodedBatch[]; locations: BatchLocation[] } {
   try {
     if (!(bytes instanceof Uint8Array)) {
       throw new CorruptSegmentError('segment bytes must be a Uint8Array');
@@ -115,6 +129,7 @@ export function decodeSegment(bytes: Uint8Array): DecodedBatch[] {
       throw new CorruptSegmentError('segment has no batches');
     }
     const decoded: DecodedBatch[] = [];
+    const locations: BatchLocation[] = [];
     const partitions = new Set<number>();
     let offset = SEGMENT_HEADER_BYTES;
     for (let i = 0; i < count; i++) {
@@ -131,12 +146,21 @@ export function decodeSegment(bytes: Uint8Array): DecodedBatch[] {
       }
       partitions.add(batch.partition);
       decoded.push(batch);
+      locations.push({
+        partition: batch.partition,
+        byteOffset: offset,
+        byteLength: size,
+        recordCount: batch.records.length,
+        span: batch.span,
+        minTimestamp: batch.minTimestamp,
+        maxTimestamp: batch.maxTimestamp,
+      });
       offset += size;
     }
     if (offset !== bytes.length) {
       throw new CorruptSegmentError(`segment has ${bytes.length - offset} bytes after its ${count} batches`);
     }
-    return decoded;
+    return { batches: decoded, locations };
   } catch (error) {
     throw asCorrupt(error);
   }

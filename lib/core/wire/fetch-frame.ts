@@ -1,0 +1,177 @@
+import { CorruptSegmentError } from '../errors.ts';
+import { asCorrupt, batchExtent, decodeBatchUnchecked, offsetDelta } from '../segment/batch.ts';
+import { crc32c } from '../segment/crc.ts';
+import { ByteReader, writeU32, writeU64 } from '../segment/reader.ts';
+import type { FetchedRecord } from '../types.ts';
+
+/*
+ * Fetch frame, format v1: the binary answer of a fetch (content type
+ * application/vnd.streambed.batches). Batches travel as they are stored (batch.ts, each with its own
+ * CRC32C); offsets are not in the batches, so the header maps them. All fixed-width integers are
+ * big-endian and unsigned.
+ *
+ *   offset  size  field
+ *        0     4  magic           "SBFB" (0x53 0x42 0x46 0x42)
+ *        4     1  version         1
+ *        5     3  reserved        0
+ *        8     4  headerCrc       CRC32C of bytes [12, 40 + 16n)
+ *       12     8  highWatermark
+ *       20     8  logStartOffset
+ *       28     8  nextOffset      where to fetch next once every batch is read (past holes)
+ *       36     4  batchCount n
+ *       40   16n  n × (u64 baseOffset, u64 appendTime), in offset order
+ *  40 + 16n     .  n batches (batch.ts) back to back, batch i at baseOffset_i; nothing after them
+ *
+ * A batch may start below the offset asked for (batches travel whole): the reader skips the records
+ * below it, and stops at the records it asked for. Record i of batch b sits at
+ * baseOffset_b + offsetDelta(b, i) (dense batches: i).
+ */
+
+const MAGIC = [0x53, 0x42, 0x46, 0x42] as const;
+const VERSION = 1;
+const HEADER_BYTES = 40;
+const PER_BATCH = 16;
+
+/** The content type of a fetch frame. */
+export const FETCH_FRAME_TYPE = 'application/vnd.streambed.batches';
+
+/** A stored batch as it goes into a fetch frame. */
+export interface FrameBatch {
+  readonly baseOffset: number;
+  /** When the batch was appended (LogAppendTime), ms since the epoch. */
+  readonly appendTime: number;
+  /** The batch's bytes (batch.ts), as stored. */
+  readonly bytes: Uint8Array;
+}
+
+export interface FetchFrame {
+  readonly highWatermark: number;
+  readonly logStartOffset: number;
+  readonly nextOffset: number;
+  readonly batches: readonly FrameBatch[];
+}
+
+/**
+ * Encodes a fetch frame; the batches are copied in as they are, never decoded.
+ *
+ * @example
+ * const body = encodeFetchFrame({ highWatermark: 10, logStartOffset: 0, nextOffset: 10, batches: [{ baseOffset: 0, appendTime, bytes }] });
+ */
+export function encodeFetchFrame(frame: FetchFrame): Uint8Array {
+  const headerEnd = HEADER_BYTES + PER_BATCH * frame.batches.length;
+  const total = frame.batches.reduce((n, b) => n + b.bytes.length, headerEnd);
+  const out = new Uint8Array(total);
+  out.set(MAGIC, 0);
+  out[4] = VERSION;
+  writeU64(out, 12, frame.highWatermark);
+  writeU64(out, 20, frame.logStartOffset);
+  writeU64(out, 28, frame.nextOffset);
+  writeU32(out, 36, frame.batches.length);
+  let table = HEADER_BYTES;
+  let at = headerEnd;
+  for (const batch of frame.batches) {
+    writeU64(out, table, batch.baseOffset);
+    writeU64(out, table + 8, batch.appendTime);
+    table += PER_BATCH;
+    out.set(batch.bytes, at);
+    at += batch.bytes.length;
+  }
+  writeU32(out, 8, crc32c(out.subarray(12, headerEnd)));
+  return out;
+}
+
+/** What a reader asked for: records from `offset`, at most `maxRecords` of them. */
+export interface FrameRequest {
+  readonly offset: number;
+  readonly maxRecords?: number;
+}
+
+export interface DecodedFetchFrame {
+  readonly records: FetchedRecord[];
+  /** The offset to read next: past the last record returned, or the frame's nextOffset. */
+  readonly nextOffset: number;
+  readonly highWatermark: number;
+  readonly logStartOffset: number;
+}
+
+/**
+ * Decodes a fetch frame, verifying its header CRC32C and every batch's, and returns the records from
+ * `request.offset` on (at most `maxRecords`). Throws only {@link CorruptSegmentError}.
+ *
+ * @example
+ * const { records, nextOffset } = decodeFetchFrame(body, { offset: 17, maxRecords: 500 });
+ */
+export function decodeFetchFrame(bytes: Uint8Array, request: FrameRequest): DecodedFetchFrame {
+  try {
+    return decodeUnchecked(bytes, request);
+  } catch (error) {
+    throw asCorrupt(error, 'fetch frame');
+  }
+}
+
+function decodeUnchecked(bytes: Uint8Array, request: FrameRequest): DecodedFetchFrame {
+  const r = new ByteReader(bytes);
+  r.need(HEADER_BYTES, 'fetch frame header');
+  for (const expected of MAGIC) {
+    if (r.u8('fetch frame magic') !== expected)
+      throw new CorruptSegmentError('not a fetch frame (bad magic)');
+  }
+  const version = r.u8('fetch frame version');
+  if (version !== VERSION) {
+    throw new CorruptSegmentError(
+      `unsupported fetch frame version ${version} (this reader knows ${VERSION})`,
+    );
+  }
+  if (r.u8('reserved') !== 0 || r.u16('reserved') !== 0) {
+    throw new CorruptSegmentError('fetch frame reserved bytes are not zero');
+  }
+  const storedCrc = r.u32('fetch frame header CRC');
+  const highWatermark = r.u64Safe('highWatermark');
+  const logStartOffset = r.u64Safe('logStartOffset');
+  const frameNext = r.u64Safe('nextOffset');
+  const count = r.u32('batch count');
+  const headerEnd = HEADER_BYTES + PER_BATCH * count;
+  r.need(PER_BATCH * count, 'fetch frame batch table');
+  const computed = crc32c(bytes.subarray(12, headerEnd));
+  if (computed !== storedCrc) {
+    throw new CorruptSegmentError(
+      `fetch frame header CRC32C mismatch: stored 0x${storedCrc.toString(16)}, computed 0x${computed.toString(16)}`,
+    );
+  }
+  const maxRecords = request.maxRecords ?? Number.POSITIVE_INFINITY;
+  const records: FetchedRecord[] = [];
+  let at = headerEnd;
+  let previousEnd = 0;
+  for (let i = 0; i < count; i++) {
+    const baseOffset = r.u64Safe(`batch ${i} baseOffset`);
+    const appendTime = r.u64Safe(`batch ${i} appendTime`);
+    if (baseOffset < previousEnd) {
+      throw new CorruptSegmentError(`batch ${i} starts at ${baseOffset}, inside the batch before it`);
+    }
+    const size = batchExtent(bytes, at);
+    const batch = decodeBatchUnchecked(bytes.subarray(at, at + size));
+    at += size;
+    previousEnd = baseOffset + batch.span;
+    if (records.length >= maxRecords) continue; // still verified, not returned
+    for (const [j, record] of batch.records.entries()) {
+      const offset = baseOffset + offsetDelta(batch, j);
+      if (offset < request.offset) continue;
+      if (records.length >= maxRecords) break;
+      records.push({ ...record, offset, appendTime });
+    }
+  }
+  if (at !== bytes.length) {
+    throw new CorruptSegmentError(`fetch frame has ${bytes.length - at} bytes after its ${count} batches`);
+  }
+  if (previousEnd > frameNext && records.length < maxRecords) {
+    throw new CorruptSegmentError(`fetch frame nextOffset ${frameNext} is inside its last batch`);
+  }
+  const last = records.at(-1);
+  const trimmed = last !== undefined && records.length >= maxRecords && last.offset + 1 < frameNext;
+  return {
+    records,
+    nextOffset: trimmed ? last.offset + 1 : Math.max(frameNext, request.offset),
+    highWatermark,
+    logStartOffset,
+  };
+}
