@@ -1,3 +1,5 @@
+import { FETCH_FRAME_TYPE } from '../../lib/core/wire/fetch-frame.ts';
+import { PRODUCER_HEADERS, SEGMENT_TYPE } from '../../lib/core/wire/produce-headers.ts';
 import {
   bodyErrors,
   commonErrors,
@@ -14,6 +16,43 @@ import {
 
 /** The records part of the OpenAPI document: produce, producer ids, fetch, DeleteRecords, list offsets. */
 
+const SEGMENT_BODY =
+  'A segment object (docs/design.md "Binary bodies"; lib/core/segment/segment.ts): "SBSG", version 1, then ' +
+  'one dense batch per partition, each with its CRC32C, compressed none/gzip/zstd as the producer chose. It is ' +
+  'checked (CRC32C, structure, the same rules as a JSON call) and stored byte for byte. Every record carries ' +
+  'its own timestamp. An idempotent call adds the streambed-producer-* headers.';
+
+const FETCH_FRAME_BODY =
+  'A fetch frame (docs/design.md "Binary bodies"; lib/core/wire/fetch-frame.ts): "SBFB", version 1, a ' +
+  "header with its CRC32C (watermarks, nextOffset, each batch's base offset and append time), then the " +
+  'stored batches as they are (each with its CRC32C). Batches travel whole: the first may start below ' +
+  "`offset`, and the reader skips those records; `maxBytes` counts stored (compressed) bytes, as Kafka's " +
+  'fetch.max.bytes does; a first batch larger than `maxBytes` is sent as the records asked for, re-encoded.';
+
+const header = (name: string, pattern: string, description: string) => ({
+  name,
+  in: 'header',
+  required: false,
+  schema: { type: 'string', pattern },
+  description,
+});
+
+/** An idempotent segment body's producer identity (a JSON body carries it in the body). */
+const PRODUCER_HEADER_PARAMS = [
+  header(
+    PRODUCER_HEADERS.id,
+    '^(0|[1-9][0-9]{0,15})$',
+    'Segment bodies only: the producer id from POST /producers.',
+  ),
+  header(PRODUCER_HEADERS.epoch, '^(0|[1-9][0-9]{0,4})$', 'Segment bodies only: its epoch.'),
+  header(
+    PRODUCER_HEADERS.sequences,
+    '^[0-9]+:[0-9]+(,[0-9]+:[0-9]+)*$',
+    'Segment bodies only: each batch\'s first sequence, "<partition>:<sequence>" pairs joined by commas. ' +
+      'All three producer headers or none.',
+  ),
+];
+
 export const recordPaths = {
   '/topics/{topic}/records': {
     parameters: [topicParam],
@@ -25,10 +64,23 @@ export const recordPaths = {
         'Partition: the explicit one, else murmur2 of the key (as Kafka), else one partition for all keyless ' +
         'records of the call. With producerId/producerEpoch/sequence the call is idempotent (Kafka semantics): ' +
         'a retry returns the original offsets and appends nothing.',
-      requestBody: jsonBody('ProduceRequest'),
+      parameters: PRODUCER_HEADER_PARAMS,
+      requestBody: {
+        required: true,
+        content: {
+          'application/json': { schema: ref('ProduceRequest') },
+          [SEGMENT_TYPE]: {
+            schema: { type: 'string', format: 'binary', maxLength: LIMITS.maxBinaryRequestBytes },
+            description: SEGMENT_BODY,
+          },
+        },
+      },
       responses: {
         '200': {
-          ...json(ref('ProduceResponse'), 'Offsets of the records, in request order.'),
+          ...json(
+            ref('ProduceResponse'),
+            'Offsets of the records, in request order (a segment body: batch by batch, in the order of its batches).',
+          ),
           links: {
             fetch: {
               operationId: 'fetch',
@@ -54,10 +106,13 @@ export const recordPaths = {
         '400': errorResponse(
           'A malformed request (the message names the field); a record partition the topic does not have; a ' +
             'keyless record on a compacted topic; sequences that do not match the partitions written; or ' +
-            'UnknownProducerId.',
+            'UnknownProducerId. A segment body that is not a valid segment (magic, version, CRC32C, structure, ' +
+            'a sparse batch, a JSON-flagged value that is not JSON): InvalidArgument "the body is not a valid ' +
+            'segment: …"; producer headers given in part or malformed: InvalidArgument naming the header.',
         ),
+        '415': errorResponse(`The body is neither application/json nor ${SEGMENT_TYPE}.`),
         '413': errorResponse(
-          `The body is larger than ${LIMITS.maxRequestBytes} bytes or holds more than ` +
+          `The body is larger than ${LIMITS.maxRequestBytes} bytes (a segment body: ${LIMITS.maxBinaryRequestBytes}) or holds more than ` +
             `${LIMITS.maxRecordsPerRequest} records (RequestTooLarge), or a record is larger than the topic's ` +
             'maxRecordBytes (RecordTooLarge).',
         ),
@@ -111,7 +166,18 @@ export const recordPaths = {
         },
       ],
       responses: {
-        '200': json(ref('FetchResponse'), 'Records from `offset`; empty at or past the high watermark.'),
+        '200': {
+          description:
+            'Records from `offset`; empty at or past the high watermark. JSON unless `Accept` prefers ' +
+            `${FETCH_FRAME_TYPE}.`,
+          content: {
+            'application/json': { schema: ref('FetchResponse') },
+            [FETCH_FRAME_TYPE]: {
+              schema: { type: 'string', format: 'binary' },
+              description: FETCH_FRAME_BODY,
+            },
+          },
+        },
         '404': errorResponse('No such topic or partition.'),
         '416': errorResponse('The offset is below the log start offset (OffsetOutOfRange).'),
         ...commonErrors,

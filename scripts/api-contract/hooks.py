@@ -50,6 +50,10 @@ DOCUMENTED_REFUSALS = [
         r"|producer\.sequences\[\d+\] names a partition this call does not write to"
         r"|producer\.sequences must give a sequence for partition \d+)",
     ),
+    # The segment body: "checked (CRC32C, structure, ...)": bytes a generator makes are not a segment.
+    (PRODUCE, 400, "InvalidArgument", r"^(the body is not a valid segment: |body is required$)"),
+    # The producer headers: "All three producer headers or none."
+    (PRODUCE, 400, "InvalidArgument", r"^an idempotent binary produce needs all of streambed-producer-id"),
     # CommitOffsetsRequest.offsets and MemberCommitRequest.offsets: "Each partition at most once".
     (COMMIT, 400, "InvalidArgument", r"^offsets\[\d+\]\.partition \d+ appears twice$"),
     (MEMBER_COMMIT, 400, "InvalidArgument", r"^offsets\[\d+\]\.partition \d+ appears twice$"),

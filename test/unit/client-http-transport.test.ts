@@ -61,7 +61,7 @@ describe('HttpTransport against a stub server', () => {
 
   test('routes, the stage path, and the JSON produce body: JSON values, base64 bytes, tombstones, headers, producer fields', async () => {
     reply = () => ({ status: 200, body: { offsets: [{ partition: 1, offset: 7 }] } });
-    const transport = new HttpTransport({ endpoint, auth: 'none' });
+    const transport = new HttpTransport({ endpoint, auth: 'none', codec: jsonCodec });
     const encoder = new TextEncoder();
     const result = await transport.produce({
       topic: 'a.b',
