@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
@@ -7,6 +8,7 @@ import { handler as produceHandler } from '../produce.ts';
 import { type HandlerGroup, ROUTES, routeKey } from '../routes.ts';
 import { handler as topicsHandler } from '../topics.ts';
 import { localContext, toApiGatewayEvent } from './events.ts';
+import { type SigV4Identity, verifySigV4 } from './sigv4-verify.ts';
 
 type Handler = (
   event: APIGatewayProxyEventV2,
@@ -19,6 +21,16 @@ const HANDLERS: Record<HandlerGroup, Handler> = {
   fetch: fetchHandler,
   groups: groupsHandler,
 };
+
+/**
+ * Who may call the local API. `none` accepts any request (the default). `sigv4` accepts only
+ * requests signed, as API Gateway's IAM authorization requires on AWS, with this one identity's
+ * credentials for `region` and service `execute-api` (see sigv4-verify.ts); anything else gets API
+ * Gateway's 403 before the body reaches a handler.
+ */
+export type LocalAuth =
+  | { readonly mode: 'none' }
+  | { readonly mode: 'sigv4'; readonly identity: SigV4Identity; readonly region: string };
 
 /** API Gateway refuses bodies over 10 MB before they reach Lambda. */
 const GATEWAY_MAX_BODY = 10 * 1024 * 1024;
@@ -46,7 +58,7 @@ async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   return Buffer.concat(chunks);
 }
 
-async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function serve(req: IncomingMessage, res: ServerResponse, auth: LocalAuth): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const method = req.method ?? 'GET';
   const matches = compiled.filter((c) => c.pattern.test(url.pathname));
@@ -79,6 +91,20 @@ async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     );
     return;
   }
+  if (auth.mode === 'sigv4') {
+    // Routes first, then IAM, as API Gateway does; the signature covers the body, so it is read first.
+    const verdict = await verifySigV4(
+      { method, url: req.url ?? '/', headers: req.headers, body },
+      { identity: auth.identity, region: auth.region },
+    );
+    if (!verdict.ok) {
+      send(res, verdict.status, JSON.stringify({ message: verdict.message }), {
+        'x-amzn-ErrorType': verdict.errorType,
+        'x-amzn-RequestId': randomUUID(),
+      });
+      return;
+    }
+  }
   const values = match.pattern.exec(url.pathname)?.slice(1) ?? [];
   const pathParameters = Object.fromEntries(match.names.map((name, i) => [name, values[i] ?? '']));
   const event = toApiGatewayEvent({
@@ -102,14 +128,19 @@ async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
  *
  * @example
  * const { url, close } = await startLocalApi({ port: 8080 });
+ * // Only requests SigV4-signed with these credentials, for us-east-1 and execute-api:
+ * await startLocalApi({ auth: { mode: 'sigv4', identity: { accessKeyId, secretAccessKey }, region: 'us-east-1' } });
  */
-export async function startLocalApi(options: { port?: number; host?: string } = {}): Promise<{
+export async function startLocalApi(
+  options: { port?: number; host?: string /** @default { mode: 'none' } */; auth?: LocalAuth } = {},
+): Promise<{
   url: string;
   server: Server;
   close(): Promise<void>;
 }> {
+  const auth = options.auth ?? { mode: 'none' };
   const server = createServer((req, res) => {
-    serve(req, res).catch((error: unknown) => {
+    serve(req, res, auth).catch((error: unknown) => {
       console.error('local API error', error);
       if (!res.headersSent)
         send(res, 500, JSON.stringify({ error: { code: 'InternalError', message: 'internal error' } }));
