@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { InvalidArgumentError, StreambedError } from '../core/errors.ts';
+import { InvalidArgumentError, type StreambedError } from '../core/errors.ts';
+import { moveTo, type Owned, PartitionReader, type SeekTarget } from './consumer-fetch.ts';
+import { GroupMembership } from './consumer-membership.ts';
 import type { ConsumerRecord } from './records.ts';
 import { type RetryOptions, withRetry } from './retry.ts';
-import type { MemberAssignment, Membership, Transport } from './transport.ts';
+import type { Transport } from './transport.ts';
 
-/** Where {@link Consumer.seek} moves a partition's position. */
-export type SeekTarget = number | 'beginning' | 'end' | { readonly timestamp: number };
+export type { SeekTarget } from './consumer-fetch.ts';
 
 export interface ConsumerOptions {
   readonly group: string;
@@ -36,23 +37,6 @@ export interface ConsumerOptions {
   readonly retry?: RetryOptions;
 }
 
-interface Owned {
-  readonly partition: number;
-  readonly leaseCounter: number;
-  /** The next offset to return to the caller. */
-  position: number;
-  /** The next offset to fetch (ahead of position by what is buffered). */
-  fetchOffset: number;
-  /** Consumed: returned by a poll before the latest one; what automatic commits commit. */
-  consumed: number | undefined;
-  /** The last offset this member committed for the partition. */
-  committed: number | undefined;
-  buffer: ConsumerRecord[];
-  paused: boolean;
-  /** Changes on every seek, so a fetch that started before one is dropped. */
-  version: number;
-}
-
 /**
  * A member of a consumer group (one topic): it joins, heartbeats on the interval the server gives,
  * and follows rebalances (`onAssigned`/`onRevoked`), reading its partitions from the group's
@@ -74,24 +58,17 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   readonly topic: string;
   readonly memberId: string;
   private readonly transport: Transport;
-  private readonly sessionTimeoutMs: number;
   private readonly autoCommit: boolean;
   private readonly autoCommitIntervalMs: number;
-  private readonly autoOffsetReset: 'earliest' | 'latest';
   private readonly maxPollRecords: number;
-  private readonly maxFetchBytes: number;
   private readonly pollIntervalMs: number;
   private readonly options: ConsumerOptions;
   private readonly retry: RetryOptions;
   private readonly owned = new Map<number, Owned>();
   private readonly pausedPartitions = new Set<number>();
-  private joined: Promise<void> | undefined;
-  private heartbeatTimer: NodeJS.Timeout | undefined;
-  private heartbeatIntervalMs = 3_000;
+  private readonly membership: GroupMembership;
+  private readonly reader: PartitionReader;
   private lastAutoCommit = Date.now();
-  private serial: Promise<unknown> = Promise.resolve();
-  private wake: (() => void) | undefined;
-  private rotation = 0;
   private closed = false;
 
   /** Use `client.consumer(options)`; this constructor is for a transport of your own. */
@@ -110,20 +87,44 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     this.group = options.group;
     this.topic = options.topic;
     this.memberId = options.memberId ?? `m-${randomBytes(8).toString('hex')}`;
-    this.sessionTimeoutMs = positive(options.sessionTimeoutMs, 'sessionTimeoutMs', 10_000);
+    const sessionTimeoutMs = positive(options.sessionTimeoutMs, 'sessionTimeoutMs', 10_000);
     this.autoCommit = options.autoCommit ?? true;
     this.autoCommitIntervalMs = positive(options.autoCommitIntervalMs, 'autoCommitIntervalMs', 5_000);
-    const reset = options.autoOffsetReset ?? 'latest';
-    if (reset !== 'earliest' && reset !== 'latest') {
+    const autoOffsetReset = options.autoOffsetReset ?? 'latest';
+    if (autoOffsetReset !== 'earliest' && autoOffsetReset !== 'latest') {
       throw new InvalidArgumentError(
-        `autoOffsetReset must be 'earliest' or 'latest', got '${String(reset)}'`,
+        `autoOffsetReset must be 'earliest' or 'latest', got '${String(autoOffsetReset)}'`,
       );
     }
-    this.autoOffsetReset = reset;
     this.maxPollRecords = positive(options.maxPollRecords, 'maxPollRecords', 500);
-    this.maxFetchBytes = positive(options.maxFetchBytes, 'maxFetchBytes', 1024 * 1024);
+    const maxFetchBytes = positive(options.maxFetchBytes, 'maxFetchBytes', 1024 * 1024);
     this.pollIntervalMs = positive(options.pollIntervalMs, 'pollIntervalMs', 500);
     this.retry = { retries: 5, ...options.retry };
+    const isClosed = () => this.closed;
+    this.membership = new GroupMembership({
+      transport,
+      group: this.group,
+      topic: this.topic,
+      memberId: this.memberId,
+      sessionTimeoutMs,
+      autoOffsetReset,
+      retry: this.retry,
+      hooks: options,
+      owned: this.owned,
+      pausedPartitions: this.pausedPartitions,
+      isClosed,
+      beforeHeartbeat: this.autoCommit ? () => this.commitQuietly('consumed') : undefined,
+    });
+    this.reader = new PartitionReader({
+      transport,
+      topic: this.topic,
+      maxPollRecords: this.maxPollRecords,
+      maxFetchBytes,
+      owned: this.owned,
+      isClosed,
+      resetOffset: (partition) => this.membership.resetOffset(partition),
+      onError: (error) => this.options.onError?.(error),
+    });
   }
 
   /** The partitions the member holds now, in order. */
@@ -145,125 +146,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
    */
   connect(): Promise<void> {
     if (this.closed) return Promise.reject(new InvalidArgumentError('the consumer is closed'));
-    this.joined ??= this.join().catch((error: unknown) => {
-      this.joined = undefined;
-      throw error;
-    });
-    return this.joined;
-  }
-
-  private async join(): Promise<void> {
-    const membership = await withRetry(
-      () =>
-        this.transport.joinGroup(this.group, this.topic, {
-          memberId: this.memberId,
-          sessionTimeoutMs: this.sessionTimeoutMs,
-        }),
-      this.retry,
-    );
-    await this.apply(membership);
-    this.scheduleHeartbeat();
-  }
-
-  private scheduleHeartbeat(): void {
-    if (this.closed) return;
-    this.heartbeatTimer = setTimeout(() => {
-      void this.beat().finally(() => this.scheduleHeartbeat());
-    }, this.heartbeatIntervalMs);
-  }
-
-  /** One heartbeat: automatic commit of consumed positions, then the server's view of our partitions. */
-  private async beat(): Promise<void> {
-    if (this.closed) return;
-    try {
-      if (this.autoCommit) await this.commitQuietly('consumed');
-      await this.heartbeatNow();
-    } catch (error) {
-      this.options.onError?.(error);
-    }
-  }
-
-  private async heartbeatNow(): Promise<void> {
-    let membership: Membership;
-    try {
-      membership = await this.transport.heartbeat(
-        this.group,
-        this.topic,
-        this.memberId,
-        this.sessionTimeoutMs,
-      );
-    } catch (error) {
-      if ((error as StreambedError).code !== 'UnknownMember') throw error;
-      // The session ended (a long pause): everything is lost; join again under the same id.
-      await this.apply({ ...this.emptyMembership(), assignments: [] });
-      membership = await this.transport.joinGroup(this.group, this.topic, {
-        memberId: this.memberId,
-        sessionTimeoutMs: this.sessionTimeoutMs,
-      });
-    }
-    if (!this.closed) await this.apply(membership);
-  }
-
-  private emptyMembership(): Membership {
-    return {
-      memberId: this.memberId,
-      sessionTimeoutMs: this.sessionTimeoutMs,
-      heartbeatIntervalMs: this.heartbeatIntervalMs,
-      assignments: [],
-    };
-  }
-
-  /** Applies the partitions the server says we hold: revoked ones go, new ones start at the committed offset. */
-  private apply(membership: Membership): Promise<void> {
-    const run = this.serial.then(async () => {
-      this.heartbeatIntervalMs = Math.max(100, membership.heartbeatIntervalMs);
-      const now = new Map<number, MemberAssignment>(membership.assignments.map((a) => [a.partition, a]));
-      const revoked = [...this.owned.values()]
-        .filter((o) => now.get(o.partition)?.leaseCounter !== o.leaseCounter)
-        .map((o) => o.partition)
-        .sort((a, b) => a - b);
-      for (const p of revoked) this.owned.delete(p);
-      if (revoked.length > 0) await this.options.onRevoked?.(revoked);
-      const added = [...now.values()].filter((a) => !this.owned.has(a.partition));
-      if (added.length === 0) return;
-      const committed = await this.committedOffsets();
-      const fresh: Owned[] = await Promise.all(
-        added.map(async (a) => {
-          const offset = committed.get(a.partition) ?? (await this.resetOffset(a.partition));
-          return {
-            partition: a.partition,
-            leaseCounter: a.leaseCounter,
-            position: offset,
-            fetchOffset: offset,
-            consumed: undefined,
-            committed: committed.get(a.partition),
-            buffer: [],
-            paused: this.pausedPartitions.has(a.partition),
-            version: 0,
-          };
-        }),
-      );
-      if (this.closed) return;
-      for (const o of fresh) this.owned.set(o.partition, o);
-      await this.options.onAssigned?.(fresh.map((o) => o.partition).sort((a, b) => a - b));
-    });
-    this.serial = run.catch(() => undefined);
-    return run;
-  }
-
-  private async committedOffsets(): Promise<Map<number, number>> {
-    try {
-      const offsets = await withRetry(() => this.transport.groupOffsets(this.group, this.topic), this.retry);
-      return new Map(offsets.map((o) => [o.partition, o.offset]));
-    } catch (error) {
-      if ((error as StreambedError).code === 'UnknownGroup') return new Map();
-      throw error;
-    }
-  }
-
-  private async resetOffset(partition: number): Promise<number> {
-    const spec = this.autoOffsetReset === 'earliest' ? 'earliest' : 'latest';
-    return (await withRetry(() => this.transport.listOffsets(this.topic, partition, spec), this.retry)) ?? 0;
+    return this.membership.connect();
   }
 
   /**
@@ -289,94 +172,15 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     const deadline = Date.now() + (options.timeoutMs ?? this.pollIntervalMs);
     for (;;) {
       if (this.closed) return [];
-      const records = this.take(max);
+      const records = this.reader.take(max);
       if (records.length > 0) return records;
-      const fetched = await this.fill();
+      const fetched = await this.reader.fill();
       if (this.closed) return [];
       if (fetched) continue;
       const left = deadline - Date.now();
       if (left <= 0) return [];
-      await this.idle(Math.min(left, this.pollIntervalMs));
+      await this.reader.idle(Math.min(left, this.pollIntervalMs));
     }
-  }
-
-  /** Takes buffered records, round robin over the partitions held and not paused. */
-  private take(max: number): ConsumerRecord[] {
-    const out: ConsumerRecord[] = [];
-    const partitions = this.assignment().filter((p) => !(this.owned.get(p) as Owned).paused);
-    if (partitions.length === 0) return out;
-    this.rotation = (this.rotation + 1) % partitions.length;
-    for (let i = 0; i < partitions.length && out.length < max; i++) {
-      const o = this.owned.get(partitions[(this.rotation + i) % partitions.length] as number) as Owned;
-      while (o.buffer.length > 0 && out.length < max) {
-        const record = o.buffer.shift() as ConsumerRecord;
-        out.push(record);
-        o.position = record.offset + 1;
-      }
-      if (o.buffer.length === 0) o.position = Math.max(o.position, o.fetchOffset);
-    }
-    return out;
-  }
-
-  /** Fetches every held, unpaused partition with an empty buffer; true when records came. */
-  private async fill(): Promise<boolean> {
-    const targets = [...this.owned.values()].filter((o) => !o.paused && o.buffer.length === 0);
-    const results = await Promise.all(targets.map((o) => this.fetchInto(o)));
-    return results.some(Boolean);
-  }
-
-  private async fetchInto(o: Owned): Promise<boolean> {
-    const { version, fetchOffset } = o;
-    const current = () => this.owned.get(o.partition) === o && o.version === version && !this.closed;
-    try {
-      const result = await this.transport.fetch({
-        topic: this.topic,
-        partition: o.partition,
-        offset: fetchOffset,
-        maxRecords: this.maxPollRecords,
-        maxBytes: this.maxFetchBytes,
-      });
-      if (!current()) return false;
-      if (result.records.length === 0 && fetchOffset > result.highWatermark) {
-        await this.resetAfterOutOfRange(o);
-        return false;
-      }
-      o.buffer = result.records.map((r) => ({ topic: this.topic, partition: o.partition, ...r }));
-      o.fetchOffset = result.nextOffset;
-      if (o.buffer.length === 0) o.position = Math.max(o.position, result.nextOffset);
-      return o.buffer.length > 0;
-    } catch (error) {
-      if (!current()) return false;
-      const code = (error as StreambedError).code;
-      if (code === 'OffsetOutOfRange') {
-        await this.resetAfterOutOfRange(o);
-        return false;
-      }
-      if (error instanceof StreambedError && error.retryable) {
-        this.options.onError?.(error);
-        return false;
-      }
-      throw error;
-    }
-  }
-
-  private async resetAfterOutOfRange(o: Owned): Promise<void> {
-    const offset = await this.resetOffset(o.partition);
-    o.version++;
-    o.buffer = [];
-    o.position = offset;
-    o.fetchOffset = offset;
-  }
-
-  private idle(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = done;
-    });
   }
 
   /**
@@ -456,7 +260,9 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       } catch (error) {
         const code = (error as StreambedError).code;
         // Fenced: learn which partitions we still hold; new lease counters re-read the committed offsets.
-        if (code === 'LeaseLost' || code === 'OffsetReset') await this.heartbeatNow().catch(() => undefined);
+        if (code === 'LeaseLost' || code === 'OffsetReset') {
+          await this.membership.heartbeatNow().catch(() => undefined);
+        }
         throw error;
       }
       for (const c of part) c.owned.committed = c.offset;
@@ -480,28 +286,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
         `partition ${partition} of '${this.topic}' is not assigned to this member`,
       );
     }
-    let offset: number;
-    if (typeof target === 'number') {
-      if (!Number.isSafeInteger(target) || target < 0) {
-        throw new InvalidArgumentError(`the offset must be a non-negative integer, got ${target}`);
-      }
-      offset = target;
-    } else if (target === 'beginning' || target === 'end') {
-      offset =
-        (await this.transport.listOffsets(
-          this.topic,
-          partition,
-          target === 'beginning' ? 'earliest' : 'latest',
-        )) ?? 0;
-    } else {
-      offset =
-        (await this.transport.listOffsets(this.topic, partition, { timestamp: target.timestamp })) ??
-        ((await this.transport.listOffsets(this.topic, partition, 'latest')) as number);
-    }
-    o.version++;
-    o.buffer = [];
-    o.position = offset;
-    o.fetchOffset = offset;
+    moveTo(o, await this.reader.seekOffset(partition, target));
   }
 
   /**
@@ -530,7 +315,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       const o = this.owned.get(p);
       if (o !== undefined) o.paused = false;
     }
-    this.wake?.();
+    this.reader.wakeUp();
   }
 
   /** The partitions paused. */
@@ -547,21 +332,16 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
    */
   async close(): Promise<void> {
     if (this.closed) return;
-    if (this.joined !== undefined) {
-      await this.joined.catch(() => undefined);
-      await this.serial;
+    const joined = this.membership.joining;
+    if (joined !== undefined) {
+      await joined.catch(() => undefined);
+      await this.membership.changes;
       if (this.autoCommit) await this.commitQuietly('position');
     }
     this.closed = true;
-    clearTimeout(this.heartbeatTimer);
-    this.wake?.();
-    if (this.joined === undefined) return;
-    const held = this.assignment();
-    this.owned.clear();
-    try {
-      await withRetry(() => this.transport.leaveGroup(this.group, this.topic, this.memberId), this.retry);
-    } finally {
-      if (held.length > 0) await this.options.onRevoked?.(held);
-    }
+    this.membership.stopHeartbeats();
+    this.reader.wakeUp();
+    if (this.membership.joining === undefined) return;
+    await this.membership.leave();
   }
 }

@@ -1,13 +1,21 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  InvalidArgumentError,
-  RecordTooLargeError,
-  type StreambedError,
-  UnknownPartitionError,
-} from '../core/errors.ts';
+import { InvalidArgumentError, RecordTooLargeError, UnknownPartitionError } from '../core/errors.ts';
 import { partitionForKey } from '../core/partitioner.ts';
-import type { ProduceRecord, ProducerIdentity, RecordOffset } from '../core/types.ts';
-import { isRetryable } from './errors.ts';
+import type { RecordOffset } from '../core/types.ts';
+import {
+  type Batch,
+  BufferMemory,
+  cut,
+  drain,
+  enqueue,
+  type Identity,
+  type Item,
+  type Lane,
+  newItem,
+  newLane,
+  RECORD_OVERHEAD,
+} from './producer-buffer.ts';
+import { decide, numberBatch, producerOf, Sequencer } from './producer-sequencing.ts';
 import { type ProducerRecord, type RecordMetadata, toWireRecord } from './records.ts';
 import { backoffMs, type RetryOptions, withRetry } from './retry.ts';
 import type { Transport } from './transport.ts';
@@ -50,54 +58,6 @@ export interface SendReceipt {
   readonly delivered: Promise<RecordMetadata>;
 }
 
-const RECORD_OVERHEAD = 64;
-
-interface Item {
-  readonly topic: string;
-  readonly record: ProduceRecord & { readonly partition: number };
-  readonly size: number;
-  readonly resolve: (metadata: RecordMetadata) => void;
-  readonly reject: (error: unknown) => void;
-  readonly settled: Promise<unknown>;
-}
-
-interface Batch {
-  readonly id: number;
-  readonly lane: Lane;
-  readonly items: readonly Item[];
-  readonly bytes: number;
-  readonly createdAt: number;
-  /** The first sequence of the batch per partition, under `identity` (idempotent only). */
-  sequences: Record<number, number>;
-  identity: Identity | undefined;
-  done: boolean;
-  succeeded: boolean;
-  readonly finished: Promise<void>;
-  finish: () => void;
-}
-
-interface Identity {
-  readonly producerId: string;
-  readonly epoch: number;
-}
-
-interface Lane {
-  readonly topic: string;
-  readonly partitions: number;
-  readonly maxRecordBytes: number;
-  pending: Item[];
-  pendingBytes: number;
-  lingerTimer: NodeJS.Timeout | undefined;
-  lingered: boolean;
-  /** Batches cut and not yet settled, oldest first (settled ones leave from the front). */
-  readonly unacked: Batch[];
-  nextBatchId: number;
-  readonly nextSequence: Map<number, number>;
-  sticky: number;
-}
-
-type Decision = 'retry' | 'reorder' | 'reset' | 'fatal' | 'fenced' | 'duplicate';
-
 /**
  * Kafka's producer on Streambed: records are grouped per topic into requests (one per `lingerMs`, or
  * as soon as `batchRecords`/`batchBytes` fill), partitioned on the client with Kafka's murmur2 (or
@@ -119,7 +79,6 @@ export class Producer {
   private readonly batchRecords: number;
   private readonly batchBytes: number;
   private readonly maxInFlight: number;
-  private readonly bufferBytes: number;
   private readonly idempotent: boolean;
   private readonly transactionalId: string | undefined;
   private readonly deliveryTimeoutMs: number;
@@ -127,14 +86,9 @@ export class Producer {
   private readonly lanes = new Map<string, Promise<Lane>>();
   private readonly ready: Lane[] = [];
   private readonly outstanding = new Set<Item>();
-  private readonly admission: { size: number; admit: () => void }[] = [];
-  private buffered = 0;
+  private readonly memory: BufferMemory;
+  private readonly sequencer: Sequencer;
   private flushing = 0;
-  private onWire = 0;
-  private wireIdle: (() => void)[] = [];
-  private identity: Identity | undefined;
-  private identityPending: Promise<void> | undefined;
-  private resetting: Promise<void> | undefined;
   private fatal: unknown;
   private closed = false;
 
@@ -159,23 +113,40 @@ export class Producer {
       transport.limits.maxRequestPayloadBytes,
     );
     this.maxInFlight = int(options.maxInFlight, 'maxInFlight', 5, 1, this.idempotent ? 5 : 1000);
-    this.bufferBytes = int(options.bufferBytes, 'bufferBytes', 32 * 1024 * 1024, 1, Number.MAX_SAFE_INTEGER);
+    this.memory = new BufferMemory(
+      int(options.bufferBytes, 'bufferBytes', 32 * 1024 * 1024, 1, Number.MAX_SAFE_INTEGER),
+    );
     this.deliveryTimeoutMs = int(options.deliveryTimeoutMs, 'deliveryTimeoutMs', 120_000, 1, 86_400_000);
     this.retry = { initialDelayMs: 100, maxDelayMs: 1_000, ...options.retry };
     if (options.transactionalId !== undefined && !this.idempotent) {
       throw new InvalidArgumentError('transactionalId needs idempotent: true');
     }
     this.transactionalId = options.transactionalId;
+    this.sequencer = new Sequencer({
+      init: () =>
+        withRetry(
+          () =>
+            this.transport.initProducer(
+              this.transactionalId === undefined ? {} : { transactionalId: this.transactionalId },
+            ),
+          { ...this.retry, retries: 10 },
+        ),
+      lanes: this.ready,
+      pumpAll: () => {
+        for (const lane of this.ready) this.pump(lane);
+      },
+      failAll: (error) => this.failAll(error),
+    });
   }
 
   /** Bytes of records in the buffer: sent, not yet acknowledged or failed. */
   get bufferedBytes(): number {
-    return this.buffered;
+    return this.memory.bytes;
   }
 
   /** The producer id and epoch the server issued (idempotent producers, after the first request). */
   get producerIdentity(): Identity | undefined {
-    return this.identity;
+    return this.sequencer.identity;
   }
 
   /**
@@ -204,10 +175,8 @@ export class Producer {
       );
     }
     const cost = size + RECORD_OVERHEAD;
-    if (this.admission.length > 0 || (this.buffered > 0 && this.buffered + cost > this.bufferBytes)) {
-      // Admitted in order as acknowledgements free room; admission counts the bytes in.
-      await new Promise<void>((admit) => this.admission.push({ size: cost, admit }));
-    } else this.buffered += cost;
+    const admission = this.memory.reserve(cost);
+    if (admission !== undefined) await admission;
     try {
       this.checkOpen();
     } catch (error) {
@@ -219,36 +188,14 @@ export class Producer {
       (wire.key === null || wire.key === undefined
         ? lane.sticky
         : partitionForKey(wire.key, lane.partitions));
-    let resolve!: (metadata: RecordMetadata) => void;
-    let reject!: (error: unknown) => void;
-    const delivered = new Promise<RecordMetadata>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    const settled = delivered.then(
-      () => undefined,
-      (error: unknown) => error,
-    );
-    const item: Item = {
-      topic: lane.topic,
-      record: { ...wire, partition },
-      size: cost,
-      resolve,
-      reject,
-      settled,
-    };
+    const { item, delivered } = newItem(lane.topic, { ...wire, partition }, cost);
     this.outstanding.add(item);
-    lane.pending.push(item);
-    lane.pendingBytes += cost;
-    if (lane.pending.length >= this.batchRecords || lane.pendingBytes >= this.batchBytes)
-      lane.lingered = true;
-    else if (lane.lingerTimer === undefined && !lane.lingered) {
-      lane.lingerTimer = setTimeout(() => {
-        lane.lingerTimer = undefined;
-        lane.lingered = true;
-        this.pump(lane);
-      }, this.lingerMs);
-    }
+    enqueue(
+      lane,
+      item,
+      { maxRecords: this.batchRecords, maxBytes: this.batchBytes, lingerMs: this.lingerMs },
+      () => this.pump(lane),
+    );
     this.pump(lane);
     return { delivered };
   }
@@ -300,19 +247,7 @@ export class Producer {
     if (lane === undefined) {
       lane = withRetry(() => this.transport.describeTopic(topic), { ...this.retry, retries: 5 }).then(
         (description): Lane => {
-          const created: Lane = {
-            topic: description.name,
-            partitions: description.partitions,
-            maxRecordBytes: description.config.maxRecordBytes,
-            pending: [],
-            pendingBytes: 0,
-            lingerTimer: undefined,
-            lingered: false,
-            unacked: [],
-            nextBatchId: 0,
-            nextSequence: new Map(),
-            sticky: Math.floor(Math.random() * description.partitions),
-          };
+          const created = newLane(description);
           this.ready.push(created);
           return created;
         },
@@ -325,115 +260,34 @@ export class Producer {
 
   /** Cuts and starts requests while the lane has records ready and room in flight. */
   private pump(lane: Lane): void {
-    while (this.canSend(lane)) this.start(this.cut(lane));
+    while (this.canSend(lane)) {
+      const batch = cut(lane, this.batchRecords, this.batchBytes);
+      if (this.idempotent) numberBatch(batch, this.sequencer.identity);
+      void this.run(batch);
+    }
   }
 
   private canSend(lane: Lane): boolean {
-    if (lane.pending.length === 0 || this.fatal !== undefined || this.resetting !== undefined) return false;
+    if (lane.pending.length === 0 || this.fatal !== undefined || this.sequencer.resetting !== undefined) {
+      return false;
+    }
     if (!lane.lingered && this.flushing === 0 && !this.closed) return false;
     const oldest = lane.unacked[0];
     if (oldest !== undefined && lane.nextBatchId - oldest.id >= this.maxInFlight) return false;
-    if (this.idempotent && this.identity === undefined) {
-      this.acquireIdentity();
+    if (this.idempotent && this.sequencer.identity === undefined) {
+      this.sequencer.acquire();
       return false;
     }
     return true;
   }
 
-  private acquireIdentity(): void {
-    if (this.identityPending !== undefined) return;
-    this.identityPending = withRetry(
-      () =>
-        this.transport.initProducer(
-          this.transactionalId === undefined ? {} : { transactionalId: this.transactionalId },
-        ),
-      { ...this.retry, retries: 10 },
-    ).then(
-      (issued) => {
-        this.identity = issued;
-        this.identityPending = undefined;
-        for (const lane of this.ready) this.pump(lane);
-      },
-      (error: unknown) => {
-        this.identityPending = undefined;
-        this.failAll(error);
-      },
-    );
-  }
-
-  private cut(lane: Lane): Batch {
-    const items: Item[] = [];
-    let bytes = 0;
-    while (lane.pending.length > 0 && items.length < this.batchRecords) {
-      const next = lane.pending[0] as Item;
-      if (items.length > 0 && bytes + next.size > this.batchBytes) break;
-      items.push(next);
-      bytes += next.size;
-      lane.pending.shift();
-    }
-    lane.pendingBytes -= bytes;
-    if (lane.pending.length === 0) {
-      lane.lingered = false;
-      if (lane.lingerTimer !== undefined) clearTimeout(lane.lingerTimer);
-      lane.lingerTimer = undefined;
-    }
-    // Kafka's sticky partitioner: keyless records go to one partition per request, the next one after.
-    lane.sticky = (lane.sticky + 1) % lane.partitions;
-    let finish!: () => void;
-    const finished = new Promise<void>((resolve) => {
-      finish = resolve;
-    });
-    const batch: Batch = {
-      id: lane.nextBatchId++,
-      lane,
-      items,
-      bytes,
-      createdAt: Date.now(),
-      sequences: {},
-      identity: undefined,
-      done: false,
-      succeeded: false,
-      finished,
-      finish,
-    };
-    if (this.idempotent) this.number(batch);
-    lane.unacked.push(batch);
-    return batch;
-  }
-
-  /** Gives the batch its first sequence per partition under the current identity. */
-  private number(batch: Batch): void {
-    const counts = new Map<number, number>();
-    for (const item of batch.items)
-      counts.set(item.record.partition, (counts.get(item.record.partition) ?? 0) + 1);
-    const sequences: Record<number, number> = {};
-    for (const [partition, count] of counts) {
-      const next = batch.lane.nextSequence.get(partition) ?? 0;
-      sequences[partition] = next;
-      batch.lane.nextSequence.set(partition, next + count);
-    }
-    batch.sequences = sequences;
-    batch.identity = this.identity;
-  }
-
-  private start(batch: Batch): void {
-    void this.run(batch);
-  }
-
   private async run(batch: Batch): Promise<void> {
     for (let attempt = 1; ; attempt++) {
-      while (this.resetting !== undefined) await this.resetting;
+      while (this.sequencer.resetting !== undefined) await this.sequencer.resetting;
       if (batch.done) return;
       const predecessorsSettled = batch.lane.unacked.every((b) => b.id >= batch.id || b.done);
-      const producer: ProducerIdentity | undefined =
-        batch.identity === undefined
-          ? undefined
-          : {
-              producerId: batch.identity.producerId,
-              epoch: batch.identity.epoch,
-              sequences: batch.sequences,
-            };
-      this.onWire++;
+      const producer = producerOf(batch);
+      this.sequencer.sending();
       let offsets: RecordOffset[] | undefined;
       let failure: unknown;
       try {
@@ -447,12 +301,11 @@ export class Producer {
       } catch (error) {
         failure = error;
       } finally {
-        this.onWire--;
-        if (this.onWire === 0) for (const idle of this.wireIdle.splice(0)) idle();
+        this.sequencer.sent();
       }
       if (batch.done) return;
       if (offsets !== undefined) return this.settle(batch, offsets);
-      const decision = this.decide(failure, predecessorsSettled);
+      const decision = decide(failure, this.idempotent, predecessorsSettled);
       if (decision === 'fenced') return this.failAll(failure);
       if (decision === 'duplicate') return this.settle(batch, undefined);
       if (decision === 'fatal' || Date.now() - batch.createdAt > this.deliveryTimeoutMs) {
@@ -460,61 +313,9 @@ export class Producer {
       }
       // Retries keep each partition's order: a batch goes again only after every earlier one settled.
       await Promise.all(batch.lane.unacked.filter((b) => b.id < batch.id).map((b) => b.finished));
-      if (decision === 'reset') await this.reset(producer);
+      if (decision === 'reset') await this.sequencer.reset(producer);
       else if (decision === 'retry') await sleep(backoffMs(attempt, failure, this.retry));
     }
-  }
-
-  private decide(error: unknown, predecessorsSettled: boolean): Decision {
-    const code = (error as StreambedError | undefined)?.code;
-    if (this.idempotent) {
-      if (code === 'ProducerFenced') return 'fenced';
-      if (code === 'UnknownProducerId') return 'reset';
-      if (code === 'DuplicateSequence') return 'duplicate';
-      // Out of order while an earlier batch was unsettled is pipelining after that batch's failure: it
-      // goes again once the earlier ones are in. With every earlier batch settled, the server's state
-      // lost track of ours (an earlier batch failed for good, or the state expired): start afresh.
-      if (code === 'OutOfOrderSequence') return predecessorsSettled ? 'reset' : 'reorder';
-    }
-    return isRetryable(error) ? 'retry' : 'fatal';
-  }
-
-  /**
-   * Kafka's epoch bump for an idempotent producer that lost its sequence: once nothing is on the wire,
-   * a new producer id, and every unsettled batch numbered afresh from 0 under it, in order.
-   */
-  private reset(failed: Identity | undefined): Promise<void> {
-    if (this.resetting !== undefined) return this.resetting;
-    if (
-      failed === undefined ||
-      this.identity?.producerId !== failed.producerId ||
-      this.identity.epoch !== failed.epoch
-    ) {
-      return Promise.resolve(); // numbered afresh since that attempt
-    }
-    this.resetting = (async () => {
-      while (this.onWire > 0) await new Promise<void>((idle) => this.wireIdle.push(idle));
-      try {
-        this.identity = await withRetry(
-          () =>
-            this.transport.initProducer(
-              this.transactionalId === undefined ? {} : { transactionalId: this.transactionalId },
-            ),
-          { ...this.retry, retries: 10 },
-        );
-      } catch (error) {
-        this.failAll(error);
-        return;
-      }
-      for (const lane of this.ready) {
-        lane.nextSequence.clear();
-        for (const batch of lane.unacked) if (!batch.done) this.number(batch);
-      }
-    })().finally(() => {
-      this.resetting = undefined;
-      for (const lane of this.ready) this.pump(lane);
-    });
-    return this.resetting;
   }
 
   /** Settles a batch: offsets for its records, or an error, or (a duplicate older than the window) −1. */
@@ -540,14 +341,7 @@ export class Producer {
   }
 
   private release(bytes: number): void {
-    this.buffered -= bytes;
-    while (this.admission.length > 0) {
-      const next = this.admission[0] as { size: number; admit: () => void };
-      if (this.buffered > 0 && this.buffered + next.size > this.bufferBytes) break;
-      this.admission.shift();
-      this.buffered += next.size;
-      next.admit();
-    }
+    this.memory.release(bytes);
   }
 
   /** A fatal producer error (fenced, or no producer id): every buffered record fails with it. */
@@ -555,18 +349,12 @@ export class Producer {
     if (this.fatal === undefined) this.fatal = error;
     for (const lane of this.ready) {
       for (const batch of lane.unacked) this.settle(batch, undefined, error);
-      for (const item of lane.pending.splice(0)) {
+      for (const item of drain(lane)) {
         this.outstanding.delete(item);
         item.reject(error);
         this.release(item.size);
       }
-      lane.pendingBytes = 0;
-      if (lane.lingerTimer !== undefined) clearTimeout(lane.lingerTimer);
-      lane.lingerTimer = undefined;
     }
-    for (const waiter of this.admission.splice(0)) {
-      this.buffered += waiter.size;
-      waiter.admit();
-    }
+    this.memory.admitAll();
   }
 }

@@ -1,0 +1,151 @@
+import type { StreambedError } from '../core/errors.ts';
+import type { ProducerIdentity } from '../core/types.ts';
+import { isRetryable } from './errors.ts';
+import type { Batch, Identity, Lane } from './producer-buffer.ts';
+
+/**
+ * What a failed attempt of a batch leads to: `retry` after a backoff, `reorder` (again once every
+ * earlier batch settled), `reset` (an epoch bump, then again), `duplicate` (already appended: settled
+ * without offsets), `fenced` (the whole producer fails), `fatal` (the batch fails).
+ */
+export type Decision = 'retry' | 'reorder' | 'reset' | 'fatal' | 'fenced' | 'duplicate';
+
+/**
+ * The decision for a failed attempt. `predecessorsSettled`: every earlier batch of the lane had settled
+ * when the attempt was sent.
+ */
+export function decide(error: unknown, idempotent: boolean, predecessorsSettled: boolean): Decision {
+  const code = (error as StreambedError | undefined)?.code;
+  if (idempotent) {
+    if (code === 'ProducerFenced') return 'fenced';
+    if (code === 'UnknownProducerId') return 'reset';
+    if (code === 'DuplicateSequence') return 'duplicate';
+    // Out of order while an earlier batch was unsettled is pipelining after that batch's failure: it
+    // goes again once the earlier ones are in. With every earlier batch settled, the server's state
+    // lost track of ours (an earlier batch failed for good, or the state expired): start afresh.
+    if (code === 'OutOfOrderSequence') return predecessorsSettled ? 'reset' : 'reorder';
+  }
+  return isRetryable(error) ? 'retry' : 'fatal';
+}
+
+/** Gives the batch its first sequence per partition under `identity`. */
+export function numberBatch(batch: Batch, identity: Identity | undefined): void {
+  const counts = new Map<number, number>();
+  for (const item of batch.items)
+    counts.set(item.record.partition, (counts.get(item.record.partition) ?? 0) + 1);
+  const sequences: Record<number, number> = {};
+  for (const [partition, count] of counts) {
+    const next = batch.lane.nextSequence.get(partition) ?? 0;
+    sequences[partition] = next;
+    batch.lane.nextSequence.set(partition, next + count);
+  }
+  batch.sequences = sequences;
+  batch.identity = identity;
+}
+
+/** The producer identity an attempt of the batch carries: none unless it was numbered. */
+export function producerOf(batch: Batch): ProducerIdentity | undefined {
+  return batch.identity === undefined
+    ? undefined
+    : { producerId: batch.identity.producerId, epoch: batch.identity.epoch, sequences: batch.sequences };
+}
+
+/** What {@link Sequencer} needs from its producer. */
+export interface SequencerHooks {
+  /** A new producer id: InitProducerId, with retries. */
+  readonly init: () => Promise<Identity>;
+  /** Every lane of the producer (the array grows as topics are first used). */
+  readonly lanes: readonly Lane[];
+  /** Starts what can be started now, on every lane. */
+  readonly pumpAll: () => void;
+  /** Fails the producer for good: no producer id. */
+  readonly failAll: (error: unknown) => void;
+}
+
+/**
+ * An idempotent producer's identity and in-flight bookkeeping: the producer id (asked for once, shared
+ * by every lane), the count of requests on the wire, and Kafka's epoch bump when the server lost track
+ * of our sequences: once nothing is on the wire, a new producer id, and every unsettled batch numbered
+ * afresh from 0 under it, in order.
+ */
+export class Sequencer {
+  private readonly hooks: SequencerHooks;
+  private issued: Identity | undefined;
+  private pending: Promise<void> | undefined;
+  private resetRun: Promise<void> | undefined;
+  private onWire = 0;
+  private wireIdle: (() => void)[] = [];
+
+  constructor(hooks: SequencerHooks) {
+    this.hooks = hooks;
+  }
+
+  /** The producer id and epoch the server issued, once it has. */
+  get identity(): Identity | undefined {
+    return this.issued;
+  }
+
+  /** While an epoch bump runs: nothing is sent until it settles. */
+  get resetting(): Promise<void> | undefined {
+    return this.resetRun;
+  }
+
+  /** Asks for a producer id unless one is on its way; every lane is pumped once it is issued. */
+  acquire(): void {
+    if (this.pending !== undefined) return;
+    this.pending = this.hooks.init().then(
+      (issued) => {
+        this.issued = issued;
+        this.pending = undefined;
+        this.hooks.pumpAll();
+      },
+      (error: unknown) => {
+        this.pending = undefined;
+        this.hooks.failAll(error);
+      },
+    );
+  }
+
+  /** A request goes on the wire. */
+  sending(): void {
+    this.onWire++;
+  }
+
+  /** A request came back (answered or failed). */
+  sent(): void {
+    this.onWire--;
+    if (this.onWire === 0) for (const idle of this.wireIdle.splice(0)) idle();
+  }
+
+  /**
+   * The epoch bump after an attempt under `failed` lost its sequence; nothing when the batches were
+   * numbered afresh since that attempt. Resolves once it is done (or has failed the producer).
+   */
+  reset(failed: Identity | undefined): Promise<void> {
+    if (this.resetRun !== undefined) return this.resetRun;
+    if (
+      failed === undefined ||
+      this.issued?.producerId !== failed.producerId ||
+      this.issued.epoch !== failed.epoch
+    ) {
+      return Promise.resolve(); // numbered afresh since that attempt
+    }
+    this.resetRun = (async () => {
+      while (this.onWire > 0) await new Promise<void>((idle) => this.wireIdle.push(idle));
+      try {
+        this.issued = await this.hooks.init();
+      } catch (error) {
+        this.hooks.failAll(error);
+        return;
+      }
+      for (const lane of this.hooks.lanes) {
+        lane.nextSequence.clear();
+        for (const batch of lane.unacked) if (!batch.done) numberBatch(batch, this.issued);
+      }
+    })().finally(() => {
+      this.resetRun = undefined;
+      this.hooks.pumpAll();
+    });
+    return this.resetRun;
+  }
+}
