@@ -157,10 +157,18 @@ async function describeGroup(ctx: Context, group: string, topic: string | undefi
   let lagRecords = 0;
   let lagSeconds = 0;
   for (const name of topics) {
-    const description = await interruptible(admin.describeGroup(group, name), ctx.signal);
-    if (description.partitions.length === 0 && topic === undefined) continue;
-    const { partitionStates } = await interruptible(admin.describeTopic(name), ctx.signal);
-    rows.push(...describeRows(name, partitionStates, description.partitions));
+    let description: Awaited<ReturnType<typeof admin.describeGroup>>;
+    let states: Awaited<ReturnType<typeof admin.describeTopic>>['partitionStates'];
+    try {
+      description = await interruptible(admin.describeGroup(group, name), ctx.signal);
+      if (description.partitions.length === 0 && topic === undefined) continue;
+      states = (await interruptible(admin.describeTopic(name), ctx.signal)).partitionStates;
+    } catch (error) {
+      // A topic deleted since it was listed is no longer the group's concern.
+      if (topic === undefined && (error as { code?: unknown }).code === 'UnknownTopic') continue;
+      throw error;
+    }
+    rows.push(...describeRows(name, states, description.partitions));
     lagRecords += description.lagRecords;
     lagSeconds = Math.max(lagSeconds, description.lagSeconds);
   }

@@ -109,7 +109,8 @@ function describeError(error: unknown, io: CliIo, options: GlobalOptions): strin
   const detail = env.STREAMBED_DEBUG
     ? String((error as Error)?.stack ?? error)
     : String((error as Error)?.message ?? error);
-  return `error ${errorCode(error)}: ${detail}\n`;
+  const name = (error as Error)?.name;
+  return `error ${typeof name === 'string' && name !== 'Error' ? name : errorCode(error)}: ${detail}\n`;
 }
 
 /**
