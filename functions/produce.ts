@@ -1,5 +1,5 @@
-import { RequestTooLargeError } from '../lib/core/errors.ts';
-import { parseProducerHeaders } from '../lib/core/wire/produce-headers.ts';
+import { InvalidArgumentError, RequestTooLargeError } from '../lib/core/errors.ts';
+import { PRODUCER_HEADERS, parseProducerHeaders, SEGMENT_TYPE } from '../lib/core/wire/produce-headers.ts';
 import { httpApi, json, MetricUnit, metrics, pathParam } from './api/handler.ts';
 import { LIMITS } from './api/openapi.ts';
 import { type HttpProduceBody, toProduceRecord, toProducer } from './api/records.ts';
@@ -31,6 +31,11 @@ export const handler = httpApi({
       );
       metrics.addMetric('ProducedRecords', MetricUnit.Count, offsets.length);
       return json(200, { offsets });
+    }
+    if (Object.values(PRODUCER_HEADERS).some((name) => event.headers[name] !== undefined)) {
+      throw new InvalidArgumentError(
+        `${Object.values(PRODUCER_HEADERS).join(', ')} go with a ${SEGMENT_TYPE} body; a JSON body carries producerId, producerEpoch and sequence`,
+      );
     }
     const records = (body as { records?: unknown } | null)?.records;
     if (Array.isArray(records) && records.length > LIMITS.maxRecordsPerRequest) {

@@ -49,7 +49,7 @@ const PRODUCER_HEADER_PARAMS = [
     PRODUCER_HEADERS.sequences,
     '^[0-9]+:[0-9]+(,[0-9]+:[0-9]+)*$',
     'Segment bodies only: each batch\'s first sequence, "<partition>:<sequence>" pairs joined by commas. ' +
-      'All three producer headers or none.',
+      'All three producer headers or none; with a JSON body none (400 InvalidArgument).',
   ),
 ];
 

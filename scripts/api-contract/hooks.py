@@ -54,6 +54,8 @@ DOCUMENTED_REFUSALS = [
     (PRODUCE, 400, "InvalidArgument", r"^(the body is not a valid segment: |body is required$)"),
     # The producer headers: "All three producer headers or none."
     (PRODUCE, 400, "InvalidArgument", r"^an idempotent binary produce needs all of streambed-producer-id"),
+    # The producer headers: "with a JSON body none".
+    (PRODUCE, 400, "InvalidArgument", r"^streambed-producer-id, .* go with a application/vnd\.streambed\.segment body"),
     # CommitOffsetsRequest.offsets and MemberCommitRequest.offsets: "Each partition at most once".
     (COMMIT, 400, "InvalidArgument", r"^offsets\[\d+\]\.partition \d+ appears twice$"),
     (MEMBER_COMMIT, 400, "InvalidArgument", r"^offsets\[\d+\]\.partition \d+ appears twice$"),

@@ -278,6 +278,19 @@ describe('binary bodies over HTTP (npm start handlers on MinIO + DynamoDB Local)
       assert.match(body.error.message, /must be application\/json, got application\/vnd\.streambed\.segment/);
     });
 
+    test('producer headers with a JSON body: 400 saying they go with a segment body, nothing appended', async () => {
+      await call(url, 'POST', '/topics', { json: { name: 'hdrjson', partitions: 1 } });
+      const response = await fetch(`${url}/topics/hdrjson/records`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'streambed-producer-id': '1' },
+        body: JSON.stringify({ records: [{ value: 1 }] }),
+      });
+      const body = (await response.json()) as { error: { code: string; message: string } };
+      assert.deepEqual([response.status, body.error.code], [400, 'InvalidArgument']);
+      assert.match(body.error.message, /go with a application\/vnd\.streambed\.segment body/);
+      assert.deepEqual(await highWatermarks('hdrjson'), [0]);
+    });
+
     test('Accept without the frame type (or preferring JSON) gets JSON', async () => {
       await call(url, 'POST', '/topics', { json: { name: 'acc', partitions: 1 } });
       for (const accept of ['application/json', `${FETCH_FRAME_TYPE};q=0.4, application/json`, '*/*']) {
