@@ -8,10 +8,17 @@
  * ./streambed.consumers.json when it exists). The lifecycle sweep (retention, garbage collection) runs
  * every STREAMBED_SWEEP_INTERVAL_MS (default 60000); objects are kept STREAMBED_GC_GRACE_MS (default
  * 120000) past the point they are provably unreferenced. Ctrl-C stops everything.
+ *
+ * Authorization: --auth or STREAMBED_AUTH, `none` (the default: any request is accepted) or `sigv4`:
+ * only requests SigV4-signed as API Gateway's IAM authorization requires (service execute-api) with
+ * the credentials in AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN, if set), for
+ * AWS_REGION (else AWS_DEFAULT_REGION, else us-east-1); others get API Gateway's 403.
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { LocalAuth } from '../functions/local/server.ts';
+import type { StreambedAwsConfig } from '../lib/adapters/aws.ts';
 
 const { values } = parseArgs({
   options: {
@@ -19,12 +26,13 @@ const { values } = parseArgs({
     'data-dir': { type: 'string', short: 'd' },
     host: { type: 'string' },
     consumers: { type: 'string', short: 'c' },
+    auth: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (values.help) {
   console.log(
-    'usage: npm start -- [--port 8080] [--data-dir .streambed] [--host 127.0.0.1] [--consumers streambed.consumers.json]',
+    'usage: npm start -- [--port 8080] [--data-dir .streambed] [--host 127.0.0.1] [--consumers streambed.consumers.json] [--auth none|sigv4]',
   );
   process.exit(0);
 }
@@ -46,25 +54,81 @@ if (consumersFile !== undefined && !existsSync(consumersFile)) {
   process.exit(2);
 }
 
+const authMode = values.auth ?? (process.env.STREAMBED_AUTH || 'none');
+if (authMode !== 'none' && authMode !== 'sigv4') {
+  console.error(`--auth must be none or sigv4, got ${authMode}`);
+  process.exit(2);
+}
+const accessKeyId = process.env.AWS_ACCESS_KEY_ID ?? '';
+const secretAccessKey = process.env.AWS_SECRET_ACCESS_KEY ?? '';
+const sessionToken = process.env.AWS_SESSION_TOKEN;
+if (authMode === 'sigv4' && (accessKeyId === '' || secretAccessKey === '')) {
+  console.error(
+    '--auth sigv4 verifies signatures made with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY: set both',
+  );
+  process.exit(2);
+}
+const region = process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || 'us-east-1';
+const auth: LocalAuth =
+  authMode === 'none'
+    ? { mode: 'none' }
+    : {
+        mode: 'sigv4',
+        identity: {
+          accessKeyId,
+          secretAccessKey,
+          ...(sessionToken === undefined || sessionToken === '' ? {} : { sessionToken }),
+        },
+        region,
+      };
+
 // Powertools reads these when the handlers are imported: keep local output readable.
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
 
 const { startLocalServices } = await import('../lib/harness/services.ts');
-const { serveLocalApi } = await import('../functions/local/stack.ts');
+const { startLocalApi } = await import('../functions/local/server.ts');
+const { createStreambed } = await import('../lib/adapters/aws.ts');
+const { ensureBucket, localClients } = await import('../lib/adapters/clients.ts');
+const { ensureTables } = await import('../lib/adapters/dynamodb/tables.ts');
+const { useEngine } = await import('../functions/api/runtime.ts');
 const { startLocalConsumers } = await import('../functions/local/consumers.ts');
 const { startLocalSweeper } = await import('../functions/local/sweeper.ts');
 
 console.log(`starting MinIO and DynamoDB Local (data in ${dataDir}) ...`);
 const services = await startLocalServices({ dataDir, log: (line) => console.log(line) });
+/**
+ * What serveLocalApi (functions/local/stack.ts) does, plus `auth`: the bucket and tables (if missing),
+ * the handlers' engine on them, and the server. TODO: serveLocalApi({ ..., auth }) once it passes
+ * `auth` on to startLocalApi.
+ */
+async function serveLocalApi(): Promise<{ url: string; config: StreambedAwsConfig; close(): Promise<void> }> {
+  const bucket = 'streambed';
+  const tables = { log: 'streambed-log', meta: 'streambed-meta' };
+  const { s3, dynamodb } = localClients(services);
+  await Promise.all([ensureBucket(s3, bucket), ensureTables(dynamodb, tables)]);
+  const config: StreambedAwsConfig = { s3, dynamodb, bucket, tables };
+  useEngine(createStreambed(config));
+  const server = await startLocalApi({
+    port,
+    auth,
+    ...(values.host === undefined ? {} : { host: values.host }),
+  });
+  return {
+    url: server.url,
+    config,
+    close: async () => {
+      await server.close();
+      useEngine(undefined);
+      s3.destroy();
+      dynamodb.destroy();
+    },
+  };
+}
 let api: Awaited<ReturnType<typeof serveLocalApi>>;
 let consumers: Awaited<ReturnType<typeof startLocalConsumers>> | undefined;
 try {
-  api = await serveLocalApi({
-    endpoints: services,
-    port,
-    ...(values.host === undefined ? {} : { host: values.host }),
-  });
+  api = await serveLocalApi();
   if (consumersFile !== undefined) {
     consumers = await startLocalConsumers({ endpoints: services, config: api.config, file: consumersFile });
   }
@@ -91,7 +155,9 @@ const sweeper = startLocalSweeper({
 console.log(
   [
     `Streambed is serving ${api.url}`,
-    'Authorization is OFF locally: any request is accepted (on AWS every route requires IAM/SigV4).',
+    auth.mode === 'none'
+      ? 'Authorization is OFF locally: any request is accepted (on AWS every route requires IAM/SigV4).'
+      : `Authorization is ON (SigV4, as IAM on AWS): requests must be signed for ${auth.region}/execute-api with access key id ${auth.identity.accessKeyId}${auth.identity.sessionToken === undefined ? '' : ' and its session token'}; others get 403.`,
     `S3 (MinIO): ${services.s3Endpoint}   DynamoDB Local: ${services.dynamoDbEndpoint}`,
     consumersFile === undefined
       ? 'No consumers file: consumer functions are off (see --consumers).'
