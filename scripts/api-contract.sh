@@ -83,5 +83,7 @@ status=0
 if [ "$status" -ne 0 ]; then
   echo "schemathesis found problems (exit $status); the server's log:" >&2
   tail -n 30 "$work/server.log" | cut -c 1-400 >&2
+  echo "server errors in full (the last 5):" >&2
+  grep '"level":"ERROR"' "$work/server.log" | tail -n 5 | cut -c 1-6000 >&2 || true
 fi
 exit "$status"

@@ -18,7 +18,6 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { LocalAuth } from '../functions/local/server.ts';
-import type { StreambedAwsConfig } from '../lib/adapters/aws.ts';
 
 const { values } = parseArgs({
   options: {
@@ -87,48 +86,21 @@ process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
 
 const { startLocalServices } = await import('../lib/harness/services.ts');
-const { startLocalApi } = await import('../functions/local/server.ts');
-const { createStreambed } = await import('../lib/adapters/aws.ts');
-const { ensureBucket, localClients } = await import('../lib/adapters/clients.ts');
-const { ensureTables } = await import('../lib/adapters/dynamodb/tables.ts');
-const { useEngine } = await import('../functions/api/runtime.ts');
+const { serveLocalApi } = await import('../functions/local/stack.ts');
 const { startLocalConsumers } = await import('../functions/local/consumers.ts');
 const { startLocalSweeper } = await import('../functions/local/sweeper.ts');
 
 console.log(`starting MinIO and DynamoDB Local (data in ${dataDir}) ...`);
 const services = await startLocalServices({ dataDir, log: (line) => console.log(line) });
-/**
- * What serveLocalApi (functions/local/stack.ts) does, plus `auth`: the bucket and tables (if missing),
- * the handlers' engine on them, and the server. TODO: serveLocalApi({ ..., auth }) once it passes
- * `auth` on to startLocalApi.
- */
-async function serveLocalApi(): Promise<{ url: string; config: StreambedAwsConfig; close(): Promise<void> }> {
-  const bucket = 'streambed';
-  const tables = { log: 'streambed-log', meta: 'streambed-meta' };
-  const { s3, dynamodb } = localClients(services);
-  await Promise.all([ensureBucket(s3, bucket), ensureTables(dynamodb, tables)]);
-  const config: StreambedAwsConfig = { s3, dynamodb, bucket, tables };
-  useEngine(createStreambed(config));
-  const server = await startLocalApi({
+let api: Awaited<ReturnType<typeof serveLocalApi>>;
+let consumers: Awaited<ReturnType<typeof startLocalConsumers>> | undefined;
+try {
+  api = await serveLocalApi({
+    endpoints: services,
     port,
     auth,
     ...(values.host === undefined ? {} : { host: values.host }),
   });
-  return {
-    url: server.url,
-    config,
-    close: async () => {
-      await server.close();
-      useEngine(undefined);
-      s3.destroy();
-      dynamodb.destroy();
-    },
-  };
-}
-let api: Awaited<ReturnType<typeof serveLocalApi>>;
-let consumers: Awaited<ReturnType<typeof startLocalConsumers>> | undefined;
-try {
-  api = await serveLocalApi();
   if (consumersFile !== undefined) {
     consumers = await startLocalConsumers({ endpoints: services, config: api.config, file: consumersFile });
   }

@@ -3,7 +3,7 @@ import { ensureBucket, localClients } from '../../lib/adapters/clients.ts';
 import { ensureTables, type TableNames } from '../../lib/adapters/dynamodb/tables.ts';
 import type { ServiceEndpoints } from '../../lib/harness/services.ts';
 import { useEngine } from '../api/runtime.ts';
-import { startLocalApi } from './server.ts';
+import { type LocalAuth, startLocalApi } from './server.ts';
 
 export interface LocalApiOptions {
   readonly endpoints: ServiceEndpoints;
@@ -14,6 +14,8 @@ export interface LocalApiOptions {
   /** @default a free port */
   readonly port?: number;
   readonly host?: string;
+  /** @default none: unsigned requests are accepted */
+  readonly auth?: LocalAuth;
 }
 
 /**
@@ -36,6 +38,7 @@ export async function serveLocalApi(
   const api = await startLocalApi({
     ...(options.port === undefined ? {} : { port: options.port }),
     ...(options.host === undefined ? {} : { host: options.host }),
+    ...(options.auth === undefined ? {} : { auth: options.auth }),
   });
   return {
     url: api.url,

@@ -39,6 +39,7 @@ interface ResetOptions {
   readonly toDatetime?: number;
   readonly partitions?: number[];
   readonly dryRun?: boolean;
+  readonly execute?: boolean;
   readonly force?: boolean;
 }
 
@@ -96,7 +97,9 @@ export function groupsCommand(program: Command, contextOf: (cmd: Command) => Con
 
   groups
     .command('reset-offsets')
-    .description("move a group's committed offsets (the group must have no active members, unless --force)")
+    .description(
+      "move a group's committed offsets; like kafka-consumer-groups, a dry run unless --execute (the group must have no active members, unless --force)",
+    )
     .argument('<group>', 'group name')
     .requiredOption('-t, --topic <topic>', 'the topic whose offsets move')
     .option('--to-earliest', 'to the log start')
@@ -113,11 +116,12 @@ export function groupsCommand(program: Command, contextOf: (cmd: Command) => Con
         partitionList,
       ),
     )
-    .option('--dry-run', 'show the new offsets, change nothing')
+    .option('--dry-run', 'show the new offsets, change nothing (the default)')
+    .option('--execute', 'move the offsets')
     .option('--force', 'reset even while the group has active members')
     .addHelpText(
       'after',
-      '\nExample:\n  streambed groups reset-offsets billing --topic orders --to-earliest --dry-run\n',
+      '\nExample:\n  streambed groups reset-offsets billing --topic orders --to-earliest            # shows the plan\n  streambed groups reset-offsets billing --topic orders --to-earliest --execute  # moves them\n',
     )
     .action(async (group: string, options: ResetOptions, cmd: Command) => {
       const to = resetTarget(options);
@@ -131,14 +135,14 @@ export function groupsCommand(program: Command, contextOf: (cmd: Command) => Con
             topic: options.topic,
             to,
             ...(options.partitions === undefined ? {} : { partitions: options.partitions }),
-            dryRun: options.dryRun === true,
+            dryRun: options.execute !== true,
             force: options.force === true,
           }),
         ctx.signal,
       );
       const rows = result.offsets.map((o) => [options.topic, o.partition, o.previousOffset ?? '-', o.offset]);
       const note = result.dryRun
-        ? `dry run: nothing changed (without --dry-run, ${rows.length} partition${rows.length === 1 ? '' : 's'} would move)\n`
+        ? `dry run: nothing changed (with --execute, ${rows.length} partition${rows.length === 1 ? '' : 's'} would move)\n`
         : `reset ${rows.length} partition${rows.length === 1 ? '' : 's'} of group '${group}'\n`;
       await write(ctx.io.stdout, table(['TOPIC', 'PARTITION', 'PREVIOUS', 'NEW'], rows));
       await write(ctx.io.stderr, note);

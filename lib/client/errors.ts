@@ -151,9 +151,13 @@ export function errorFromResponse(
   body: unknown,
   retryAfter: string | null,
   context: ErrorContext = {},
+  gatewayErrorType?: string | null,
 ): StreambedError {
   const detail = (body as { error?: { code?: unknown; message?: unknown } } | null | undefined)?.error;
-  const code = typeof detail?.code === 'string' ? detail.code : undefined;
+  // API Gateway's own refusals (IAM authorization: InvalidSignatureException, …) name themselves in
+  // x-amzn-ErrorType ("Type:detail" on some services), not in the body.
+  const gatewayCode = gatewayErrorType?.split(':')[0]?.trim() || undefined;
+  const code = typeof detail?.code === 'string' ? detail.code : gatewayCode;
   const gatewayMessage = (body as { message?: unknown } | null | undefined)?.message;
   const message =
     typeof detail?.message === 'string'

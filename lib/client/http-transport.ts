@@ -170,7 +170,13 @@ export class HttpTransport implements Transport {
     } catch {
       parsed = undefined;
     }
-    throw errorFromResponse(response.status, parsed, response.headers.get('retry-after'), call.context ?? {});
+    throw errorFromResponse(
+      response.status,
+      parsed,
+      response.headers.get('retry-after'),
+      call.context ?? {},
+      response.headers.get('x-amzn-errortype'),
+    );
   }
 
   private async json<T>(call: Call): Promise<T> {

@@ -88,9 +88,11 @@ export function sigv4Signer(options: SigV4Options = {}): RequestSigner {
         );
       }
       const signer = await signerFor(region);
-      const query: Record<string, string> = {};
+      // A repeated parameter is signed with all its values (API Gateway and npm start verify them all).
+      const query: Record<string, string | string[]> = {};
       request.url.searchParams.forEach((value, name) => {
-        query[name] = value;
+        const seen = query[name];
+        query[name] = seen === undefined ? value : [...(Array.isArray(seen) ? seen : [seen]), value];
       });
       const signed = await signer.sign(
         {

@@ -197,7 +197,17 @@ describe('the streambed CLI against npm start', () => {
       /total lag: 3 records/,
     );
 
-    const reset = await cli(['groups', 'reset-offsets', 'billing', '--topic', 'payments', '--to-earliest']);
+    const plan = await cli(['groups', 'reset-offsets', 'billing', '--topic', 'payments', '--to-earliest']);
+    assert.match(plan.stderr, /dry run: nothing changed \(with --execute/);
+    const reset = await cli([
+      'groups',
+      'reset-offsets',
+      'billing',
+      '--topic',
+      'payments',
+      '--to-earliest',
+      '--execute',
+    ]);
     assert.equal(reset.code, 0, reset.stderr);
     assert.match(
       (await cli(['groups', 'describe', 'billing', '--topic', 'payments'])).stdout,

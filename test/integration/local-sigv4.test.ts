@@ -123,7 +123,7 @@ describe('npm start -- --auth sigv4', () => {
         );
       assert.ok(error instanceof RemoteError, `a RemoteError, got ${String(error)}`);
       assert.equal(error.status, 403);
-      assert.equal(error.code, 'HttpError');
+      assert.equal(error.code, 'InvalidSignatureException'); // from x-amzn-ErrorType
       assert.equal(error.retryable, false);
       assert.match(
         error.message,

@@ -110,6 +110,19 @@ describe('client error mapping', () => {
     assert.equal(parseRetryAfter('soon'), undefined);
   });
 
+  test("API Gateway's own refusals take their code from x-amzn-ErrorType (IAM authorization), not retryable", () => {
+    const error = errorFromResponse(
+      403,
+      { message: 'The request signature we calculated does not match the signature you provided.' },
+      null,
+      {},
+      'InvalidSignatureException',
+    );
+    assert.deepEqual([error.code, error.status, error.retryable], ['InvalidSignatureException', 403, false]);
+    assert.match(error.message, /^The request signature we calculated/);
+    assert.equal(errorFromResponse(403, { message: 'Forbidden' }, null, {}, null).code, 'HttpError');
+  });
+
   test('the direct transport reports AWS throttling as Throttled and anything unexpected as InternalError', () => {
     const typed = new core.LeaseLostError('gone');
     assert.equal(normalizeEngineError(typed), typed);
