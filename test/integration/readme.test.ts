@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -21,6 +21,14 @@ function quickstart(port: number): { commands: string[]; expected: string[] } {
     else if (line.startsWith('# {"offsets"')) expected.push(line.slice(2));
   }
   return { commands, expected };
+}
+
+/** The body of the README's code block between `<!-- name -->` markers. */
+function block(name: string, language: string): string {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const found = new RegExp(`<!-- ${name} -->\\s*\`\`\`${language}\\n([\\s\\S]*?)\`\`\``).exec(readme)?.[1];
+  assert.ok(found, `README has a ${name} block`);
+  return found;
 }
 
 describe("the README's local quickstart", () => {
@@ -49,5 +57,45 @@ describe("the README's local quickstart", () => {
     const again = JSON.parse(execFileSync('bash', ['-c', commands[2] ?? ''], { encoding: 'utf8' }));
     assert.deepEqual(again.records, fetched.records);
     assert.equal(await stop(second.child), 0);
+  });
+
+  test('the CLI and SDK quickstarts run as written against npm start: produce, consume, group lag, a dry-run reset, then the SDK', async (t) => {
+    assert.ok(
+      existsSync(join(root, 'dist/client/index.js')),
+      'streambed/client resolves to dist/: run npm install or npm run build first',
+    );
+    const port = await freePort();
+    const local = await startLocal(port, mkdtempSync(join(tmpdir(), 'streambed-readme-cli-')));
+    t.after(() => stop(local.child));
+    const env = { ...process.env, STREAMBED_ENDPOINT: `http://127.0.0.1:${port}` };
+    const outputs: string[] = [];
+    for (const line of block('quickstart-cli', 'sh').split('\n')) {
+      if (!line.includes('npx streambed')) continue;
+      outputs.push(
+        execFileSync('bash', ['-c', line], {
+          encoding: 'utf8',
+          env,
+          cwd: root,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        }),
+      );
+    }
+    assert.equal(outputs.length, 6);
+    assert.deepEqual(outputs[2]?.trim().split('\n').sort(), [
+      '0:0 customer-42={"total":12}',
+      '1:0 customer-7={"total":3}',
+    ]);
+    assert.deepEqual(outputs[3]?.trim().split('\n').sort(), ['{"total":12}', '{"total":3}']);
+    assert.match(outputs[4] ?? '', /total lag: 0 records/);
+    assert.match(outputs[5] ?? '', /payments +0 +1 +0/);
+
+    const script = join(root, `.readme-sdk-${process.pid}.ts`);
+    writeFileSync(script, block('quickstart-sdk', 'ts').replaceAll('127.0.0.1:8080', `127.0.0.1:${port}`));
+    t.after(() => rmSync(script, { force: true }));
+    const printed = execFileSync(process.execPath, [script], { encoding: 'utf8', cwd: root });
+    const lines = printed.trim().split('\n');
+    assert.equal(lines[0], "{ topic: 'payments', partition: 0, offset: 1 }");
+    assert.deepEqual(lines.slice(1).sort(), ['0 0 { total: 12 }', '0 1 { total: 12 }', '1 0 { total: 3 }']);
+    assert.equal(await stop(local.child), 0);
   });
 });
