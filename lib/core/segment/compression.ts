@@ -1,6 +1,35 @@
-import { gunzipSync, gzipSync, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
-import { CorruptSegmentError } from '../errors.ts';
+// A namespace import: node:zlib has zstd only from Node 22.15 (and 23.8), and a named import of a
+// missing export fails the whole module graph at link time, so the SDK would not load on Node 20.
+import * as zlib from 'node:zlib';
+import { CorruptSegmentError, StreambedError } from '../errors.ts';
 import type { Compression } from './types.ts';
+
+/**
+ * zstd was asked for (to compress, or to read a zstd batch) on a Node.js whose node:zlib has no zstd
+ * (before 22.15). Not retryable: use Node 22.15 or later, or gzip/none for the topic.
+ *
+ * @example
+ * try { decompress('zstd', bytes, length); }
+ * catch (e) { if (e instanceof ZstdUnavailableError) console.error('upgrade Node.js to read this topic'); }
+ */
+export class ZstdUnavailableError extends StreambedError {
+  readonly code = 'ZstdUnavailable';
+  readonly status = 501;
+  constructor() {
+    super(`zstd needs Node ≥ 22.15 (node:zlib has no zstd in Node ${process.versions.node})`);
+  }
+}
+
+type Zstd = Pick<typeof zlib, 'zstdCompressSync' | 'zstdDecompressSync'>;
+
+/** node:zlib's zstd functions; ZstdUnavailableError on a Node.js without them. */
+function zstd(): Zstd {
+  const { zstdCompressSync, zstdDecompressSync } = zlib as Partial<Zstd>;
+  if (typeof zstdCompressSync !== 'function' || typeof zstdDecompressSync !== 'function') {
+    throw new ZstdUnavailableError();
+  }
+  return { zstdCompressSync, zstdDecompressSync };
+}
 
 /** The 3-bit compression code stored in a batch's attributes byte. */
 export const COMPRESSION_CODE: Readonly<Record<Compression, number>> = { none: 0, gzip: 1, zstd: 2 };
@@ -21,9 +50,9 @@ export function compress(compression: Compression, bytes: Uint8Array): Uint8Arra
     case 'none':
       return bytes;
     case 'gzip':
-      return gzipSync(bytes);
+      return zlib.gzipSync(bytes);
     case 'zstd':
-      return zstdCompressSync(bytes);
+      return zstd().zstdCompressSync(bytes);
   }
 }
 
@@ -41,10 +70,10 @@ export function decompress(compression: Compression, bytes: Uint8Array, length: 
     }
     return bytes.slice();
   }
+  const inflate = compression === 'gzip' ? zlib.gunzipSync : zstd().zstdDecompressSync;
   let out: Buffer;
   try {
-    const options = { maxOutputLength: Math.max(1, length) };
-    out = compression === 'gzip' ? gunzipSync(bytes, options) : zstdDecompressSync(bytes, options);
+    out = inflate(bytes, { maxOutputLength: Math.max(1, length) });
   } catch (cause) {
     const reason = cause instanceof Error ? cause.message : String(cause);
     throw new CorruptSegmentError(
