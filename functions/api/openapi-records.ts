@@ -1,3 +1,4 @@
+import { MAX_TIMESTAMP } from '../../lib/core/validation.ts';
 import { FETCH_FRAME_TYPE } from '../../lib/core/wire/fetch-frame.ts';
 import { PRODUCER_HEADERS, SEGMENT_TYPE } from '../../lib/core/wire/produce-headers.ts';
 import {
@@ -263,7 +264,8 @@ export const recordSchemas = {
       },
       timestamp: {
         ...nonNegativeInteger,
-        description: 'ms since the epoch. Default: the time of the call.',
+        maximum: MAX_TIMESTAMP,
+        description: `ms since the epoch, at most ${MAX_TIMESTAMP} (2^51 - 1, the year 73,000). Default: the time of the call.`,
       },
     },
   },

@@ -4,7 +4,7 @@ import type { ProducerBatch } from './producer-state.ts';
 import type { BatchInput, LogRecord } from './segment/index.ts';
 import { recordSize } from './segment/index.ts';
 import type { ProduceRecord, ProduceRequest, ProducerIdentity, TopicRecord } from './types.ts';
-import { isCompacted, validateNonNegativeInt, validateProducerId } from './validation.ts';
+import { isCompacted, MAX_TIMESTAMP, validateNonNegativeInt, validateProducerId } from './validation.ts';
 
 /** The most records one produce call may carry. */
 export const MAX_RECORDS_PER_CALL = 10_000;
@@ -50,7 +50,8 @@ function checkRecord(record: ProduceRecord, index: number, topic: TopicRecord): 
   if (record.partition !== undefined) {
     validateNonNegativeInt(record.partition, `${field}.partition`, topic.partitions - 1);
   }
-  if (record.timestamp !== undefined) validateNonNegativeInt(record.timestamp, `${field}.timestamp`);
+  if (record.timestamp !== undefined)
+    validateNonNegativeInt(record.timestamp, `${field}.timestamp`, MAX_TIMESTAMP);
   if (record.valueIsJson !== undefined && typeof record.valueIsJson !== 'boolean') {
     throw new InvalidArgumentError(`${field}.valueIsJson must be a boolean`);
   }

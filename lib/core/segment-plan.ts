@@ -14,7 +14,7 @@ import {
 import type { ProducerBatch } from './producer-state.ts';
 import { type BatchLocation, readSegment, recordSize } from './segment/index.ts';
 import type { ProducerIdentity, TopicRecord } from './types.ts';
-import { isCompacted, validateNonNegativeInt, validateProducerId } from './validation.ts';
+import { isCompacted, MAX_TIMESTAMP, validateNonNegativeInt, validateProducerId } from './validation.ts';
 
 /** One batch of a segment a client encoded, where it sits, and its producer batch if idempotent. */
 export interface SegmentPart {
@@ -58,6 +58,11 @@ export function planSegment(
     const where = `batch ${i} (partition ${batch.partition})`;
     if (batch.offsetDeltas !== undefined || batch.span !== batch.records.length) {
       throw new InvalidArgumentError(`${where} is sparse; a produced batch holds one record per offset`);
+    }
+    if (batch.maxTimestamp > MAX_TIMESTAMP) {
+      throw new InvalidArgumentError(
+        `${where} has a record timestamp of ${batch.maxTimestamp}, above the latest accepted, ${MAX_TIMESTAMP}`,
+      );
     }
     if (batch.partition >= topic.partitions) {
       throw new InvalidArgumentError(

@@ -80,6 +80,13 @@ export function validateProducerId(id: unknown, field = 'producerId'): string {
 }
 
 /** A non-negative safe integer, or throws naming the field. */
+/**
+ * The latest record timestamp accepted (2^51 - 1 ms, the year 73,000): the index stores a batch's
+ * largest timestamp as a zigzag varint of its distance from the append time, which must stay a safe
+ * integer (lib/core/index-codec.ts). Kafka's limit (2^63 - 1) is far beyond any real clock.
+ */
+export const MAX_TIMESTAMP = 2 ** 51 - 1;
+
 export function validateNonNegativeInt(value: unknown, field: string, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0 || value > max) {
     throw new InvalidArgumentError(`${field} must be an integer in [0, ${max}], got ${show(value)}`);

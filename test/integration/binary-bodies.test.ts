@@ -110,6 +110,26 @@ describe('binary bodies over HTTP (npm start handlers on MinIO + DynamoDB Local)
     assert.deepEqual(json.body.records[0].headers, { h: 'x' });
   });
 
+  test('the latest timestamp accepted (2^51 - 1) and 0 are stored, indexed and found by time', async () => {
+    await call(url, 'POST', '/topics', { json: { name: 'edges', partitions: 1 } });
+    const reply = await call(url, 'POST', '/topics/edges/records', {
+      json: {
+        records: [
+          { value: 'zero', timestamp: 0 },
+          { value: 'last', timestamp: 2 ** 51 - 1 },
+        ],
+      },
+    });
+    assert.equal(reply.status, 200);
+    const read = await call(url, 'GET', '/topics/edges/partitions/0/records?offset=0');
+    assert.deepEqual(
+      read.body.records.map((r: { timestamp: number }) => r.timestamp),
+      [0, 2 ** 51 - 1],
+    );
+    const at = await call(url, 'GET', `/topics/edges/partitions/0/offsets?at=${2 ** 51 - 1}`);
+    assert.deepEqual(at.body, { offset: 1 });
+  });
+
   test('records produced as JSON are read in binary, and the other way round, through the SDK transport', async () => {
     await call(url, 'POST', '/topics', { json: { name: 'mixed', partitions: 1 } });
     await call(url, 'POST', '/topics/mixed/records', { json: { records: [{ key: 'k', value: [1, 2] }] } });
@@ -245,6 +265,16 @@ describe('binary bodies over HTTP (npm start handlers on MinIO + DynamoDB Local)
         400,
         'UnknownProducerId',
         /12/,
+      ],
+      [
+        'a record timestamp above 2^51 - 1',
+        () =>
+          encodeSegment([{ partition: 0, compression: 'none', records: [rec('a', { timestamp: 2 ** 51 })] }])
+            .bytes,
+        {},
+        400,
+        'InvalidArgument',
+        /record timestamp of 2251799813685248, above the latest accepted, 2251799813685247/,
       ],
       [
         'a body over 4 MiB',

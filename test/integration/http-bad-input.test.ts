@@ -132,6 +132,15 @@ const CASES: Case[] = [
     mentions: 'timestamp',
   },
   {
+    name: 'a timestamp above 2^51 - 1 (the index keeps a batch timestamp as a distance from its append time)',
+    method: 'POST',
+    path: '/topics/t/records',
+    json: { records: [{ ...record, timestamp: 9_007_199_254_740_990 }] },
+    status: 400,
+    code: 'InvalidArgument',
+    mentions: 'timestamp',
+  },
+  {
     name: 'value and valueBase64 both given',
     method: 'POST',
     path: '/topics/t/records',
