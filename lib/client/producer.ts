@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidArgumentError, RecordTooLargeError, UnknownPartitionError } from '../core/errors.ts';
 import { partitionForKey } from '../core/partitioner.ts';
-import type { RecordOffset } from '../core/types.ts';
+import { isCompression, ZstdUnavailableError, zstdAvailable } from '../core/segment/compression.ts';
+import type { Compression, RecordOffset } from '../core/types.ts';
 import {
   type Batch,
   BufferMemory,
@@ -49,6 +50,12 @@ export interface ProducerOptions {
   readonly transactionalId?: string;
   /** A record not acknowledged this long after `send` fails (Kafka's delivery.timeout.ms). @default 120_000 */
   readonly deliveryTimeoutMs?: number;
+  /**
+   * How each request's batches are compressed (Kafka's compression.type), with binary bodies (the
+   * HTTP transport's default); JSON bodies and the direct transport store what the topic's
+   * `compression` says. 'zstd' needs Node ≥ 22.15. @default 'none'
+   */
+  readonly compression?: Compression;
   /** Backoff between retries. @default { initialDelayMs: 100, maxDelayMs: 1_000 } */
   readonly retry?: Omit<RetryOptions, 'retries'>;
 }
@@ -82,6 +89,7 @@ export class Producer {
   private readonly idempotent: boolean;
   private readonly transactionalId: string | undefined;
   private readonly deliveryTimeoutMs: number;
+  private readonly compression: Compression;
   private readonly retry: RetryOptions;
   private readonly lanes = new Map<string, Promise<Lane>>();
   private readonly ready: Lane[] = [];
@@ -122,6 +130,14 @@ export class Producer {
       throw new InvalidArgumentError('transactionalId needs idempotent: true');
     }
     this.transactionalId = options.transactionalId;
+    const compression = options.compression ?? 'none';
+    if (!isCompression(compression)) {
+      throw new InvalidArgumentError(
+        `compression must be 'none', 'gzip' or 'zstd', got '${String(compression)}'`,
+      );
+    }
+    if (compression === 'zstd' && !zstdAvailable()) throw new ZstdUnavailableError();
+    this.compression = compression;
     this.sequencer = new Sequencer({
       init: () =>
         withRetry(
@@ -296,6 +312,7 @@ export class Producer {
             topic: batch.lane.topic,
             records: batch.items.map((item) => item.record),
             ...(producer === undefined ? {} : { producer }),
+            ...(this.compression === 'none' ? {} : { compression: this.compression }),
           })
         ).offsets;
       } catch (error) {

@@ -36,6 +36,19 @@ for await (const record of consumer) {
 }
 await producer.close();
 
+const gzipped = client.producer({ compression: 'gzip' });
+await (await gzipped.send({ topic: 'pkg', partition: 1, value: 'gz'.repeat(100) })).delivered;
+await gzipped.close();
+const [gzip] = (await client.transport.fetch({ topic: 'pkg', partition: 1, offset: 0, maxRecords: 100 })).records
+  .filter((r) => r.value !== null && r.value.length === 200);
+let zstdProducer;
+try {
+  client.producer({ compression: 'zstd' });
+  zstdProducer = 'made';
+} catch (error) {
+  zstdProducer = error.code;
+}
+
 await admin.createTopic({ name: 'zstd', partitions: 1, config: { compression: 'zstd' } });
 // A JSON produce is encoded by the server, compressed as the topic says.
 const json = new StreambedClient({ endpoint, auth: 'none', codec: jsonCodec });
@@ -57,6 +70,8 @@ console.log(JSON.stringify({
   offsets: delivered.map((d) => d.offset).filter((o) => o >= 0).length,
   seen: seen.sort((a, b) => a - b),
   identity: producer.producerIdentity !== undefined,
+  gzip: gzip === undefined ? null : new TextDecoder().decode(gzip.value).length,
+  zstdProducer,
   zstd,
   zstdViaJson: new TextDecoder().decode(viaJson.records[0].value),
 }));
@@ -137,7 +152,7 @@ describe('the package: npm pack, installed from the tarball into a fresh project
     );
   });
 
-  test(`streambed/client on ${oldNode}: produce and consume over HTTP against npm start; zstd only where it is used`, async (t) => {
+  test(`streambed/client on ${oldNode}: produce (plain and gzip) and consume over HTTP against npm start; zstd only where it is used`, async (t) => {
     if (!existsSync(oldNode)) {
       t.skip(`${oldNode} is not installed (STREAMBED_OLD_NODE names another)`);
       return;
@@ -159,8 +174,12 @@ describe('the package: npm pack, installed from the tarball into a fresh project
       );
       assert.equal(result.identity, true, 'an idempotent producer got its producer id');
       const [major = 0, minor = 0] = version.slice(1).split('.').map(Number);
-      if (major > 22 || (major === 22 && minor >= 15)) assert.deepEqual(result.zstd, { records: 1 });
-      else {
+      assert.equal(result.gzip, 200, 'a gzip-compressed binary produce round-trips');
+      if (major > 22 || (major === 22 && minor >= 15)) {
+        assert.equal(result.zstdProducer, 'made');
+        assert.deepEqual(result.zstd, { records: 1 });
+      } else {
+        assert.equal(result.zstdProducer, 'ZstdUnavailable', 'a zstd producer fails at once');
         // Binary fetches hand over the stored zstd batch; without zstd in node:zlib that is a typed
         // error, which the fetch frame decoder (it throws only CorruptSegment) carries as its cause.
         assert.ok(

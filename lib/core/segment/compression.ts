@@ -22,13 +22,16 @@ export class ZstdUnavailableError extends StreambedError {
 
 type Zstd = Pick<typeof zlib, 'zstdCompressSync' | 'zstdDecompressSync'>;
 
+/** True when this Node.js's node:zlib has zstd (22.15 and later). */
+export function zstdAvailable(): boolean {
+  const { zstdCompressSync, zstdDecompressSync } = zlib as Partial<Zstd>;
+  return typeof zstdCompressSync === 'function' && typeof zstdDecompressSync === 'function';
+}
+
 /** node:zlib's zstd functions; ZstdUnavailableError on a Node.js without them. */
 function zstd(): Zstd {
-  const { zstdCompressSync, zstdDecompressSync } = zlib as Partial<Zstd>;
-  if (typeof zstdCompressSync !== 'function' || typeof zstdDecompressSync !== 'function') {
-    throw new ZstdUnavailableError();
-  }
-  return { zstdCompressSync, zstdDecompressSync };
+  if (!zstdAvailable()) throw new ZstdUnavailableError();
+  return zlib;
 }
 
 /** The 3-bit compression code stored in a batch's attributes byte. */
