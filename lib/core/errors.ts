@@ -96,10 +96,21 @@ export class UnknownProducerIdError extends StreambedError {
   readonly status = 400;
 }
 
-/** Kafka's OUT_OF_ORDER_SEQUENCE_NUMBER: the producer skipped a sequence number. */
+/**
+ * Kafka's OUT_OF_ORDER_SEQUENCE_NUMBER: the producer skipped a sequence number. `ahead` when the batch
+ * is past the next expected sequence — a batch that overtook one still in flight (the server waits a
+ * moment for that one before refusing).
+ *
+ * @example new OutOfOrderSequenceError('producer 9 expected sequence 10, got 14', { ahead: true })
+ */
 export class OutOfOrderSequenceError extends StreambedError {
   readonly code = 'OutOfOrderSequence';
   readonly status = 409;
+  readonly ahead: boolean;
+  constructor(message: string, options?: { cause?: unknown; ahead?: boolean }) {
+    super(message, options);
+    this.ahead = options?.ahead ?? false;
+  }
 }
 
 /** Kafka's DUPLICATE_SEQUENCE_NUMBER for a batch older than the last one: already appended, offsets no longer known. */

@@ -53,14 +53,15 @@ export type ProducerDecision =
  */
 export function decide(state: ProducerState | undefined, batch: ProducerBatch): ProducerDecision {
   const who = `producer ${batch.producerId}`;
-  const outOfOrder = (message: string) => ({
+  const outOfOrder = (message: string, ahead = false) => ({
     kind: 'error' as const,
-    error: new OutOfOrderSequenceError(`${who} ${message}`),
+    error: new OutOfOrderSequenceError(`${who} ${message}`, { ahead }),
   });
   if (state === undefined) {
     if (batch.sequence === 0) return { kind: 'append' };
     return outOfOrder(
       `has no state on this partition (new, or idle past the expiration): expected sequence 0, got ${batch.sequence}`,
+      true,
     );
   }
   if (batch.epoch < state.epoch) {
@@ -91,7 +92,10 @@ export function decide(state: ProducerState | undefined, batch: ProducerBatch): 
       ),
     };
   }
-  return outOfOrder(`expected sequence ${state.nextSequence}, got ${batch.sequence}`);
+  return outOfOrder(
+    `expected sequence ${state.nextSequence}, got ${batch.sequence}`,
+    batch.sequence > state.nextSequence,
+  );
 }
 
 /** The state after appending `batch` (which {@link decide} accepted). */

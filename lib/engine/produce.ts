@@ -1,4 +1,5 @@
-import { InvalidArgumentError } from '../core/errors.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { InvalidArgumentError, OutOfOrderSequenceError } from '../core/errors.ts';
 import { newObjectId, segmentKey } from '../core/object-keys.ts';
 import type { AppendOutcome, PartitionRef } from '../core/ports.ts';
 import { planProduce } from '../core/produce-plan.ts';
@@ -99,17 +100,19 @@ async function appendSegment(
   await Promise.all([ctx.objects.put(objectKey, bytes), ctx.index.prepare(refs, producer?.producerId)]);
   const settled = await Promise.allSettled(
     parts.map((part, i) =>
-      ctx.index.append(
-        refs[i] as PartitionRef,
-        {
-          objectId,
-          byteOffset: part.location.byteOffset,
-          byteLength: part.location.byteLength,
-          recordCount: part.location.recordCount,
-          maxTimestamp: part.location.maxTimestamp,
-          appendTime: ctx.now(),
-        },
-        part.producer,
+      waitingForPredecessors(() =>
+        ctx.index.append(
+          refs[i] as PartitionRef,
+          {
+            objectId,
+            byteOffset: part.location.byteOffset,
+            byteLength: part.location.byteLength,
+            recordCount: part.location.recordCount,
+            maxTimestamp: part.location.maxTimestamp,
+            appendTime: ctx.now(),
+          },
+          part.producer,
+        ),
       ),
     ),
   );
@@ -126,4 +129,26 @@ async function appendSegment(
     };
   });
   return { batches, objectKey };
+}
+
+/** How long an idempotent batch that arrived ahead of its predecessor waits for it, in steps (ms). */
+export const PREDECESSOR_WAITS_MS = [10, 20, 40, 80, 150] as const;
+
+/**
+ * Runs an append again while it is refused as ahead of its sequence (`OutOfOrderSequenceError.ahead`):
+ * a client with several requests in flight (Kafka's max.in.flight, 5) sends them in order, but they can
+ * reach the server out of order; the earlier one usually commits within milliseconds. Waiting here
+ * (≤ 300 ms in all) spares the client a refusal, a resend and a second object. A refused append wrote
+ * nothing, so trying it again is safe; a real gap is still refused after the last wait.
+ */
+async function waitingForPredecessors<T>(append: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await append();
+    } catch (error) {
+      const wait = PREDECESSOR_WAITS_MS[attempt];
+      if (!(error instanceof OutOfOrderSequenceError && error.ahead) || wait === undefined) throw error;
+      await sleep(wait);
+    }
+  }
 }

@@ -123,6 +123,32 @@ describe('idempotent producers with server-issued ids', () => {
     assert.deepEqual(await values(log, 'idem-gap'), ['a']);
   });
 
+  test('a batch that overtakes its predecessor (requests in flight arriving out of order) waits for it: both land, in order, neither refused', async () => {
+    await log.createTopic({ name: 'idem-overtake', partitions: 1 });
+    for (const first of [0, 3]) {
+      // A new producer's second request arrives first (no state yet), and later a gap in the middle.
+      const p = first === 0 ? await log.initProducer() : undefined;
+      const who = p ?? (await log.initProducer());
+      if (first === 3) await log.produce(call('idem-overtake', who, 0, ['x0', 'x1', 'x2']));
+      const second = log.produce(call('idem-overtake', who, first + 2, [`s${first}c`]));
+      await sleep(25);
+      const earlier = await log.produce(call('idem-overtake', who, first, [`s${first}a`, `s${first}b`]));
+      const later = await second;
+      assert.equal(later.offsets[0]?.offset, (earlier.offsets[1]?.offset ?? -1) + 1);
+    }
+    assert.deepEqual(await values(log, 'idem-overtake'), [
+      's0a',
+      's0b',
+      's0c',
+      'x0',
+      'x1',
+      'x2',
+      's3a',
+      's3b',
+      's3c',
+    ]);
+  });
+
   test('a new epoch of a transactional id fences the previous holder on every partition', async () => {
     await log.createTopic({ name: 'idem-fence', partitions: 2 });
     const old = await log.initProducer({ transactionalId: 'orders-writer' });

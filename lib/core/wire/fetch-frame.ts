@@ -1,5 +1,6 @@
 import { CorruptSegmentError } from '../errors.ts';
 import { asCorrupt, batchExtent, decodeBatchUnchecked, offsetDelta } from '../segment/batch.ts';
+import { ZstdUnavailableError } from '../segment/compression.ts';
 import { crc32c } from '../segment/crc.ts';
 import { ByteReader, writeU32, writeU64 } from '../segment/reader.ts';
 import type { FetchedRecord } from '../types.ts';
@@ -96,7 +97,8 @@ export interface DecodedFetchFrame {
 
 /**
  * Decodes a fetch frame, verifying its header CRC32C and every batch's, and returns the records from
- * `request.offset` on (at most `maxRecords`). Throws only {@link CorruptSegmentError}.
+ * `request.offset` on (at most `maxRecords`). Throws CorruptSegmentError for damage, and
+ * ZstdUnavailableError on a Node without zstd (< 22.15).
  *
  * @example
  * const { records, nextOffset } = decodeFetchFrame(body, { offset: 17, maxRecords: 500 });
@@ -105,6 +107,8 @@ export function decodeFetchFrame(bytes: Uint8Array, request: FrameRequest): Deco
   try {
     return decodeUnchecked(bytes, request);
   } catch (error) {
+    // Not damage: this Node cannot inflate zstd (< 22.15); the JSON codec reads such a topic.
+    if (error instanceof ZstdUnavailableError) throw error;
     throw asCorrupt(error, 'fetch frame');
   }
 }
