@@ -9,6 +9,9 @@
  * every STREAMBED_SWEEP_INTERVAL_MS (default 60000); objects are kept STREAMBED_GC_GRACE_MS (default
  * 120000) past the point they are provably unreferenced. Ctrl-C stops everything.
  *
+ * Kafka protocol: --kafka-port or STREAMBED_KAFKA_PORT (default 9092; 0 turns it off), on the same host; its
+ * Metadata advertises exactly the address printed in the banner.
+ *
  * Authorization: --auth or STREAMBED_AUTH, `none` (the default: any request is accepted) or `sigv4`:
  * only requests SigV4-signed as API Gateway's IAM authorization requires (service execute-api) with
  * the credentials in AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN, if set), for
@@ -26,18 +29,26 @@ const { values } = parseArgs({
     host: { type: 'string' },
     consumers: { type: 'string', short: 'c' },
     auth: { type: 'string' },
+    'kafka-port': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (values.help) {
   console.log(
-    'usage: npm start -- [--port 8080] [--data-dir .streambed] [--host 127.0.0.1] [--consumers streambed.consumers.json] [--auth none|sigv4]',
+    'usage: npm start -- [--port 8080] [--data-dir .streambed] [--host 127.0.0.1] [--consumers streambed.consumers.json] [--auth none|sigv4] [--kafka-port 9092]',
   );
   process.exit(0);
 }
 const port = Number(values.port ?? process.env.STREAMBED_PORT ?? 8080);
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
   console.error(`--port must be a port number, got ${values.port ?? process.env.STREAMBED_PORT}`);
+  process.exit(2);
+}
+const kafkaPort = Number(values['kafka-port'] ?? (process.env.STREAMBED_KAFKA_PORT || 9092));
+if (!Number.isInteger(kafkaPort) || kafkaPort < 0 || kafkaPort > 65535) {
+  console.error(
+    `--kafka-port must be a port number (0: off), got ${values['kafka-port'] ?? process.env.STREAMBED_KAFKA_PORT}`,
+  );
   process.exit(2);
 }
 const dataDir = resolve(values['data-dir'] ?? process.env.STREAMBED_DATA_DIR ?? '.streambed');
@@ -89,11 +100,15 @@ const { startLocalServices } = await import('../lib/harness/services.ts');
 const { serveLocalApi } = await import('../functions/local/stack.ts');
 const { startLocalConsumers } = await import('../functions/local/consumers.ts');
 const { startLocalSweeper } = await import('../functions/local/sweeper.ts');
+const { startKafkaServer } = await import('../lib/kafka/server/server.ts');
+const { createStreambed } = await import('../lib/adapters/aws.ts');
 
 console.log(`starting MinIO and DynamoDB Local (data in ${dataDir}) ...`);
 const services = await startLocalServices({ dataDir, log: (line) => console.log(line) });
 let api: Awaited<ReturnType<typeof serveLocalApi>>;
 let consumers: Awaited<ReturnType<typeof startLocalConsumers>> | undefined;
+let kafka: Awaited<ReturnType<typeof startKafkaServer>> | undefined;
+let kafkaStarting = false;
 try {
   api = await serveLocalApi({
     endpoints: services,
@@ -104,8 +119,27 @@ try {
   if (consumersFile !== undefined) {
     consumers = await startLocalConsumers({ endpoints: services, config: api.config, file: consumersFile });
   }
+  if (kafkaPort !== 0) {
+    const kafkaHost = values.host ?? '127.0.0.1';
+    const advertisedHost = kafkaHost === '0.0.0.0' || kafkaHost === '::' ? '127.0.0.1' : kafkaHost;
+    kafkaStarting = true;
+    kafka = await startKafkaServer({
+      engine: createStreambed(api.config),
+      host: kafkaHost,
+      port: kafkaPort,
+      advertised: { host: advertisedHost, port: kafkaPort },
+      log: (line) => console.error(line),
+    });
+  }
 } catch (error) {
+  await consumers?.stop();
   await services.stop();
+  if (kafkaStarting && (error as { code?: unknown }).code === 'EADDRINUSE') {
+    console.error(
+      `Kafka protocol: port ${kafkaPort} is in use; pass --kafka-port <port>, or 0 to turn it off`,
+    );
+    process.exit(2);
+  }
   throw error;
 }
 // Retention, index pages below the log start, unreferenced objects, deleted topics' data.
@@ -130,6 +164,9 @@ console.log(
     auth.mode === 'none'
       ? 'Authorization is OFF locally: any request is accepted (on AWS every route requires IAM/SigV4).'
       : `Authorization is ON (SigV4, as IAM on AWS): requests must be signed for ${auth.region}/execute-api with access key id ${auth.identity.accessKeyId}${auth.identity.sessionToken === undefined ? '' : ' and its session token'}; others get 403.`,
+    kafka === undefined
+      ? 'Kafka protocol: off (--kafka-port 0).'
+      : `Kafka protocol: ${kafka.broker.host}:${kafka.broker.port}`,
     `S3 (MinIO): ${services.s3Endpoint}   DynamoDB Local: ${services.dynamoDbEndpoint}`,
     consumersFile === undefined
       ? 'No consumers file: consumer functions are off (see --consumers).'
@@ -143,6 +180,7 @@ async function stop(signal: string) {
   if (stopping) return;
   stopping = true;
   console.log(`\n${signal}: stopping ...`);
+  await kafka?.close();
   await consumers?.stop();
   await sweeper.stop();
   await api.close();

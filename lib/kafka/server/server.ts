@@ -1,0 +1,145 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { FrameSplitter, frame } from '../protocol/framing.ts';
+import { ALL_APIS } from './apis/index.ts';
+import {
+  type BrokerAddress,
+  type Clock,
+  type KafkaApiHandler,
+  type KafkaEngine,
+  SYSTEM_CLOCK,
+} from './context.ts';
+import { type ConnectionContext, dispatch, servedVersions } from './dispatch.ts';
+
+/*
+ * The Kafka door: a TCP server speaking Kafka's protocol on top of lib/engine. It keeps no state of
+ * its own (topics, offsets, producer state are the engine's, in S3 and DynamoDB), so any number of
+ * them may serve the same log. Each connection is read as size-prefixed frames (framing.ts); its
+ * requests are handled one at a time, in order, and answered in that order, as a Kafka broker does
+ * (pipelined idempotent produce batches must reach the engine in the order they were sent).
+ */
+
+export interface KafkaServerOptions {
+  readonly engine: KafkaEngine;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** 0 picks a free port. @default 9092 */
+  readonly port?: number;
+  /** The address Metadata gives clients. @default the host and the port bound */
+  readonly advertised?: { readonly host: string; readonly port: number };
+  /** @default 0 */
+  readonly nodeId?: number;
+  /** @default 'streambed' */
+  readonly clusterId?: string;
+  /** @default every API in lib/kafka/server/apis */
+  readonly handlers?: readonly KafkaApiHandler[];
+  readonly clock?: Clock;
+  /** Connection-level failures (closed connections), for the operator. @default nothing */
+  readonly log?: (line: string) => void;
+}
+
+export interface KafkaServer {
+  /** What Metadata advertises. */
+  readonly broker: BrokerAddress;
+  close(): Promise<void>;
+}
+
+/** Requests read ahead of the one being handled before the socket stops being read. */
+const MAX_QUEUED = 64;
+
+/**
+ * Starts serving the Kafka protocol.
+ *
+ * @example
+ * const kafka = await startKafkaServer({ engine: createStreambed(config), port: 9092 });
+ * console.log(`Kafka protocol: ${kafka.broker.host}:${kafka.broker.port}`);
+ * await kafka.close();
+ */
+export async function startKafkaServer(options: KafkaServerOptions): Promise<KafkaServer> {
+  const host = options.host ?? '127.0.0.1';
+  const handlers = options.handlers ?? ALL_APIS;
+  const byKey = new Map(handlers.map((h) => [h.apiKey, h]));
+  const apis = servedVersions(handlers);
+  const sockets = new Set<Socket>();
+  const server: Server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 9092, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const bound = server.address();
+  const port = typeof bound === 'object' && bound !== null ? bound.port : (options.port ?? 9092);
+  const broker: BrokerAddress = {
+    nodeId: options.nodeId ?? 0,
+    host: options.advertised?.host ?? host,
+    port: options.advertised?.port ?? port,
+  };
+  const base = {
+    engine: options.engine,
+    broker,
+    clusterId: options.clusterId ?? 'streambed',
+    clock: options.clock ?? SYSTEM_CLOCK,
+    apis,
+  };
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    serveConnection(socket, byKey, base, options.log ?? (() => {}));
+  });
+  return {
+    broker,
+    close: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const socket of sockets) socket.destroy();
+      await closed;
+    },
+  };
+}
+
+function serveConnection(
+  socket: Socket,
+  handlers: ReadonlyMap<number, KafkaApiHandler>,
+  base: Omit<ConnectionContext, 'signal'>,
+  log: (line: string) => void,
+): void {
+  const abort = new AbortController();
+  const ctx: ConnectionContext = { ...base, signal: abort.signal };
+  const frames = new FrameSplitter();
+  let queued = 0;
+  let chain: Promise<void> = Promise.resolve();
+  const close = (reason: string) => {
+    if (socket.destroyed) return;
+    log(`kafka: closing connection from ${socket.remoteAddress}:${socket.remotePort}: ${reason}`);
+    socket.destroy();
+  };
+  socket.on('error', () => {});
+  socket.once('close', () => abort.abort());
+  socket.on('data', (chunk: Buffer) => {
+    let messages: Uint8Array[];
+    try {
+      messages = frames.push(chunk);
+    } catch (error) {
+      close(error instanceof Error ? error.message : String(error));
+      return;
+    }
+    for (const message of messages) {
+      queued++;
+      if (queued >= MAX_QUEUED) socket.pause();
+      chain = chain
+        .then(async () => {
+          try {
+            if (socket.destroyed) return;
+            const outcome = await dispatch(message, handlers, ctx);
+            if (socket.destroyed) return;
+            if (outcome.kind === 'respond') socket.write(frame(outcome.bytes));
+            else if (outcome.kind === 'close') close(outcome.reason);
+          } finally {
+            queued--;
+            if (queued < MAX_QUEUED / 2 && socket.isPaused() && !socket.destroyed) socket.resume();
+          }
+        })
+        .catch((error: unknown) => close(error instanceof Error ? error.message : String(error)));
+    }
+  });
+}
