@@ -9,6 +9,7 @@ import {
 import { inRange, RESPONSES } from '../protocol/schema.ts';
 import type { HandlerContext, KafkaApiHandler, ServedVersions } from './context.ts';
 import { KafkaError, toKafkaError } from './error-codes.ts';
+import { fitToVersion } from './fit.ts';
 
 /*
  * One request in, at most one response out. What a broker does with requests it cannot serve
@@ -118,7 +119,9 @@ export async function dispatch(
   try {
     const response = await handler.handle(body, apiVersion, { ...ctx, header });
     if (response === null) return { kind: 'silent' };
-    return { kind: 'respond', bytes: encodeResponse(apiKey, apiVersion, correlationId, response) };
+    const schema = RESPONSES.get(apiKey);
+    const fitted = schema === undefined ? response : fitToVersion(schema.struct, apiVersion, response);
+    return { kind: 'respond', bytes: encodeResponse(apiKey, apiVersion, correlationId, fitted) };
   } catch (error) {
     const { errorCode, errorMessage } = toKafkaError(error);
     return fail(apiKey, apiVersion, correlationId, errorCode, errorMessage);
