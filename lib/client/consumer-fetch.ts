@@ -41,6 +41,11 @@ export interface ReaderSettings {
 /**
  * The fetch side of a consumer: a buffer per held partition, filled by fetches from its fetch offset,
  * and taken round robin; a read below the log start (or past the end) resets to `autoOffsetReset`.
+ * Internal to {@link Consumer}.
+ *
+ * @example
+ * const reader = new PartitionReader(settings);
+ * if (await reader.fill()) for (const record of reader.take(500)) handle(record);
  */
 export class PartitionReader {
   private readonly settings: ReaderSettings;

@@ -33,7 +33,12 @@ export interface MembershipSettings {
  * A consumer's membership of its group: the join, a heartbeat on the interval the server gives (a
  * session that ended joins again under the same id), and the partitions the server says the member
  * holds, applied one change at a time: revoked ones go (`onRevoked`), new ones start at the group's
- * committed offset or per `autoOffsetReset` (`onAssigned`).
+ * committed offset or per `autoOffsetReset` (`onAssigned`). Internal to {@link Consumer}.
+ *
+ * @example
+ * const membership = new GroupMembership(settings);
+ * await membership.connect(); // joined, heartbeating, partitions applied
+ * await membership.leave();
  */
 export class GroupMembership {
   private readonly settings: MembershipSettings;

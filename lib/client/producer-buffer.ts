@@ -168,6 +168,11 @@ export function drain(lane: Lane): Item[] {
  * Kafka's buffer.memory: the bytes of records sent and not yet acknowledged. A record is admitted at
  * once while there is room (or the buffer is empty, however large the record) and nobody waits before
  * it; otherwise it waits its turn until acknowledgements free enough room.
+ *
+ * @example
+ * const memory = new BufferMemory(32 * 1024 * 1024);
+ * await memory.reserve(record.size); // undefined (no wait) while there is room
+ * memory.release(record.size); // when the record is acknowledged or fails
  */
 export class BufferMemory {
   private readonly limit: number;

@@ -66,7 +66,13 @@ export interface SequencerHooks {
  * An idempotent producer's identity and in-flight bookkeeping: the producer id (asked for once, shared
  * by every lane), the count of requests on the wire, and Kafka's epoch bump when the server lost track
  * of our sequences: once nothing is on the wire, a new producer id, and every unsettled batch numbered
- * afresh from 0 under it, in order.
+ * afresh from 0 under it, in order. Internal to {@link Producer}.
+ *
+ * @example
+ * const sequencer = new Sequencer({ init, lanes, pumpAll, failAll });
+ * sequencer.acquire(); // asks for the producer id once
+ * sequencer.sending(); // a request goes on the wire …
+ * sequencer.sent(); // … and came back
  */
 export class Sequencer {
   private readonly hooks: SequencerHooks;
