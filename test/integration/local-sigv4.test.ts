@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -103,6 +103,23 @@ describe('npm start -- --auth sigv4', () => {
     } finally {
       await client.close();
     }
+  });
+
+  test('the CLI with --auth sigv4 signs from the environment (produce, consume); with a wrong secret it exits 1 naming InvalidSignatureException', () => {
+    const run = (args: string[], secret = credentials.secretAccessKey, input?: string) =>
+      spawnSync(process.execPath, ['lib/cli/main.ts', '--endpoint', endpoint, '--auth', 'sigv4', ...args], {
+        encoding: 'utf8',
+        input,
+        env: { ...process.env, ...env, AWS_SECRET_ACCESS_KEY: secret, AWS_PROFILE: '' },
+      });
+    assert.equal(run(['topics', 'create', 'cli-signed', '--partitions', '1']).status, 0);
+    const produced = run(['produce', 'cli-signed'], undefined, 'one\ntwo\n');
+    assert.equal(produced.status, 0, produced.stderr);
+    const consumed = run(['consume', 'cli-signed', '--from-beginning', '-e']);
+    assert.deepEqual([consumed.status, consumed.stdout], [0, 'one\ntwo\n']);
+    const refused = run(['topics', 'list'], 'not-the-secret');
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /error InvalidSignatureException: The request signature we calculated/);
   });
 
   test('a client with a wrong secret gets a 403 RemoteError with API Gateway’s message, and changes nothing', async () => {
