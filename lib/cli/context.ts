@@ -1,7 +1,9 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import cliProgress from 'cli-progress';
-import { StreambedClient } from '../client/index.ts';
-import { InterruptedError } from './exit-codes.ts';
+import { DirectTransport, type DirectTransportOptions, StreambedClient } from '../client/index.ts';
+import { InterruptedError, UsageError } from './exit-codes.ts';
 
 /** A stream the CLI writes to; `isTTY` decides whether progress bars are drawn. */
 export type Output = NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
@@ -22,6 +24,8 @@ export interface GlobalOptions {
   readonly auth?: 'none' | 'sigv4';
   readonly profile?: string;
   readonly region?: string;
+  /** Straight to S3 and DynamoDB instead of the HTTP API. */
+  readonly direct?: boolean;
 }
 
 /** `npm start`'s address. */
@@ -83,6 +87,7 @@ export function makeClient(
   options: GlobalOptions,
   env: Readonly<Record<string, string | undefined>>,
 ): StreambedClient {
+  if (options.direct === true) return directClient(options, env);
   const { endpoint, auth } = resolveConnection(options, env);
   return new StreambedClient({
     endpoint,
@@ -93,6 +98,66 @@ export function makeClient(
       : {}),
     retry: { retries: 4, maxDelayMs: 1_000 },
   });
+}
+
+/** What `--direct` reads from the environment: the stack's bucket and tables. */
+export const DIRECT_ENV = ['STREAMBED_BUCKET', 'STREAMBED_LOG_TABLE', 'STREAMBED_META_TABLE'] as const;
+
+/**
+ * A client on the direct transport: the engine in this process on S3 and DynamoDB clients built from
+ * the default AWS chain (or `--profile`) and `--region`, with the bucket and tables from
+ * {@link DIRECT_ENV}. `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL_DYNAMODB` point at other endpoints
+ * (MinIO, DynamoDB Local; S3 then uses path-style addressing).
+ *
+ * @example
+ * // STREAMBED_BUCKET=… STREAMBED_LOG_TABLE=… STREAMBED_META_TABLE=… streambed --direct topics list
+ * const client = directClient({ direct: true, region: 'eu-west-1' }, process.env);
+ */
+export function directClient(
+  options: GlobalOptions,
+  env: Readonly<Record<string, string | undefined>>,
+): StreambedClient {
+  const missing = DIRECT_ENV.filter((name) => !env[name]);
+  if (missing.length > 0) {
+    throw new UsageError(
+      `--direct needs ${missing.join(', ')} (the stack's bucket and tables) in the environment`,
+    );
+  }
+  const region = options.region ?? (env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined);
+  const common = {
+    ...(region === undefined ? {} : { region }),
+    ...(options.profile === undefined ? {} : { credentials: profileCredentials(options.profile) }),
+  };
+  const s3Endpoint = env.AWS_ENDPOINT_URL_S3 || undefined;
+  const dynamoEndpoint = env.AWS_ENDPOINT_URL_DYNAMODB || undefined;
+  const s3 = new S3Client({
+    ...common,
+    ...(s3Endpoint === undefined ? {} : { endpoint: s3Endpoint, forcePathStyle: true }),
+  });
+  const dynamodb = new DynamoDBClient({
+    ...common,
+    ...(dynamoEndpoint === undefined ? {} : { endpoint: dynamoEndpoint }),
+  });
+  const transport = new OwnedDirectTransport({
+    s3,
+    dynamodb,
+    bucket: env.STREAMBED_BUCKET as string,
+    tables: { log: env.STREAMBED_LOG_TABLE as string, meta: env.STREAMBED_META_TABLE as string },
+  });
+  return new StreambedClient({ transport, retry: { retries: 4, maxDelayMs: 1_000 } });
+}
+
+/** A direct transport on SDK clients the CLI made: closing it destroys them (their sockets). */
+class OwnedDirectTransport extends DirectTransport {
+  private readonly clients: readonly { destroy(): void }[];
+  constructor(options: DirectTransportOptions) {
+    super(options);
+    this.clients = [options.s3, options.dynamodb];
+  }
+  override async close(): Promise<void> {
+    await super.close();
+    for (const client of this.clients) client.destroy();
+  }
 }
 
 /**

@@ -60,6 +60,12 @@ export function buildProgram(io: CliIo, contextOf: (cmd: Command) => Context): C
       '--region <region>',
       'AWS region for sigv4 (default: from an execute-api host name, else AWS_REGION)',
     )
+    .option(
+      '--direct',
+      "straight to S3 and DynamoDB (IAM access to the stack's bucket and tables), no HTTP API: env " +
+        'STREAMBED_BUCKET, STREAMBED_LOG_TABLE, STREAMBED_META_TABLE; AWS_ENDPOINT_URL_S3 / ' +
+        'AWS_ENDPOINT_URL_DYNAMODB for other endpoints (MinIO, DynamoDB Local)',
+    )
     .exitOverride()
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
@@ -143,7 +149,11 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       if (client === undefined) {
         const options = cmd.optsWithGlobals<GlobalOptions>();
         globals = options;
-        if (options.profile !== undefined && resolveConnection(options, io.env).auth === 'none') {
+        if (
+          options.profile !== undefined &&
+          options.direct !== true &&
+          resolveConnection(options, io.env).auth === 'none'
+        ) {
           io.stderr.write('warning: --profile has no effect with --auth none\n');
         }
         client = makeClient(options, io.env);
