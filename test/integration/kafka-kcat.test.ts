@@ -115,10 +115,15 @@ describe(
         'a:one\nb:two\n',
       );
       assert.equal(produced.code, 0, produced.stderr);
-      const body = await (await fetch(`${http}/topics/cross-kcat/partitions/0/records?offset=0`)).json();
+      const body = (await (
+        await fetch(`${http}/topics/cross-kcat/partitions/0/records?offset=0`)
+      ).json()) as {
+        highWatermark: number;
+        records: { offset: number; key: string; headers: object; valueBase64: string }[];
+      };
       assert.equal(body.highWatermark, 2);
       assert.deepEqual(
-        body.records.map((r: { offset: number; key: string; headers: object; valueBase64: string }) => [
+        body.records.map((r) => [
           r.offset,
           r.key,
           r.headers,
