@@ -53,7 +53,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # setsid: npm start leads a process group of its own, so stopping it stops everything it started.
-setsid npm start --silent -- --port "$port" --data-dir "$work/data" >"$work/server.log" 2>&1 &
+setsid npm start --silent -- --port "$port" --data-dir "$work/data" --kafka-port 0 >"$work/server.log" 2>&1 &
 server=$!
 deadline=$((SECONDS + 180))
 until grep -q 'Press Ctrl-C to stop.' "$work/server.log"; do

@@ -98,4 +98,32 @@ describe("the README's local quickstart", () => {
     assert.deepEqual(lines.slice(1).sort(), ['0 0 { total: 12 }', '0 1 { total: 12 }', '1 0 { total: 3 }']);
     assert.equal(await stop(local.child), 0);
   });
+
+  test("the Kafka block runs as written after the curl quickstart: kcat produces with keys and headers, and consumes back both doors' records", async (t) => {
+    const port = await freePort();
+    const kafkaPort = await freePort();
+    const local = await startLocal(port, mkdtempSync(join(tmpdir(), 'streambed-readme-kafka-')), {}, [
+      '--kafka-port',
+      String(kafkaPort),
+    ]);
+    t.after(() => stop(local.child));
+    assert.match(local.output(), new RegExp(`Kafka protocol: 127\\.0\\.0\\.1:${kafkaPort}`));
+    for (const command of quickstart(port).commands.slice(0, 2)) execFileSync('bash', ['-c', command]);
+    const outputs = block('quickstart-kafka', 'sh')
+      .replace(/\|\n\s*/g, '| ')
+      .split('\n')
+      .filter((line) => line.includes('kcat -b'))
+      .map((line) =>
+        execFileSync('bash', ['-c', line.replaceAll('127.0.0.1:9092', `127.0.0.1:${kafkaPort}`)], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'pipe'],
+        }),
+      );
+    assert.equal(outputs.length, 2);
+    const lines = (outputs[1] ?? '').split('\n');
+    assert.ok(lines.includes('1:0 customer-7 {"total":3} source=kcat'), outputs[1]);
+    assert.ok(lines.includes('0:0 customer-42 {"total":12} '), outputs[1]);
+    assert.ok(lines.includes('0:2 customer-42 {"total":20} source=kcat'), outputs[1]);
+    assert.equal(await stop(local.child), 0);
+  });
 });

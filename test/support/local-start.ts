@@ -29,7 +29,9 @@ export async function startLocal(
   env: NodeJS.ProcessEnv = {},
   args: string[] = [],
 ): Promise<{ child: ChildProcess; output: () => string }> {
-  const argv = ['scripts/start.ts', '--port', String(port), '--data-dir', dataDir, ...args];
+  // The Kafka door is off unless a test asks for it: 9092 is one port for the whole machine.
+  const kafka = args.includes('--kafka-port') ? [] : ['--kafka-port', '0'];
+  const argv = ['scripts/start.ts', '--port', String(port), '--data-dir', dataDir, ...kafka, ...args];
   const child = spawn(process.execPath, argv, {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
