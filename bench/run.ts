@@ -33,6 +33,7 @@ const SUITES = [
   'catchup',
   'arrival',
   'parallel',
+  'sdk',
 ] as const;
 type Suite = (typeof SUITES)[number];
 
@@ -48,11 +49,12 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(
     [
-      'usage: npm run bench -- [--quick] [--only codec,produce,fetch,contention,e2e,cost,catchup,arrival,parallel] [--scale N] [--out file.json]',
+      'usage: npm run bench -- [--quick] [--only codec,produce,fetch,contention,e2e,cost,catchup,arrival,parallel,sdk] [--scale N] [--out file.json]',
       '  --quick   smoke run (tiny sizes, every code path); JSON to bench/results/quick-<time>.tmp.json',
       '  --only    run only these suites (cost uses produce latencies for Lambda duration when produce runs too;',
       '            catchup is issue 9’s catch-up read of 1 KiB calls before and after compaction;',
-      '            arrival is issue 10’s produce → local handler latency and the stream poller’s idle request rate)',
+      '            arrival is issue 10’s produce → local handler latency and the stream poller’s idle request rate;',
+      '            sdk is issue 11’s client SDK: cost per million records, producer latency, codecs vs the floor)',
       '  --scale   multiply every time budget by N (e.g. 0.5 for a shorter full run)',
       '  --out     where to write the JSON (default bench/results/<time>.json, or quick-<time>.tmp.json)',
     ].join('\n'),
@@ -199,6 +201,12 @@ if (needsServices) {
     results.arrival = await step('arrival', () => arrivalSuite(config, bench, log));
     const { parallelSuite } = await import('./suites/parallel.ts');
     results.parallel = await step('parallel', () => parallelSuite(config.parallel.records, bench, log));
+    const { sdkConfig, sdkSuite } = await import('./suites/sdk.ts');
+    const sdk = await step('sdk', () => sdkSuite(sdkConfig(config.mode, scale), bench, api, log));
+    if (sdk !== undefined) {
+      (results as BenchResults & { sdk?: typeof sdk }).sdk = sdk;
+      results.problems.push(...sdk.problems);
+    }
     if (bench.flushErrors.length > 0) {
       results.warnings.push(
         `${bench.flushErrors.length} best-effort page flushes failed, e.g. ${bench.flushErrors[0]}`,

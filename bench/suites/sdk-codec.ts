@@ -1,0 +1,266 @@
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { HttpTransport } from '../../lib/client/http-transport.ts';
+import type { BodyCodec } from '../../lib/client/json-codec.ts';
+import type { ProduceRecord } from '../../lib/core/types.ts';
+import { entryAttribute } from '../support/entry.ts';
+import {
+  type LoadResult,
+  MiB,
+  mergeLoads,
+  ratio,
+  runLoad,
+  sum,
+  type Throughput,
+  throughput,
+} from '../support/load.ts';
+import { payloadBytes, produceRecords, type Shape, segmentOf } from '../support/records.ts';
+import type { BenchStack } from '../support/stack.ts';
+import { FETCH_CONCURRENCY, rangedGet, type StoredBatch, storedBatches } from './fetch.ts';
+
+/** 1 MiB requests and batches: 1,024 records of 1 KiB, one partition. */
+export const MIB_SHAPE: Shape = { id: '1024x1KiB', records: 1024, valueBytes: 1024 };
+
+/** A codec under test: `codec` undefined is HttpTransport's default. */
+export interface CodecUnderTest {
+  readonly label: string;
+  readonly codec: BodyCodec | undefined;
+}
+
+export interface CodecRow {
+  readonly label: string;
+  /** Produce: the body's content type; fetch: the Accept header the codec sends. */
+  readonly contentType: string;
+  readonly result: Throughput;
+  readonly vsFloor: number;
+}
+
+export interface CodecCell {
+  readonly kind: 'produce' | 'fetch';
+  /** Produce calls in flight, or consumers (each on its own partition, one fetch at a time). */
+  readonly concurrency: number;
+  readonly floor: Throughput;
+  readonly rows: CodecRow[];
+}
+
+export interface CodecBudget {
+  readonly produceConcurrency: readonly number[];
+  readonly fetchConsumers: readonly number[];
+  /** Time per (cell, mode), split over `rounds` that alternate the order of the modes. */
+  readonly budgetMs: number;
+  readonly rounds: number;
+  /** Produce: a cap on calls per (cell, mode, round), to bound the disk used. */
+  readonly maxCalls: number;
+  /** Fetch: bytes written to each partition; above the server's 32 MiB batch cache in a full run. */
+  readonly bytesPerPartition: number;
+}
+
+const transportFor = (url: string, codec: BodyCodec | undefined) =>
+  new HttpTransport({ endpoint: url, auth: 'none', ...(codec === undefined ? {} : { codec }) });
+
+/**
+ * Runs the modes `rounds` times, alternating their order (floor first, then last), each under
+ * `options`; returns the merged load of each mode.
+ */
+async function alternate(
+  modes: readonly ((round: number) => Promise<LoadResult>)[],
+  rounds: number,
+): Promise<LoadResult[]> {
+  const runs: LoadResult[][] = modes.map(() => []);
+  for (let r = 0; r < rounds; r++) {
+    const order = modes.map((_, i) => i);
+    if (r % 2 === 1) order.reverse();
+    for (const i of order) runs[i]?.push(await (modes[i] as (round: number) => Promise<LoadResult>)(r));
+  }
+  return runs.map((list) => mergeLoads(list));
+}
+
+/**
+ * HTTP produce of 1 MiB requests through the SDK's transport (the codec encodes each call, as the
+ * SDK does), beside the produce suite's floor: a raw PutObject of the same segment bytes, then one
+ * conditional PutItem, at the same concurrency.
+ */
+export async function codecProduce(
+  stack: BenchStack,
+  url: string,
+  codecs: readonly CodecUnderTest[],
+  budget: CodecBudget,
+  run: string,
+): Promise<CodecCell[]> {
+  const engine = stack.engine();
+  const records = produceRecords(MIB_SHAPE, 1, 0) as ProduceRecord[];
+  const segment = segmentOf(MIB_SHAPE, 1, 0, Date.now());
+  const bytes = payloadBytes(MIB_SHAPE);
+  const result = { bytes, records: MIB_SHAPE.records };
+  const cells: CodecCell[] = [];
+  for (const concurrency of budget.produceConcurrency) {
+    const id = `sdk-produce-c${concurrency}-${run}`;
+    const options = {
+      concurrency,
+      budgetMs: budget.budgetMs / budget.rounds,
+      maxCalls: Math.max(concurrency, budget.maxCalls),
+    };
+    let floorKey = 0;
+    const floorCall = async () => {
+      const i = floorKey++;
+      await stack.s3.send(
+        new PutObjectCommand({
+          Bucket: stack.bucket,
+          Key: `floor/${id}/${i}`,
+          Body: segment.bytes,
+          ContentLength: segment.bytes.byteLength,
+        }),
+      );
+      await Promise.all(
+        segment.batches.map((batch) =>
+          stack.dynamodb.send(
+            new PutItemCommand({
+              TableName: stack.tables.log,
+              Item: {
+                pk: { S: `floor#${id}#${batch.partition}` },
+                sk: { N: String(i) },
+                e: entryAttribute(batch),
+              },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            }),
+          ),
+        ),
+      );
+      return result;
+    };
+    const sdkCalls = await Promise.all(
+      codecs.map(async (c, i) => {
+        const topic = `${id}-${i}`;
+        await engine.createTopic({ name: topic, partitions: 1 });
+        const transport = transportFor(url, c.codec);
+        return async () => {
+          await transport.produce({ topic, records });
+          return result;
+        };
+      }),
+    );
+    const warm = { concurrency, budgetMs: 0, maxCalls: concurrency };
+    await runLoad(warm, floorCall);
+    for (const call of sdkCalls) await runLoad(warm, call);
+    const [floorRun, ...codecRuns] = await alternate(
+      [() => runLoad(options, floorCall), ...sdkCalls.map((call) => () => runLoad(options, call))],
+      budget.rounds,
+    );
+    const floor = throughput(floorRun as LoadResult);
+    cells.push({
+      kind: 'produce',
+      concurrency,
+      floor,
+      rows: codecs.map((c, i) => {
+        const t = throughput(codecRuns[i] as LoadResult);
+        return {
+          label: c.label,
+          contentType: transportCodecOf(url, c.codec).encodeProduce({
+            topic: 't',
+            records: records.slice(0, 1),
+          }).contentType,
+          result: t,
+          vsFloor: ratio(t.mibPerSec, floor.mibPerSec),
+        };
+      }),
+    });
+  }
+  return cells;
+}
+
+/** The codec an HttpTransport uses (its default when `codec` is undefined). */
+export function transportCodecOf(url: string, codec: BodyCodec | undefined): BodyCodec {
+  return (transportFor(url, codec) as unknown as { codec: BodyCodec }).codec;
+}
+
+/**
+ * HTTP fetch of 1 MiB batches through the SDK's transport (maxRecords 1,024, maxBytes 2 MiB: one
+ * stored batch per fetch in either codec), each consumer reading its own partition from offset 0 round
+ * and round, beside the fetch suite's floor: ranged GETs of exactly the same batches, 8 in flight per
+ * consumer.
+ */
+export async function codecFetch(
+  stack: BenchStack,
+  url: string,
+  codecs: readonly CodecUnderTest[],
+  budget: CodecBudget,
+  run: string,
+  log: (line: string) => void,
+): Promise<CodecCell[]> {
+  const engine = stack.engine();
+  const partitions = Math.max(...budget.fetchConsumers);
+  const topic = `sdk-fetch-${run}`;
+  const created = await engine.createTopic({ name: topic, partitions });
+  const perPartition = Math.max(1, Math.ceil(budget.bytesPerPartition / payloadBytes(MIB_SHAPE)));
+  const byPartition = Array.from({ length: partitions }, (_, p) =>
+    produceRecords(MIB_SHAPE, 1, 0).map((record) => ({ ...record, partition: p })),
+  );
+  const filled = await runLoad(
+    { concurrency: partitions, budgetMs: Number.POSITIVE_INFINITY, maxCalls: perPartition * partitions },
+    async (i) => {
+      await engine.produce({ topic, records: byPartition[i % partitions] as ProduceRecord[] });
+      return { bytes: payloadBytes(MIB_SHAPE), records: MIB_SHAPE.records };
+    },
+  );
+  if (filled.errors > 0) throw new Error(`filling ${topic} failed: ${filled.firstError}`);
+  log(`sdk fetch: wrote ${perPartition} MiB batches to each of ${partitions} partitions`);
+  const batches = await Promise.all(
+    Array.from({ length: partitions }, (_, p) => storedBatches(stack, topic, created.id, p)),
+  );
+  const cells: CodecCell[] = [];
+  for (const consumers of budget.fetchConsumers) {
+    const budgetMs = budget.budgetMs / budget.rounds;
+    const floorCursor = new Array<number>(consumers).fill(0);
+    const floorCall = async (_: number, worker: number) => {
+      const consumer = Math.floor(worker / FETCH_CONCURRENCY);
+      const list = batches[consumer] as StoredBatch[];
+      const i = (floorCursor[consumer] as number) % list.length;
+      floorCursor[consumer] = i + 1;
+      const batch = list[i] as StoredBatch;
+      await rangedGet(stack, batch);
+      return { bytes: batch.records * MIB_SHAPE.valueBytes, records: batch.records };
+    };
+    const fetchCalls = codecs.map((c) => {
+      const transport = transportFor(url, c.codec);
+      const offsets = new Array<number>(consumers).fill(0);
+      return async (_: number, consumer: number) => {
+        const out = await transport.fetch({
+          topic,
+          partition: consumer,
+          offset: offsets[consumer] as number,
+          maxRecords: MIB_SHAPE.records,
+          maxBytes: 2 * MiB,
+        });
+        offsets[consumer] = out.nextOffset >= out.highWatermark ? 0 : out.nextOffset;
+        return { bytes: sum(out.records.map((r) => r.value?.length ?? 0)), records: out.records.length };
+      };
+    });
+    const floorOptions = { concurrency: consumers * FETCH_CONCURRENCY, budgetMs, maxCalls: 1_000_000 };
+    const fetchOptions = { concurrency: consumers, budgetMs, maxCalls: 1_000_000 };
+    await runLoad({ ...floorOptions, budgetMs: 0 }, floorCall);
+    for (const call of fetchCalls) await runLoad({ ...fetchOptions, budgetMs: 0 }, call);
+    const [floorRun, ...codecRuns] = await alternate(
+      [
+        () => runLoad(floorOptions, floorCall),
+        ...fetchCalls.map((call) => () => runLoad(fetchOptions, call)),
+      ],
+      budget.rounds,
+    );
+    const floor = throughput(floorRun as LoadResult);
+    cells.push({
+      kind: 'fetch',
+      concurrency: consumers,
+      floor,
+      rows: codecs.map((c, i) => {
+        const t = throughput(codecRuns[i] as LoadResult);
+        return {
+          label: c.label,
+          contentType: transportCodecOf(url, c.codec).fetchAccept,
+          result: t,
+          vsFloor: ratio(t.mibPerSec, floor.mibPerSec),
+        };
+      }),
+    });
+  }
+  return cells;
+}
