@@ -405,3 +405,60 @@ export interface Invoker {
 export interface QueueSender {
   send(queueUrl: string, body: string): Promise<void>;
 }
+
+/**
+ * A Kafka consumer group's coordination state as stored (one item per group): the fields the store
+ * fences on, and the rest encoded by its owner (lib/kafka/groups/state.ts), opaque here.
+ */
+export interface StoredKafkaGroup {
+  readonly group: string;
+  /** Incremented by every write: a write names the version it was decided on. */
+  readonly version: number;
+  /** Kafka's generation id; never goes down for a group name (the item is never deleted). */
+  readonly generation: number;
+  /** Kafka's group state name: Empty, PreparingRebalance, CompletingRebalance or Stable. */
+  readonly state: string;
+  /** Kafka's protocol type of the group ('consumer' for consumers); '' when it has none. */
+  readonly protocolType: string;
+  /** The members of `generation` (and those joining), for the commit fence. */
+  readonly memberIds: readonly string[];
+  /** Everything else (members' protocols, assignments, heartbeats), as its owner encodes it. */
+  readonly data: string;
+}
+
+/** Where a Kafka offset commit must be fenced: this generation and member, or (generation -1) no members. */
+export interface KafkaCommitFence {
+  readonly group: string;
+  /** -1: a commit outside any generation, allowed only while the group has no members. */
+  readonly generation: number;
+  readonly memberId: string;
+}
+
+/**
+ * Kafka consumer groups coordinated through storage, so several stateless Kafka servers agree: every
+ * change is a conditional write on the version that was read (optimistic concurrency).
+ */
+export interface KafkaGroupStore {
+  /** The group's state, strongly consistent; undefined when no Kafka client ever joined or committed. */
+  get(group: string): Promise<StoredKafkaGroup | undefined>;
+  /**
+   * Writes `next` only if the stored version is still `expected` (undefined: the group must not exist
+   * yet); false, writing nothing, when another writer came first. `next.version` must be `expected + 1`.
+   */
+  put(next: StoredKafkaGroup, expected: number | undefined): Promise<boolean>;
+  /** Every Kafka group: name, protocol type and state (the encoded rest is not read). */
+  list(): Promise<Pick<StoredKafkaGroup, 'group' | 'protocolType' | 'state'>[]>;
+  /**
+   * Commits offsets of one topic incarnation into the group's committed offsets (the ones
+   * {@link GroupStore.fetch} reads) in ONE atomic step with a check of `fence` against the stored
+   * group: if the group is no longer at the fence's generation with that member (or has members, for
+   * generation -1) or is completing a rebalance, nothing is written and it returns false. Throws
+   * StaleGenerationError when an offset carries a newer plain generation (a commit over HTTP).
+   */
+  commitFenced(
+    fence: KafkaCommitFence,
+    topic: string,
+    topicId: string,
+    offsets: readonly { readonly partition: number; readonly offset: number; readonly metadata: string }[],
+  ): Promise<boolean>;
+}
