@@ -15,7 +15,7 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { type HandlerGroup, ROUTES } from '../functions/routes.ts';
 import { allow, type FunctionDefaults, streambedFunction } from './function.ts';
-import { segmentObjectsArn } from './storage.ts';
+import { type StreambedStorage, segmentObjectsArn } from './storage.ts';
 
 /** The API stage's default throttling. */
 const DEFAULT_THROTTLE: Required<ThrottleSettings> = { rateLimit: 1000, burstLimit: 2000 };
@@ -23,13 +23,116 @@ const DEFAULT_THROTTLE: Required<ThrottleSettings> = { rateLimit: 1000, burstLim
 /** The function behind each handler group of functions/routes.ts. */
 export type ApiFunctions = Readonly<Record<HandlerGroup, NodejsFunction>>;
 
+/** One least-privilege statement of an API function: `actions` on some of the stack's data. */
+export interface DataPermission {
+  readonly actions: readonly string[];
+  readonly resources: readonly string[];
+}
+
+/**
+ * The S3 and DynamoDB permissions of each handler group's function, statement by statement, in the order
+ * they are added to its role. The API functions hold exactly these; another front door to the same log
+ * (the Kafka endpoint) is granted the groups it serves through {@link Streambed.grantHandlerGroups}.
+ */
+export function apiDataPermissions(
+  storage: StreambedStorage,
+): Record<HandlerGroup, readonly DataPermission[]> {
+  const { bucket, logTable, metaTable } = storage;
+  const objects = segmentObjectsArn(bucket);
+  return {
+    // Topics (lib/engine/topics.ts, topic-deletion.ts, delete-records.ts): no S3 access (a deleted topic's
+    // objects are removed by the sweeper). Heads (BatchWriteItem at creation, UpdateItem to fence them and
+    // for DeleteRecords), the topic record and the deletion tombstone (PutItem, DeleteItem), reads of both
+    // tables; Query + BatchWriteItem remove the heads of a creation that lost its race.
+    topics: [
+      {
+        actions: [
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:Query',
+          'dynamodb:BatchGetItem',
+          'dynamodb:BatchWriteItem',
+        ],
+        resources: [logTable.tableArn, metaTable.tableArn],
+      },
+    ],
+    // Produce (lib/engine/produce.ts, adapters partition-index.ts, idempotent-append.ts, producer-registry.ts):
+    // S3: one PutObject per call (never a delete: produce cannot remove data).
+    // log: the head update (UpdateItem; idempotent producers: TransactWriteItems of two updates), index
+    //   paging and time index (PutItem, UpdateItem), lower bounds of end offsets (BatchGetItem), the head
+    //   and pages to find an append whose response was lost (GetItem, Query), producer state (GetItem,
+    //   BatchGetItem).
+    // meta: the topic and producer registrations (GetItem); POST /producers (TransactWriteItems of Puts,
+    //   UpdateItem of the epoch).
+    produce: [
+      { actions: ['s3:PutObject'], resources: [objects] },
+      {
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        resources: [metaTable.tableArn],
+      },
+      {
+        actions: [
+          'dynamodb:GetItem',
+          'dynamodb:BatchGetItem',
+          'dynamodb:Query',
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+        ],
+        resources: [logTable.tableArn],
+      },
+    ],
+    // Fetch: ranged GETs, the topic lookup, the head and the index pages. Read-only.
+    fetch: [
+      { actions: ['s3:GetObject'], resources: [objects] },
+      { actions: ['dynamodb:GetItem'], resources: [metaTable.tableArn] },
+      {
+        actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'],
+        resources: [logTable.tableArn],
+      },
+    ],
+    // Groups (lib/engine/groups.ts, membership.ts; adapters group-store.ts, lease-store.ts):
+    // meta: the topic record and the group registry (GetItem); the registry entry (PutItem); offsets commits
+    //   (UpdateItem, or TransactWriteItems of updates); committed offsets, groups, leases and members
+    //   (Query); lease creation and member heartbeats (PutItem); taking, renewing and releasing leases
+    //   (UpdateItem); leaving (DeleteItem of the member); member commits (TransactWriteItems of a lease
+    //   ConditionCheck and an offset Update per partition).
+    //   Resets take pull members' leases (UpdateItem) before the plain commit.
+    // log: the partition heads, for lag (BatchGetItem); the index page holding a lagging offset, for its
+    //   append time (Query); a reset to a timestamp lists offsets (GetItem of the head, Query of the time
+    //   index and pages).
+    // S3: a reset to a timestamp reads the batch that holds it (GetObject), as fetch's list offsets does.
+    groups: [
+      {
+        actions: [
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:Query',
+          'dynamodb:ConditionCheckItem',
+        ],
+        resources: [metaTable.tableArn],
+      },
+      {
+        actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'],
+        resources: [logTable.tableArn],
+      },
+      { actions: ['s3:GetObject'], resources: [objects] },
+    ],
+  };
+}
+
 /**
  * Creates the functions behind the API's routes (`Topics`, `Produce`, `Fetch`, `Groups`), in that order,
- * each with exactly the actions its routes need.
+ * each with exactly the actions its routes need ({@link apiDataPermissions}).
  */
 export function createApiFunctions(scope: Construct, defaults: FunctionDefaults): ApiFunctions {
-  const { bucket, logTable, metaTable } = defaults.storage;
-  const objects = segmentObjectsArn(bucket);
+  const permissions = apiDataPermissions(defaults.storage);
+  const grant = (fn: NodejsFunction, group: HandlerGroup) => {
+    for (const { actions, resources } of permissions[group]) allow(fn, [...actions], [...resources]);
+  };
 
   const topics = streambedFunction(scope, defaults, {
     id: 'Topics',
@@ -37,23 +140,7 @@ export function createApiFunctions(scope: Construct, defaults: FunctionDefaults)
     description: 'Streambed: create, list, describe and delete topics',
     memorySize: 512,
   });
-  // Topics (lib/engine/topics.ts, topic-deletion.ts, delete-records.ts): no S3 access (a deleted topic's
-  // objects are removed by the sweeper). Heads (BatchWriteItem at creation, UpdateItem to fence them and
-  // for DeleteRecords), the topic record and the deletion tombstone (PutItem, DeleteItem), reads of both
-  // tables; Query + BatchWriteItem remove the heads of a creation that lost its race.
-  allow(
-    topics,
-    [
-      'dynamodb:GetItem',
-      'dynamodb:PutItem',
-      'dynamodb:DeleteItem',
-      'dynamodb:UpdateItem',
-      'dynamodb:Query',
-      'dynamodb:BatchGetItem',
-      'dynamodb:BatchWriteItem',
-    ],
-    [logTable.tableArn, metaTable.tableArn],
-  );
+  grant(topics, 'topics');
 
   const produce = streambedFunction(scope, defaults, {
     id: 'Produce',
@@ -61,27 +148,7 @@ export function createApiFunctions(scope: Construct, defaults: FunctionDefaults)
     description: 'Streambed: produce records',
     memorySize: 1024,
   });
-  // Produce (lib/engine/produce.ts, adapters partition-index.ts, idempotent-append.ts, producer-registry.ts):
-  // S3: one PutObject per call (never a delete: produce cannot remove data).
-  // log: the head update (UpdateItem; idempotent producers: TransactWriteItems of two updates), index
-  //   paging and time index (PutItem, UpdateItem), lower bounds of end offsets (BatchGetItem), the head
-  //   and pages to find an append whose response was lost (GetItem, Query), producer state (GetItem,
-  //   BatchGetItem).
-  // meta: the topic and producer registrations (GetItem); POST /producers (TransactWriteItems of Puts,
-  //   UpdateItem of the epoch).
-  allow(produce, ['s3:PutObject'], [objects]);
-  allow(produce, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], [metaTable.tableArn]);
-  allow(
-    produce,
-    [
-      'dynamodb:GetItem',
-      'dynamodb:BatchGetItem',
-      'dynamodb:Query',
-      'dynamodb:PutItem',
-      'dynamodb:UpdateItem',
-    ],
-    [logTable.tableArn],
-  );
+  grant(produce, 'produce');
 
   const fetch = streambedFunction(scope, defaults, {
     id: 'Fetch',
@@ -89,10 +156,7 @@ export function createApiFunctions(scope: Construct, defaults: FunctionDefaults)
     description: 'Streambed: fetch records and list offsets',
     memorySize: 1024,
   });
-  // Fetch: ranged GETs, the topic lookup, the head and the index pages. Read-only.
-  allow(fetch, ['s3:GetObject'], [objects]);
-  allow(fetch, ['dynamodb:GetItem'], [metaTable.tableArn]);
-  allow(fetch, ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'], [logTable.tableArn]);
+  grant(fetch, 'fetch');
 
   const groups = streambedFunction(scope, defaults, {
     id: 'Groups',
@@ -100,31 +164,7 @@ export function createApiFunctions(scope: Construct, defaults: FunctionDefaults)
     description: 'Streambed: consumer-group offsets and membership',
     memorySize: 512,
   });
-  // Groups (lib/engine/groups.ts, membership.ts; adapters group-store.ts, lease-store.ts):
-  // meta: the topic record and the group registry (GetItem); the registry entry (PutItem); offsets commits
-  //   (UpdateItem, or TransactWriteItems of updates); committed offsets, groups, leases and members
-  //   (Query); lease creation and member heartbeats (PutItem); taking, renewing and releasing leases
-  //   (UpdateItem); leaving (DeleteItem of the member); member commits (TransactWriteItems of a lease
-  //   ConditionCheck and an offset Update per partition).
-  //   Resets take pull members' leases (UpdateItem) before the plain commit.
-  // log: the partition heads, for lag (BatchGetItem); the index page holding a lagging offset, for its
-  //   append time (Query); a reset to a timestamp lists offsets (GetItem of the head, Query of the time
-  //   index and pages).
-  // S3: a reset to a timestamp reads the batch that holds it (GetObject), as fetch's list offsets does.
-  allow(
-    groups,
-    [
-      'dynamodb:GetItem',
-      'dynamodb:PutItem',
-      'dynamodb:UpdateItem',
-      'dynamodb:DeleteItem',
-      'dynamodb:Query',
-      'dynamodb:ConditionCheckItem',
-    ],
-    [metaTable.tableArn],
-  );
-  allow(groups, ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'], [logTable.tableArn]);
-  allow(groups, ['s3:GetObject'], [objects]);
+  grant(groups, 'groups');
 
   return { topics, produce, fetch, groups };
 }

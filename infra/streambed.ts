@@ -7,8 +7,9 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { type LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Bucket, IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import type { HandlerGroup } from '../functions/routes.ts';
 import { validateGroupName } from '../lib/core/validation.ts';
-import { apiThrottle, createApiFunctions, createHttpApi } from './api.ts';
+import { apiDataPermissions, apiThrottle, createApiFunctions, createHttpApi } from './api.ts';
 import type { StreambedConsumerOptions } from './consumer.ts';
 import {
   addDispatcherTriggers,
@@ -273,6 +274,31 @@ export class Streambed extends Construct {
       resourceArns: [this.metaTable.tableArn],
       conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [`group#${group}`] } },
     });
+  }
+
+  /**
+   * Grants `grantee` the S3 and DynamoDB actions that the API functions of `groups` hold, on this
+   * Streambed's bucket and tables (infra/api.ts `apiDataPermissions`): for another front door to the same
+   * log, such as the Kafka endpoint's task role. Callers of the HTTP API need {@link grantInvoke} instead.
+   *
+   * @example
+   * log.grantHandlerGroups(kafkaTaskRole, ['topics', 'produce', 'fetch']);
+   */
+  grantHandlerGroups(grantee: IGrantable, groups: readonly HandlerGroup[]): Grant {
+    if (groups.length === 0) throw new Error('Streambed.grantHandlerGroups: give at least one handler group');
+    const permissions = apiDataPermissions(this);
+    let grant: Grant | undefined;
+    for (const group of groups) {
+      const statements = permissions[group];
+      if (statements === undefined) {
+        throw new Error(`Streambed.grantHandlerGroups: unknown handler group '${String(group)}'`);
+      }
+      for (const { actions, resources } of statements) {
+        const one = Grant.addToPrincipal({ grantee, actions: [...actions], resourceArns: [...resources] });
+        grant = grant === undefined ? one : grant.combine(one);
+      }
+    }
+    return grant as Grant;
   }
 
   /**
