@@ -34,6 +34,7 @@ const SUITES = [
   'arrival',
   'parallel',
   'sdk',
+  'kafka',
 ] as const;
 type Suite = (typeof SUITES)[number];
 
@@ -49,12 +50,13 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(
     [
-      'usage: npm run bench -- [--quick] [--only codec,produce,fetch,contention,e2e,cost,catchup,arrival,parallel,sdk] [--scale N] [--out file.json]',
+      'usage: npm run bench -- [--quick] [--only codec,produce,fetch,contention,e2e,cost,catchup,arrival,parallel,sdk,kafka] [--scale N] [--out file.json]',
       '  --quick   smoke run (tiny sizes, every code path); JSON to bench/results/quick-<time>.tmp.json',
       '  --only    run only these suites (cost uses produce latencies for Lambda duration when produce runs too;',
       '            catchup is issue 9’s catch-up read of 1 KiB calls before and after compaction;',
       '            arrival is issue 10’s produce → local handler latency and the stream poller’s idle request rate;',
-      '            sdk is issue 11’s client SDK: cost per million records, producer latency, codecs vs the floor)',
+      '            sdk is issue 11’s client SDK: cost per million records, producer latency, codecs vs the floor;',
+      '            kafka is issue 12’s Kafka door: kafkajs produce/consume beside HTTP and the library)',
       '  --scale   multiply every time budget by N (e.g. 0.5 for a shorter full run)',
       '  --out     where to write the JSON (default bench/results/<time>.json, or quick-<time>.tmp.json)',
     ].join('\n'),
@@ -206,6 +208,12 @@ if (needsServices) {
     if (sdk !== undefined) {
       (results as BenchResults & { sdk?: typeof sdk }).sdk = sdk;
       results.problems.push(...sdk.problems);
+    }
+    const { kafkaConfig, kafkaSuite } = await import('./suites/kafka.ts');
+    const kafka = await step('kafka', () => kafkaSuite(kafkaConfig(config.mode, scale), bench, api, log));
+    if (kafka !== undefined) {
+      (results as BenchResults & { kafka?: typeof kafka }).kafka = kafka;
+      results.problems.push(...kafka.problems);
     }
     if (bench.flushErrors.length > 0) {
       results.warnings.push(
