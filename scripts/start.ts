@@ -10,7 +10,9 @@
  * 120000) past the point they are provably unreferenced. Ctrl-C stops everything.
  *
  * Kafka protocol: --kafka-port or STREAMBED_KAFKA_PORT (default 9092; 0 turns it off), on the same host; its
- * Metadata advertises exactly the address printed in the banner.
+ * Metadata advertises exactly the address printed in the banner. Consumer groups are served on it, their
+ * state in the same DynamoDB meta table; a new group's first rebalance waits
+ * STREAMBED_KAFKA_INITIAL_REBALANCE_DELAY_MS for more members (default 0 here; Kafka's is 3000).
  *
  * Authorization: --auth or STREAMBED_AUTH, `none` (the default: any request is accepted) or `sigv4`:
  * only requests SigV4-signed as API Gateway's IAM authorization requires (service execute-api) with
@@ -48,6 +50,13 @@ const kafkaPort = Number(values['kafka-port'] ?? (process.env.STREAMBED_KAFKA_PO
 if (!Number.isInteger(kafkaPort) || kafkaPort < 0 || kafkaPort > 65535) {
   console.error(
     `--kafka-port must be a port number (0: off), got ${values['kafka-port'] ?? process.env.STREAMBED_KAFKA_PORT}`,
+  );
+  process.exit(2);
+}
+const initialRebalanceDelayMs = Number(process.env.STREAMBED_KAFKA_INITIAL_REBALANCE_DELAY_MS || 0);
+if (!Number.isInteger(initialRebalanceDelayMs) || initialRebalanceDelayMs < 0) {
+  console.error(
+    `STREAMBED_KAFKA_INITIAL_REBALANCE_DELAY_MS must be a whole number of milliseconds, got ${process.env.STREAMBED_KAFKA_INITIAL_REBALANCE_DELAY_MS}`,
   );
   process.exit(2);
 }
@@ -102,6 +111,7 @@ const { startLocalConsumers } = await import('../functions/local/consumers.ts');
 const { startLocalSweeper } = await import('../functions/local/sweeper.ts');
 const { startKafkaServer } = await import('../lib/kafka/server/server.ts');
 const { createStreambed } = await import('../lib/adapters/aws.ts');
+const { DynamoKafkaGroupStore } = await import('../lib/adapters/dynamodb/kafka-groups.ts');
 
 console.log(`starting MinIO and DynamoDB Local (data in ${dataDir}) ...`);
 const services = await startLocalServices({ dataDir, log: (line) => console.log(line) });
@@ -128,6 +138,10 @@ try {
       host: kafkaHost,
       port: kafkaPort,
       advertised: { host: advertisedHost, port: kafkaPort },
+      groups: {
+        store: new DynamoKafkaGroupStore({ client: api.config.dynamodb, table: api.config.tables.meta }),
+        config: { initialRebalanceDelayMs },
+      },
       log: (line) => console.error(line),
     });
   }

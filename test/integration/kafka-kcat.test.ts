@@ -155,6 +155,47 @@ describe(
       assert.equal(last.stdout, '1 customer-7\n');
     });
 
+    test("kcat -G consumes as a balanced group member and commits: the group's offsets over HTTP are the ends, and a second run of the group reads nothing", async () => {
+      await createTopic('kcat-group', 3);
+      const lines = Array.from({ length: 30 }, (_, i) => `k${i}:v${i}`);
+      const produced = await kcat(['-b', broker, '-P', '-t', 'kcat-group', '-K:'], `${lines.join('\n')}\n`);
+      assert.equal(produced.code, 0, produced.stderr);
+      const ends = (await (await fetch(`${http}/topics/kcat-group`)).json()) as {
+        partitionStates: { partition: number; highWatermark: number }[];
+      };
+      const group = [
+        '-b',
+        broker,
+        '-G',
+        'kcat-members',
+        '-X',
+        'auto.offset.reset=earliest',
+        '-e',
+        '-f',
+        '%p:%o %k\n',
+        'kcat-group',
+      ];
+      const first = await kcat(group, '', 60_000);
+      assert.equal(first.code, 0, first.stderr);
+      const read = first.stdout.trimEnd().split('\n');
+      assert.equal(read.length, 30, first.stdout);
+      assert.deepEqual(read.map((l) => l.split(' ')[1]).sort(), lines.map((l) => l.split(':')[0]).sort());
+      assert.equal(new Set(read.map((l) => l.split(' ')[0])).size, 30, 'a record read twice');
+
+      const offsets = (await (
+        await fetch(`${http}/groups/kcat-members/offsets?topic=kcat-group`)
+      ).json()) as {
+        offsets: { partition: number; offset: number; lagRecords: number }[];
+      };
+      assert.deepEqual(
+        offsets.offsets.map((o) => [o.partition, o.offset, o.lagRecords]),
+        ends.partitionStates.map((p) => [p.partition, p.highWatermark, 0]),
+      );
+      const second = await kcat(group, '', 60_000);
+      assert.equal(second.code, 0, second.stderr);
+      assert.equal(second.stdout, '', 'the second run read what the first committed');
+    });
+
     test('kcat -C on a topic that does not exist fails with an unknown-topic error, without creating it', async () => {
       const { code, stderr } = await kcat(['-b', broker, '-C', '-t', 'no-such-topic', '-e'], '', 20_000);
       assert.notEqual(code, 0);

@@ -25,6 +25,7 @@ import { ALL_APIS } from '../../lib/kafka/server/apis/index.ts';
 import type { Clock, KafkaEngine } from '../../lib/kafka/server/context.ts';
 import { dispatch, servedVersions } from '../../lib/kafka/server/dispatch.ts';
 import { KafkaError, toKafkaError } from '../../lib/kafka/server/error-codes.ts';
+import { GROUP_API_KEYS } from '../../lib/kafka/server/groups.ts';
 import { longPoll } from '../../lib/kafka/server/long-poll.ts';
 import { toProduceRecords, toRecordBatch } from '../../lib/kafka/server/records.ts';
 
@@ -308,15 +309,19 @@ describe('the request dispatcher', () => {
     const { body } = decodeResponse(ApiKey.ApiVersions, 0, outcome.bytes);
     assert.equal(body.errorCode, 35);
     const keys = (body.apiKeys as { apiKey: number }[]).map((a) => a.apiKey);
-    assert.deepEqual(keys, [0, 1, 2, 3, 18, 19, 20, 21, 22, 32, 37]);
+    assert.deepEqual(keys, [0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 19, 20, 21, 22, 32, 37]);
   });
 
-  test('an API not served is answered with UNSUPPORTED_VERSION when its response has an error code (Heartbeat), else the connection closes as Kafka does', async () => {
+  test('an API not served is answered with UNSUPPORTED_VERSION when its response has an error code (Heartbeat, on a server without a group coordinator), else the connection closes as Kafka does', async () => {
     const heartbeat = encodeRequest(
       { apiKey: ApiKey.Heartbeat, apiVersion: 3, correlationId: 9, clientId: 't' },
       { groupId: 'g', generationId: 1, memberId: 'm', groupInstanceId: null },
     );
-    const outcome = await dispatch(heartbeat, handlers, context(fakeEngine()));
+    const withoutGroups = {
+      ...context(fakeEngine()),
+      apis: servedVersions(ALL_APIS.filter((h) => !GROUP_API_KEYS.has(h.apiKey))),
+    };
+    const outcome = await dispatch(heartbeat, handlers, withoutGroups);
     assert.equal(outcome.kind, 'respond');
     if (outcome.kind === 'respond')
       assert.equal(decodeResponse(ApiKey.Heartbeat, 3, outcome.bytes).body.errorCode, 35);

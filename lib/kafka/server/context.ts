@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Streambed } from '../../engine/streambed.ts';
+import type { KafkaGroupCoordinator } from '../groups/coordinator.ts';
 import type { RequestHeader } from '../protocol/api.ts';
 import type { KafkaStruct } from '../protocol/schema.ts';
 
@@ -15,6 +16,8 @@ export type KafkaEngine = Pick<
   | 'listOffsets'
   | 'deleteRecords'
   | 'initProducer'
+  | 'fetchOffsets'
+  | 'listGroups'
 >;
 
 /** Time, injectable so long-polling can be tested without waiting. */
@@ -67,8 +70,12 @@ export interface HandlerContext {
   readonly header: RequestHeader;
   /** What ApiVersions advertises. */
   readonly apis: readonly ServedVersions[];
-  /** Aborts when the connection closes: a long poll stops waiting. */
+  /** Aborts when the connection closes: a long poll, a waiting JoinGroup or SyncGroup stops waiting. */
   readonly signal: AbortSignal;
+  /** The group coordinator the group APIs (FindCoordinator to ListGroups) call; absent: not served. */
+  readonly groups?: KafkaGroupCoordinator;
+  /** The client's address as Kafka shows it in DescribeGroups (`/10.0.0.7`). @default '' */
+  readonly clientHost?: string;
 }
 
 /**

@@ -6,6 +6,9 @@ import { type FieldType, inRange, type StructSchema } from '../protocol/schema.t
  * in a field the version lacks (as Kafka's generated code does, to catch lost information), so the
  * server drops those fields here, where losing them is the point: an older client asked for less.
  *
+ * A null string where the version has no null (JoinGroup's protocolName before v7, after an error)
+ * becomes '', what Kafka's brokers send there.
+ *
  * @example fitToVersion(RESPONSES.get(3).struct, 6, body) // partitions without leaderEpoch (v7+)
  */
 export function fitToVersion(struct: StructSchema, version: number, value: object): object {
@@ -13,7 +16,13 @@ export function fitToVersion(struct: StructSchema, version: number, value: objec
   const out: Record<string, unknown> = {};
   for (const field of struct.fields) {
     if (!(field.name in source) || !inRange(field.versions, version)) continue;
-    out[field.name] = fitValue(field.type, version, source[field.name]);
+    const value = source[field.name];
+    const stringWithoutNull =
+      value === null &&
+      field.type.kind === 'primitive' &&
+      field.type.name === 'string' &&
+      !inRange(field.nullableVersions, version);
+    out[field.name] = stringWithoutNull ? '' : fitValue(field.type, version, value);
   }
   return out;
 }

@@ -1,4 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import type { KafkaGroupStore } from '../../core/ports.ts';
+import { KafkaGroupCoordinator } from '../groups/coordinator.ts';
+import type { GroupConfig } from '../groups/state.ts';
 import { FrameSplitter, frame } from '../protocol/framing.ts';
 import { ALL_APIS } from './apis/index.ts';
 import {
@@ -9,14 +12,28 @@ import {
   SYSTEM_CLOCK,
 } from './context.ts';
 import { type ConnectionContext, dispatch, servedVersions } from './dispatch.ts';
+import { GROUP_API_KEYS } from './groups.ts';
 
 /*
  * The Kafka door: a TCP server speaking Kafka's protocol on top of lib/engine. It keeps no state of
  * its own (topics, offsets, producer state are the engine's, in S3 and DynamoDB), so any number of
  * them may serve the same log. Each connection is read as size-prefixed frames (framing.ts); its
  * requests are handled one at a time, in order, and answered in that order, as a Kafka broker does
- * (pipelined idempotent produce batches must reach the engine in the order they were sent).
+ * (pipelined idempotent produce batches must reach the engine in the order they were sent). A request
+ * that waits (a Fetch long poll, a JoinGroup until its rebalance's barrier closes, a follower's
+ * SyncGroup) holds up only its own connection; each connection has its own queue, and closing it
+ * aborts what waits (HandlerContext.signal).
  */
+
+/** Where the group coordinator keeps group state, and its limits. */
+export interface KafkaGroupOptions {
+  /** e.g. `new DynamoKafkaGroupStore({ client: config.dynamodb, table: config.tables.meta })`. */
+  readonly store: KafkaGroupStore;
+  /** Kafka's broker group settings; `initialRebalanceDelayMs` defaults to Kafka's 3000. */
+  readonly config?: Partial<GroupConfig>;
+  /** How often a waiting JoinGroup or SyncGroup reads the group again. @default 100 */
+  readonly pollIntervalMs?: number;
+}
 
 export interface KafkaServerOptions {
   readonly engine: KafkaEngine;
@@ -30,8 +47,10 @@ export interface KafkaServerOptions {
   readonly nodeId?: number;
   /** @default 'streambed' */
   readonly clusterId?: string;
-  /** @default every API in lib/kafka/server/apis */
+  /** @default every API in lib/kafka/server/apis (less the group APIs without `groups`) */
   readonly handlers?: readonly KafkaApiHandler[];
+  /** Consumer groups (FindCoordinator, JoinGroup, ..., OffsetCommit): served only when given. */
+  readonly groups?: KafkaGroupOptions;
   readonly clock?: Clock;
   /** Connection-level failures (closed connections), for the operator. @default nothing */
   readonly log?: (line: string) => void;
@@ -56,7 +75,22 @@ const MAX_QUEUED = 64;
  */
 export async function startKafkaServer(options: KafkaServerOptions): Promise<KafkaServer> {
   const host = options.host ?? '127.0.0.1';
-  const handlers = options.handlers ?? ALL_APIS;
+  const handlers = (options.handlers ?? ALL_APIS).filter(
+    (h) => options.groups !== undefined || !GROUP_API_KEYS.has(h.apiKey),
+  );
+  const clock = options.clock ?? SYSTEM_CLOCK;
+  const groups =
+    options.groups === undefined
+      ? undefined
+      : new KafkaGroupCoordinator({
+          store: options.groups.store,
+          engine: options.engine,
+          clock,
+          ...(options.groups.config === undefined ? {} : { config: options.groups.config }),
+          ...(options.groups.pollIntervalMs === undefined
+            ? {}
+            : { pollIntervalMs: options.groups.pollIntervalMs }),
+        });
   const byKey = new Map(handlers.map((h) => [h.apiKey, h]));
   const apis = servedVersions(handlers);
   const sockets = new Set<Socket>();
@@ -79,8 +113,9 @@ export async function startKafkaServer(options: KafkaServerOptions): Promise<Kaf
     engine: options.engine,
     broker,
     clusterId: options.clusterId ?? 'streambed',
-    clock: options.clock ?? SYSTEM_CLOCK,
+    clock,
     apis,
+    ...(groups === undefined ? {} : { groups }),
   };
   server.on('connection', (socket) => {
     sockets.add(socket);
@@ -100,11 +135,15 @@ export async function startKafkaServer(options: KafkaServerOptions): Promise<Kaf
 function serveConnection(
   socket: Socket,
   handlers: ReadonlyMap<number, KafkaApiHandler>,
-  base: Omit<ConnectionContext, 'signal'>,
+  base: Omit<ConnectionContext, 'signal' | 'clientHost'>,
   log: (line: string) => void,
 ): void {
   const abort = new AbortController();
-  const ctx: ConnectionContext = { ...base, signal: abort.signal };
+  const ctx: ConnectionContext = {
+    ...base,
+    signal: abort.signal,
+    clientHost: `/${socket.remoteAddress ?? ''}`,
+  };
   const frames = new FrameSplitter();
   let queued = 0;
   let chain: Promise<void> = Promise.resolve();
