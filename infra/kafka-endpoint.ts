@@ -69,7 +69,7 @@ export const KAFKA_CONTAINER_PORT = 9092;
  * (lib/kafka/server/context.ts) calls — topics (list, describe, create, delete, DeleteRecords), produce
  * (with InitProducerId), fetch and list offsets. Add `groups` when the server serves the group APIs.
  */
-export const KAFKA_SERVER_HANDLER_GROUPS: readonly HandlerGroup[] = ['topics', 'produce', 'fetch'];
+export const KAFKA_SERVER_HANDLER_GROUPS: readonly HandlerGroup[] = ['topics', 'produce', 'fetch', 'groups'];
 
 /** The CIDR block of the VPC created when none is given (CDK's default, written out for the rules). */
 export const DEFAULT_VPC_CIDR = '10.0.0.0/16';
@@ -226,7 +226,7 @@ export interface KafkaEndpointProps {
  * - Scaling: between `minTasks` and `maxTasks`, on CPU (target tracking) and on active connections
  *   (the load balancer's ActiveFlowCount, step scaling to exact task counts).
  * - Permissions: the task role holds the S3 and DynamoDB actions of the API functions that serve the
- *   same operations ({@link KAFKA_SERVER_HANDLER_GROUPS}, through `Streambed.grantHandlerGroups`), on the
+ *   same operations (topics, produce, fetch, and groups for the Kafka group coordinator) ({@link KAFKA_SERVER_HANDLER_GROUPS}, through `Streambed.grantHandlerGroups`), on the
  *   Streambed's bucket and tables only.
  * - Logs: the server's to CloudWatch Logs (`logRetention`); the listener's TLS access logs and the
  *   default VPC's flow logs to an access log bucket.

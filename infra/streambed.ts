@@ -282,7 +282,7 @@ export class Streambed extends Construct {
    * log, such as the Kafka endpoint's task role. Callers of the HTTP API need {@link grantInvoke} instead.
    *
    * @example
-   * log.grantHandlerGroups(kafkaTaskRole, ['topics', 'produce', 'fetch']);
+   * log.grantHandlerGroups(kafkaTaskRole, ['topics', 'produce', 'fetch', 'groups']);
    */
   grantHandlerGroups(grantee: IGrantable, groups: readonly HandlerGroup[]): Grant {
     if (groups.length === 0) throw new Error('Streambed.grantHandlerGroups: give at least one handler group');

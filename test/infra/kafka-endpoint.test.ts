@@ -444,8 +444,8 @@ describe('KafkaEndpoint: scaling', () => {
 });
 
 describe('KafkaEndpoint: permissions', () => {
-  test('the task role holds exactly the data actions of the topics, produce and fetch functions, on the stack bucket and tables', () => {
-    assert.deepEqual(KAFKA_SERVER_HANDLER_GROUPS, ['topics', 'produce', 'fetch']);
+  test('the task role holds exactly the data actions of the topics, produce, fetch and groups functions, on the stack bucket and tables', () => {
+    assert.deepEqual(KAFKA_SERVER_HANDLER_GROUPS, ['topics', 'produce', 'fetch', 'groups']);
     const { streambed } = withKafka.stack;
     const names = new Map([
       [logicalId(streambed.bucket), 'bucket'],
@@ -459,6 +459,7 @@ describe('KafkaEndpoint: permissions', () => {
       'Allow dynamodb:BatchGetItem on metaTable.Arn',
       'Allow dynamodb:BatchWriteItem on logTable.Arn',
       'Allow dynamodb:BatchWriteItem on metaTable.Arn',
+      'Allow dynamodb:ConditionCheckItem on metaTable.Arn',
       'Allow dynamodb:DeleteItem on logTable.Arn',
       'Allow dynamodb:DeleteItem on metaTable.Arn',
       'Allow dynamodb:GetItem on logTable.Arn',
@@ -472,10 +473,13 @@ describe('KafkaEndpoint: permissions', () => {
       'Allow s3:GetObject on bucket.Arn/topics/*',
       'Allow s3:PutObject on bucket.Arn/topics/*',
     ]);
-    // ...which is the union of what the three functions' roles hold on the data (their own log groups aside).
-    const functionRoles = [streambed.topicsFunction, streambed.produceFunction, streambed.fetchFunction].map(
-      (fn) => logicalId(fn.role as never),
-    );
+    // ...which is the union of what the four functions' roles hold on the data (their own log groups aside).
+    const functionRoles = [
+      streambed.topicsFunction,
+      streambed.produceFunction,
+      streambed.fetchFunction,
+      streambed.groupsFunction,
+    ].map((fn) => logicalId(fn.role as never));
     const union = new Set(
       functionRoles
         .flatMap((id) => permissionsOfRole(template, id, names))

@@ -15,6 +15,7 @@
  */
 import { createStreambed } from '../../adapters/aws.ts';
 import { awsClients } from '../../adapters/clients.ts';
+import { DynamoKafkaGroupStore } from '../../adapters/dynamodb/kafka-groups.ts';
 import { startKafkaServer } from './server.ts';
 
 /** What the process reads from its environment. */
@@ -56,9 +57,12 @@ export function kafkaConfigFromEnv(env: Readonly<Record<string, string | undefin
 
 async function main(): Promise<void> {
   const config = kafkaConfigFromEnv(process.env);
-  const engine = createStreambed({ ...awsClients(), bucket: config.bucket, tables: config.tables });
+  const clients = awsClients();
+  const engine = createStreambed({ ...clients, bucket: config.bucket, tables: config.tables });
   const kafka = await startKafkaServer({
     engine,
+    // Consumer groups: state in the meta table, shared by every task (docs/design.md §12).
+    groups: { store: new DynamoKafkaGroupStore({ client: clients.dynamodb, table: config.tables.meta }) },
     // Every interface: the load balancer reaches the task on its VPC address.
     host: '0.0.0.0',
     port: config.port,
