@@ -1,7 +1,8 @@
 /**
  * Child process of the `kafka` suite: the Kafka door (lib/kafka/server startKafkaServer) over an engine
  * of its own on the bench's MinIO + DynamoDB Local, in a process of its own as a KafkaEndpoint task
- * runs apart from its clients. No consumer groups (the suite reads partitions by offset).
+ * runs apart from its clients. Consumer groups are served (coordinator on the meta table, no initial
+ * rebalance delay, as `npm start` does).
  *
  * Input: env STREAMBED_KAFKA_SERVER = JSON { endpoints, bucket, tables }.
  * IPC out: { type: 'ready', port }, { id, cpu } (process.cpuUsage() since start, µs).
@@ -18,6 +19,7 @@ const input = JSON.parse(process.env.STREAMBED_KAFKA_SERVER ?? '{}') as {
 const { localClients } = await import('../../lib/adapters/clients.ts');
 const { createStreambed } = await import('../../lib/adapters/aws.ts');
 const { startKafkaServer } = await import('../../lib/kafka/server/server.ts');
+const { DynamoKafkaGroupStore } = await import('../../lib/adapters/dynamodb/kafka-groups.ts');
 
 const { s3, dynamodb } = localClients(input.endpoints);
 const engine = createStreambed({ s3, dynamodb, bucket: input.bucket, tables: input.tables });
@@ -25,6 +27,10 @@ const kafka = await startKafkaServer({
   engine,
   host: '127.0.0.1',
   port: 0,
+  groups: {
+    store: new DynamoKafkaGroupStore({ client: dynamodb, table: input.tables.meta }),
+    config: { initialRebalanceDelayMs: 0 },
+  },
   log: (line) => console.error(`[kafka-server] ${line}`),
 });
 

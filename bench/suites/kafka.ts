@@ -94,6 +94,14 @@ export interface KafkaCell {
   readonly kafkaVsHttp: number;
   /** The Kafka server process's CPU (user + system) per MiB moved through it in this cell. */
   readonly kafkaServerCpuMsPerMiB: number;
+  /**
+   * Consume with one consumer only: kafkajs's consumer in a one-member group (consumer.run, eachBatch),
+   * on a one-partition topic of the same data; a "call" is one batch handed to eachBatch, its latency the
+   * time since the previous one (the first since the group was joined).
+   */
+  readonly kafkaGroup?: Throughput;
+  readonly kafkaGroupVsLib?: number;
+  readonly kafkaGroupServerCpuMsPerMiB?: number;
 }
 
 export interface KafkaResults {
@@ -166,18 +174,32 @@ async function alternate(
   options: { concurrency: number; budgetMs: number; maxCalls: number },
   rounds: number,
   server: KafkaChild,
-): Promise<{ loads: Record<DoorMode, LoadResult>; kafkaCpuMs: number }> {
+  group?: (round: number) => Promise<LoadResult>,
+): Promise<{
+  loads: Record<DoorMode, LoadResult>;
+  kafkaCpuMs: number;
+  group?: LoadResult;
+  groupCpuMs: number;
+}> {
   const order: DoorMode[] = ['lib', 'http', 'kafka'];
   const runs: Record<DoorMode, LoadResult[]> = { lib: [], http: [], kafka: [] };
+  const groupRuns: LoadResult[] = [];
   let kafkaCpuMs = 0;
+  let groupCpuMs = 0;
   // Warm-up: one call per worker and mode (connections, topic caches, JIT), not measured.
   for (const mode of order) {
     const warm = await runLoad({ ...options, budgetMs: 0, maxCalls: options.concurrency }, modes[mode]);
     if (warm.errors > 0) throw new Error(`${mode} warm-up failed: ${warm.firstError}`);
   }
+  const all: (DoorMode | 'group')[] = group === undefined ? order : [...order, 'group'];
   for (let r = 0; r < rounds; r++) {
-    for (const mode of r % 2 === 0 ? order : [...order].reverse()) {
-      const cpu0 = mode === 'kafka' ? await server.cpuMs() : 0;
+    for (const mode of r % 2 === 0 ? all : [...all].reverse()) {
+      const cpu0 = mode === 'kafka' || mode === 'group' ? await server.cpuMs() : 0;
+      if (mode === 'group') {
+        groupRuns.push(await (group as (round: number) => Promise<LoadResult>)(r));
+        groupCpuMs += (await server.cpuMs()) - cpu0;
+        continue;
+      }
       runs[mode].push(await runLoad(options, modes[mode]));
       if (mode === 'kafka') kafkaCpuMs += (await server.cpuMs()) - cpu0;
     }
@@ -185,6 +207,8 @@ async function alternate(
   return {
     loads: { lib: mergeLoads(runs.lib), http: mergeLoads(runs.http), kafka: mergeLoads(runs.kafka) },
     kafkaCpuMs,
+    ...(group === undefined ? {} : { group: mergeLoads(groupRuns) }),
+    groupCpuMs,
   };
 }
 
@@ -370,6 +394,18 @@ async function consumeCells(
       },
     );
     if (filled.errors > 0) throw new Error(`filling ${topic} failed: ${filled.firstError}`);
+    // The group consumer's topic: one partition holding what each partition above holds.
+    const groupTopic = `${topic}-g`;
+    await engine.createTopic({ name: groupTopic, partitions: 1 });
+    const groupRecords = produceRecords(shape, 1, 0);
+    const groupFilled = await runLoad(
+      { concurrency: 1, budgetMs: Number.POSITIVE_INFINITY, maxCalls: perPartition },
+      async () => {
+        await engine.produce({ topic: groupTopic, records: groupRecords });
+        return { bytes: payloadBytes(shape), records: shape.records };
+      },
+    );
+    if (groupFilled.errors > 0) throw new Error(`filling ${groupTopic} failed: ${groupFilled.firstError}`);
     log(`kafka consume: wrote ${perPartition} calls of ${shape.id} to each of ${partitions} partitions`);
     const end = perPartition * shape.records;
     for (const consumers of config.consumers) {
@@ -466,7 +502,22 @@ async function consumeCells(
           budgetMs: config.budgetMs / config.rounds,
           maxCalls: 1_000_000,
         };
-        const { loads, kafkaCpuMs } = await alternate(modes, options, config.rounds, server);
+        const group =
+          consumers === 1
+            ? (round: number) =>
+                groupRound(kafka, groupTopic, `${groupTopic}-r${round}`, shape, end, options.budgetMs)
+            : undefined;
+        const {
+          loads,
+          kafkaCpuMs,
+          group: groupLoad,
+          groupCpuMs,
+        } = await alternate(modes, options, config.rounds, server, group);
+        if (groupLoad !== undefined && groupLoad.errors > 0) {
+          problems.push(
+            `kafka consume ${shape.id} group consumer: ${groupLoad.errors} batches failed (${groupLoad.firstError})`,
+          );
+        }
         for (const mode of ['lib', 'http', 'kafka'] as const) {
           if (loads[mode].errors > 0) {
             problems.push(
@@ -474,8 +525,23 @@ async function consumeCells(
             );
           }
         }
-        const cell = cellOf('consume', shape, consumers, loads, kafkaCpuMs);
+        const base = cellOf('consume', shape, consumers, loads, kafkaCpuMs);
+        const groupT = groupLoad === undefined ? undefined : throughput(groupLoad);
+        const cell: KafkaCell =
+          groupT === undefined || groupLoad === undefined
+            ? base
+            : {
+                ...base,
+                kafkaGroup: groupT,
+                kafkaGroupVsLib: ratio(groupT.mibPerSec, base.lib.mibPerSec),
+                kafkaGroupServerCpuMsPerMiB: round(groupCpuMs / (groupLoad.bytes / MiB), 2),
+              };
         cells.push(cell);
+        if (groupT !== undefined) {
+          log(
+            `kafka consume ${shape.id} one-member group: ${groupT.mibPerSec} MiB/s (${cell.kafkaGroupVsLib}x lib, p50 ${groupT.p50Ms} ms between batches)`,
+          );
+        }
         log(
           `kafka consume ${shape.id} consumers=${consumers}: lib ${cell.lib.mibPerSec} MiB/s (p50 ${cell.lib.p50Ms} ms), ` +
             `http ${cell.http.mibPerSec} (${cell.httpVsLib}x, p50 ${cell.http.p50Ms}), ` +
@@ -489,12 +555,99 @@ async function consumeCells(
   return { cells, problems };
 }
 
+/**
+ * One round of kafkajs's consumer in a fresh one-member group (its own group id, from the beginning):
+ * from the group join (GROUP_JOIN) for `budgetMs`, every batch handed to eachBatch is counted and checked,
+ * its latency the time since the previous batch (the first: since the join). At the high watermark it
+ * seeks back to 0, as the other modes go round again. Then it leaves the group (disconnect).
+ */
+async function groupRound(
+  kafka: Kafka,
+  topic: string,
+  groupId: string,
+  shape: Shape,
+  end: number,
+  budgetMs: number,
+): Promise<LoadResult> {
+  const consumer = kafka.consumer({
+    groupId,
+    maxBytes: FETCH_MAX_BYTES,
+    maxBytesPerPartition: FETCH_MAX_BYTES,
+    maxWaitTimeInMs: 100,
+    allowAutoTopicCreation: false,
+  });
+  const latenciesMs: number[] = [];
+  let bytes = 0;
+  let records = 0;
+  let calls = 0;
+  let errors = 0;
+  let firstError: string | undefined;
+  let start = 0;
+  let last = 0;
+  let finished = false;
+  let finish: () => void = () => {};
+  const done = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    start = performance.now();
+    last = start;
+  });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        if (finished) return;
+        const now = performance.now();
+        calls++;
+        const values = batch.messages.map((m) => m.value?.length ?? 0);
+        if (values.length === 0 || values.some((v) => v !== shape.valueBytes)) {
+          errors++;
+          firstError ??= `a batch of ${values.length} values, not all of ${shape.valueBytes} bytes`;
+        } else {
+          latenciesMs.push(now - last);
+          bytes += sum(values);
+          records += values.length;
+        }
+        last = now;
+        if (Number(batch.lastOffset()) >= end - 1)
+          consumer.seek({ topic, partition: batch.partition, offset: '0' });
+        if (now - start >= budgetMs) {
+          finished = true;
+          finish();
+        }
+      },
+    });
+    const timeout = new Promise<'timeout'>((resolve) =>
+      setTimeout(() => resolve('timeout'), budgetMs + 30_000).unref(),
+    );
+    if ((await Promise.race([done, timeout])) === 'timeout') {
+      errors++;
+      firstError ??= `the group consumer read ${calls} batches in ${budgetMs + 30_000} ms`;
+    }
+  } finally {
+    await consumer.disconnect();
+  }
+  return {
+    calls,
+    errors,
+    wallMs: last - start,
+    bytes,
+    records,
+    latenciesMs,
+    ...(firstError === undefined ? {} : { firstError }),
+  };
+}
+
 const METHOD = [
   'Kafka server: lib/kafka/server startKafkaServer in a child process of its own (bench/suites/kafka-server.ts), own engine over the bench MinIO + DynamoDB Local, no groups',
   'HTTP: HttpTransport (binary codec, the SDK default) against the bench HTTP server process',
   'lib: Streambed.produce / fetch in the bench process (the floor of this suite)',
   'produce: ~1 MiB per call to one partition (1,024 x 1 KiB or 10 x 100 KiB); kafkajs has no linger, so each send carries the batch a linger would gather; kafkajs producer defaults (acks -1, no compression, not idempotent), one producer (connection) per call in flight',
   'consume: kafkajs broker.fetch (Fetch v11, kafkajs decoding) from offset 0 to the high watermark and round again, 3 MiB per fetch in every mode; one consumer per partition',
+  'consume, one consumer: also kafkajs consumer.run (eachBatch) in a fresh one-member group per round on a one-partition topic of the same data, timed from GROUP_JOIN; latency = time between batches',
   'rounds alternate the order lib -> http -> kafka and back; one warm-up call per worker and mode',
 ];
 
@@ -524,7 +677,8 @@ export async function kafkaSuite(
     return {
       config,
       server: 'child process (bench/suites/kafka-server.ts)',
-      consumeMethod: 'kafkajs broker.fetch loop by offset (no consumer groups committed)',
+      consumeMethod:
+        'kafkajs broker.fetch loop by offset (1 and 4 consumers), and kafkajs consumer.run in a one-member group (1 consumer)',
       loadAverage: { atStart, atEnd: os.loadavg().map((v) => round(v, 2)) },
       produce,
       consume: consume.cells,
