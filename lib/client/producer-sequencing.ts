@@ -1,4 +1,5 @@
 import type { StreambedError } from '../core/errors.ts';
+import { nextSequenceAfter } from '../core/producer-state.ts';
 import type { ProducerIdentity } from '../core/types.ts';
 import { isRetryable } from './errors.ts';
 import type { Batch, Identity, Lane } from './producer-buffer.ts';
@@ -37,7 +38,7 @@ export function numberBatch(batch: Batch, identity: Identity | undefined): void 
   for (const [partition, count] of counts) {
     const next = batch.lane.nextSequence.get(partition) ?? 0;
     sequences[partition] = next;
-    batch.lane.nextSequence.set(partition, next + count);
+    batch.lane.nextSequence.set(partition, nextSequenceAfter(next, count)); // modulo 2^31, as Kafka
   }
   batch.sequences = sequences;
   batch.identity = identity;

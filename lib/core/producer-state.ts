@@ -3,6 +3,26 @@ import { DuplicateSequenceError, OutOfOrderSequenceError, ProducerFencedError } 
 /** Kafka keeps the last 5 batches of each producer per partition (max.in.flight.requests = 5). */
 export const PRODUCER_WINDOW = 5;
 
+/**
+ * Kafka's sequence numbers are int32 counted modulo 2^31: after 2,147,483,647 comes 0, and a batch may
+ * straddle the wrap (about 2.1 billion records from one producer id on one partition).
+ */
+export const SEQUENCE_MODULUS = 2 ** 31;
+
+/**
+ * The sequence `count` after `sequence`, modulo 2^31.
+ *
+ * @example nextSequenceAfter(2_147_483_640, 20) // 12
+ */
+export function nextSequenceAfter(sequence: number, count: number): number {
+  return (sequence + count) % SEQUENCE_MODULUS;
+}
+
+/** How far `later` is past `earlier` going forward modulo 2^31, in [0, 2^31). */
+function forward(earlier: number, later: number): number {
+  return (((later - earlier) % SEQUENCE_MODULUS) + SEQUENCE_MODULUS) % SEQUENCE_MODULUS;
+}
+
 /** One of a producer's last batches on a partition. */
 export interface WindowBatch {
   /** First sequence number of the batch. */
@@ -83,7 +103,12 @@ export function decide(state: ProducerState | undefined, batch: ProducerBatch): 
   }
   if (batch.sequence === state.nextSequence) return { kind: 'append' };
   const oldest = state.window[0]?.sequence ?? state.nextSequence;
-  if (batch.sequence < oldest) {
+  // Modulo 2^31: a batch up to half the sequence space behind the next one is behind (appended before);
+  // anything else is ahead (a gap). Plain `<` would take the first batch after a wrap for an old one.
+  const half = SEQUENCE_MODULUS / 2;
+  const behindNext = forward(batch.sequence, state.nextSequence);
+  const behindOldest = forward(batch.sequence, oldest);
+  if (behindOldest > 0 && behindOldest <= half) {
     return {
       kind: 'error',
       error: new DuplicateSequenceError(
@@ -92,10 +117,7 @@ export function decide(state: ProducerState | undefined, batch: ProducerBatch): 
       ),
     };
   }
-  return outOfOrder(
-    `expected sequence ${state.nextSequence}, got ${batch.sequence}`,
-    batch.sequence > state.nextSequence,
-  );
+  return outOfOrder(`expected sequence ${state.nextSequence}, got ${batch.sequence}`, behindNext > half);
 }
 
 /** The state after appending `batch` (which {@link decide} accepted). */
@@ -109,5 +131,10 @@ export function afterAppend(
     ...previous,
     { sequence: batch.sequence, count: batch.count, objectId: appended.objectId, bound: appended.bound },
   ].slice(-PRODUCER_WINDOW);
-  return { epoch: batch.epoch, nextSequence: batch.sequence + batch.count, window, lastAppend: appended.now };
+  return {
+    epoch: batch.epoch,
+    nextSequence: nextSequenceAfter(batch.sequence, batch.count),
+    window,
+    lastAppend: appended.now,
+  };
 }

@@ -12,7 +12,13 @@ import {
   withProducer,
 } from './produce-plan.ts';
 import type { ProducerBatch } from './producer-state.ts';
-import { type BatchLocation, readSegment, recordSize } from './segment/index.ts';
+import {
+  type BatchLocation,
+  type DeclaredBatch,
+  declaredBatches,
+  readSegment,
+  recordSize,
+} from './segment/index.ts';
 import type { ProducerIdentity, TopicRecord } from './types.ts';
 import { isCompacted, MAX_TIMESTAMP, validateNonNegativeInt, validateProducerId } from './validation.ts';
 
@@ -45,10 +51,11 @@ export function planSegment(
 ): SegmentPart[] {
   let read: ReturnType<typeof readSegment>;
   try {
+    checkDeclared(declaredBatches(bytes), topic);
     read = readSegment(bytes);
   } catch (error) {
-    const message = error instanceof CorruptSegmentError ? error.message : String(error);
-    throw new InvalidArgumentError(`the body is not a valid segment: ${message}`);
+    if (!(error instanceof CorruptSegmentError)) throw error;
+    throw new InvalidArgumentError(`the body is not a valid segment: ${error.message}`);
   }
   const total = read.batches.reduce((n, batch) => n + batch.records.length, 0);
   if (total > MAX_RECORDS_PER_CALL) {
@@ -97,6 +104,31 @@ export function planSegment(
     location: read.locations[i] as BatchLocation,
     ...(plan.producer === undefined ? {} : { producer: plan.producer }),
   }));
+}
+
+/** Most bytes a binary produce body may inflate to, all batches together (one batch's own cap). */
+export const MAX_INFLATED_BODY_BYTES = 64 * 1024 * 1024;
+
+/**
+ * What the batch headers declare, checked before any CRC or inflating: partitions the topic has, and at
+ * most {@link MAX_INFLATED_BODY_BYTES} once inflated — so a few KB of zstd declaring gigabytes of zeros
+ * costs nothing.
+ */
+function checkDeclared(declared: readonly DeclaredBatch[], topic: TopicRecord): void {
+  let inflated = 0;
+  for (const [i, batch] of declared.entries()) {
+    if (batch.partition >= topic.partitions) {
+      throw new InvalidArgumentError(
+        `batch ${i} (partition ${batch.partition}): topic '${topic.name}' has partitions 0-${topic.partitions - 1}`,
+      );
+    }
+    inflated += batch.recordsLength;
+  }
+  if (inflated > MAX_INFLATED_BODY_BYTES) {
+    throw new RequestTooLargeError(
+      `the body's batches inflate to ${inflated} bytes, above the ${MAX_INFLATED_BODY_BYTES}-byte limit`,
+    );
+  }
 }
 
 function checkJson(value: Uint8Array, where: string): void {

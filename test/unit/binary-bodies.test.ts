@@ -257,6 +257,29 @@ describe('planSegment (a binary produce body checked against its topic)', () => 
     });
   }
 
+  test('a compression bomb is refused from its headers before anything is inflated (413), and a wrong partition before its CRC', () => {
+    const zeros = record({ value: new Uint8Array(40 * 1024 * 1024) });
+    const { bytes } = encodeSegment([
+      { partition: 0, compression: 'zstd', records: [zeros] },
+      { partition: 1, compression: 'zstd', records: [zeros] },
+    ]);
+    assert.ok(bytes.length < 100_000, `${bytes.length} bytes`);
+    const started = performance.now();
+    assert.throws(
+      () => planSegment(bytes, topic({ maxRecordBytes: 64 * 1024 * 1024 })),
+      (e: unknown) =>
+        e instanceof RequestTooLargeError &&
+        /inflate to \d+ bytes, above the 67108864-byte limit/.test((e as Error).message),
+    );
+    assert.ok(performance.now() - started < 50, 'refused without inflating');
+    const wrong = encodeSegment([{ partition: 9, compression: 'zstd', records: [zeros] }]).bytes;
+    wrong[wrong.length - 1] = (wrong[wrong.length - 1] as number) ^ 1; // a bad CRC too: the partition is named first
+    assert.throws(
+      () => planSegment(wrong, topic()),
+      /batch 0 \(partition 9\): topic 'orders' has partitions 0-3/,
+    );
+  });
+
   test('an idempotent body needs a sequence for exactly the partitions it writes', () => {
     const { bytes } = encodeSegment([{ partition: 1, compression: 'none', records: records(1) }]);
     assert.throws(

@@ -59,6 +59,34 @@ describe("Kafka's idempotent producer rules", () => {
     }
   });
 
+  test('sequences wrap modulo 2^31 as Kafka counts them: a batch straddling the wrap, then the next from 12, are appended; old ones stay duplicates', () => {
+    const top = 2 ** 31 - 40;
+    const batches = [batch(top, 20), batch(top + 20, 20)];
+    let state = stateAfter(batches);
+    assert.equal(state?.nextSequence, 0);
+    assert.deepEqual(decide(state, batch(0, 12)), { kind: 'append' });
+    state = afterAppend(state, batch(0, 12), { objectId: 'obj-w', bound: 99, now: 2000 });
+    assert.equal(state.nextSequence, 12);
+    assert.deepEqual(decide(state, batch(12)), { kind: 'append' });
+    // The batches before the wrap are still recognised as duplicates (in the window) …
+    assert.equal(decide(state, batch(top + 20, 20)).kind, 'duplicate');
+    // … a gap after the wrap is ahead (the server waits for its predecessor) …
+    const gap = decide(state, batch(20));
+    assert.ok(gap.kind === 'error' && gap.error instanceof OutOfOrderSequenceError && gap.error.ahead);
+    // … and a batch from before the window, across the wrap, is DuplicateSequence, not a gap.
+    const older = decide(state, batch(top - 10, 10));
+    assert.ok(older.kind === 'error' && older.error instanceof DuplicateSequenceError);
+    // A straddling batch: 2^31 - 5 with 10 records ends at 4; the next starts at 5.
+    const straddle = afterAppend(undefined, batch(0), { objectId: 'a', bound: 0, now: 1 });
+    const s2 = afterAppend({ ...straddle, nextSequence: 2 ** 31 - 5 }, batch(2 ** 31 - 5, 10), {
+      objectId: 'b',
+      bound: 1,
+      now: 2,
+    });
+    assert.equal(s2.nextSequence, 5);
+    assert.deepEqual(decide(s2, batch(5)), { kind: 'append' });
+  });
+
   test('a lower epoch is fenced; a higher epoch starts at 0 and forgets the old window', () => {
     const state = stateAfter([batch(0, 1, 2)]);
     const fenced = decide(state, batch(1, 1, 1));

@@ -5,5 +5,5 @@
  */
 export { batchExtent, decodeBatch, encodeBatch, offsetDelta } from './batch.ts';
 export { recordSize } from './record.ts';
-export { decodeSegment, encodeSegment, readSegment } from './segment.ts';
+export { type DeclaredBatch, declaredBatches, decodeSegment, encodeSegment, readSegment } from './segment.ts';
 export type { BatchInput, BatchLocation, Compression, DecodedBatch, LogRecord } from './types.ts';

@@ -165,3 +165,40 @@ export function readSegment(bytes: Uint8Array): { batches: DecodedBatch[]; locat
     throw asCorrupt(error);
   }
 }
+
+/** What a batch's header declares, read without checking its CRC or inflating it. */
+export interface DeclaredBatch {
+  readonly partition: number;
+  /** The records section's size once inflated. */
+  readonly recordsLength: number;
+}
+
+/**
+ * The batches a segment object declares, from their headers only: no CRC, no inflating. For checks that
+ * must come before the expensive ones (a few KB of zstd can declare 64 MiB per batch). Throws
+ * CorruptSegmentError when the framing itself is broken; {@link readSegment} still checks the rest.
+ *
+ * @example
+ * declaredBatches(body).reduce((n, b) => n + b.recordsLength, 0) // bytes the body inflates to
+ */
+export function declaredBatches(bytes: Uint8Array): DeclaredBatch[] {
+  try {
+    if (bytes.length < SEGMENT_HEADER_BYTES) throw new CorruptSegmentError('segment header is truncated');
+    if (MAGIC.some((byte, i) => bytes[i] !== byte))
+      throw new CorruptSegmentError('not a segment object (bad magic)');
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const count = view.getUint16(6);
+    const declared: DeclaredBatch[] = [];
+    let offset = SEGMENT_HEADER_BYTES;
+    for (let i = 0; i < count && offset < bytes.length; i++) {
+      const size = batchExtent(bytes, offset);
+      if (size < 40)
+        throw new CorruptSegmentError(`segment batch ${i} is ${size} bytes, shorter than its header`);
+      declared.push({ partition: view.getUint32(offset + 12), recordsLength: view.getUint32(offset + 36) });
+      offset += size;
+    }
+    return declared;
+  } catch (error) {
+    throw asCorrupt(error);
+  }
+}
