@@ -27,7 +27,7 @@ import { dispatch, servedVersions } from '../../lib/kafka/server/dispatch.ts';
 import { KafkaError, toKafkaError } from '../../lib/kafka/server/error-codes.ts';
 import { GROUP_API_KEYS } from '../../lib/kafka/server/groups.ts';
 import { longPoll } from '../../lib/kafka/server/long-poll.ts';
-import { toProduceRecords, toRecordBatch } from '../../lib/kafka/server/records.ts';
+import { emptyBatch, toProduceRecords, toRecordBatch } from '../../lib/kafka/server/records.ts';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array | null) => (b === null ? null : new TextDecoder().decode(b));
@@ -97,6 +97,24 @@ describe('record conversion between Kafka batches and Streambed records', () => 
         [2, 'k', null, 1_700_000_000_005, [['n', '']]],
       ],
     );
+  });
+
+  test("trailing holes (the engine's nextOffset past the last record) are covered by lastOffsetDelta; a fetch of only holes gets an empty batch up to nextOffset", () => {
+    const fetched: FetchedRecord[] = [3, 5].map((offset) => ({
+      offset,
+      key: bytes('k'),
+      value: bytes('v'),
+      valueIsJson: false,
+      headers: [],
+      timestamp: 1_700_000_000_000,
+      appendTime: 0,
+    }));
+    const [covered] = decodeRecordBatches(encodeRecordBatch(toRecordBatch(fetched, 'none', 9)));
+    assert.deepEqual([covered?.baseOffset, covered?.lastOffsetDelta, covered?.records.length], [3n, 5, 2]);
+    const [plain] = decodeRecordBatches(encodeRecordBatch(toRecordBatch(fetched, 'none', 6)));
+    assert.equal(plain?.lastOffsetDelta, 2);
+    const [empty] = decodeRecordBatches(encodeRecordBatch(emptyBatch(5, 10)));
+    assert.deepEqual([empty?.baseOffset, empty?.lastOffsetDelta, empty?.records.length], [5n, 4, 0]);
   });
 
   test("fetched records become one batch at the first record's offset, a compacted log's holes as gaps in the offset deltas", () => {

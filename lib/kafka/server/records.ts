@@ -33,16 +33,21 @@ export function toProduceRecords(batch: RecordBatch, partition: number): Produce
 }
 
 /**
- * One record batch v2 input holding fetched records (at least one), ready for encodeRecordBatch.
+ * One record batch v2 input holding fetched records (at least one), ready for encodeRecordBatch. With
+ * `nextOffset` (the engine's, which steps over a compacted log's holes) past the last record, the batch
+ * covers up to it (`lastOffsetDelta`), so a client fetches next at `nextOffset`, not inside the holes.
  *
- * @example encodeRecordBatch(toRecordBatch(result.records)) // baseOffset = result.records[0].offset
+ * @example encodeRecordBatch(toRecordBatch(result.records, 'none', result.nextOffset)) // baseOffset = result.records[0].offset
  */
 export function toRecordBatch(
   records: readonly FetchedRecord[],
   compression: KafkaCompression = 'none',
+  nextOffset?: number,
 ): RecordBatchInput {
   const first = records[0];
   if (first === undefined) throw new Error('toRecordBatch needs at least one record');
+  const last = records[records.length - 1] as FetchedRecord;
+  const covers = nextOffset !== undefined && nextOffset > last.offset + 1 ? nextOffset - 1 : last.offset;
   let min = first.timestamp;
   let max = first.timestamp;
   for (const r of records) {
@@ -52,6 +57,7 @@ export function toRecordBatch(
   return {
     baseOffset: first.offset,
     compression,
+    lastOffsetDelta: covers - first.offset,
     baseTimestamp: min,
     maxTimestamp: max,
     records: records.map((r) => ({
@@ -61,5 +67,23 @@ export function toRecordBatch(
       value: r.value,
       headers: r.headers.map(([key, value]) => ({ key, value })),
     })),
+  };
+}
+
+/**
+ * A batch of no records covering `[offset, nextOffset)`: what Kafka's log cleaner leaves when compaction
+ * removed every record of a batch. Sent when a fetch met only holes, so the client moves to `nextOffset`
+ * instead of asking for the same offset again.
+ *
+ * @example encodeRecordBatch(emptyBatch(5, 10)) // baseOffset 5, lastOffsetDelta 4, no records
+ */
+export function emptyBatch(offset: number, nextOffset: number): RecordBatchInput {
+  return {
+    baseOffset: offset,
+    compression: 'none',
+    lastOffsetDelta: nextOffset - 1 - offset,
+    baseTimestamp: -1,
+    maxTimestamp: -1,
+    records: [],
   };
 }

@@ -4,7 +4,7 @@ import { encodeRecordBatch } from '../../protocol/record-batch.ts';
 import { type HandlerContext, int64, type KafkaApiHandler } from '../context.ts';
 import { KafkaError, toKafkaError } from '../error-codes.ts';
 import { longPoll } from '../long-poll.ts';
-import { toRecordBatch } from '../records.ts';
+import { emptyBatch, toRecordBatch } from '../records.ts';
 
 interface FetchRequest {
   readonly maxWaitMs: number;
@@ -121,7 +121,14 @@ async function fetchPartition(
     if (offset > result.highWatermark) {
       return { ...base, ...marks, errorCode: KafkaError.OFFSET_OUT_OF_RANGE, records: EMPTY };
     }
-    const records = result.records.length === 0 ? EMPTY : encodeRecordBatch(toRecordBatch(result.records));
+    // The engine's nextOffset steps over a compacted log's holes: the batch covers them (or, when only
+    // holes were met, an empty batch does), or the client would fetch inside them forever.
+    const records =
+      result.records.length > 0
+        ? encodeRecordBatch(toRecordBatch(result.records, 'none', result.nextOffset))
+        : result.nextOffset > offset
+          ? encodeRecordBatch(emptyBatch(offset, result.nextOffset))
+          : EMPTY;
     return { ...base, ...marks, errorCode: KafkaError.NONE, records };
   } catch (error) {
     const marks =
