@@ -25,16 +25,20 @@ export const handler = httpApi({
     if (acceptsFrame(event.headers.accept)) {
       const frame = await engine.fetchBatches(request);
       metrics.addMetric('FetchedBatches', MetricUnit.Count, frame.batches.length);
-      return binary(200, FETCH_FRAME_TYPE, encodeFetchFrame(frame));
+      return { ...binary(200, FETCH_FRAME_TYPE, encodeFetchFrame(frame)), headers: FRAME_HEADERS };
     }
     const result = await engine.fetch(request);
     metrics.addMetric('FetchedRecords', MetricUnit.Count, result.records.length);
-    return json(200, {
-      records: result.records.map(toHttpRecord),
-      nextOffset: result.nextOffset,
-      highWatermark: result.highWatermark,
-      logStartOffset: result.logStartOffset,
-    });
+    return json(
+      200,
+      {
+        records: result.records.map(toHttpRecord),
+        nextOffset: result.nextOffset,
+        highWatermark: result.highWatermark,
+        logStartOffset: result.logStartOffset,
+      },
+      { vary: 'accept' },
+    );
   },
   'GET /topics/{topic}/partitions/{partition}/offsets': async ({ event, engine }) => {
     const at = event.queryStringParameters?.at;
@@ -53,6 +57,9 @@ export const handler = httpApi({
     return json(200, { offset });
   },
 });
+
+/** The answer depends on Accept: a cache in front of the API must not hand a frame to a JSON client. */
+const FRAME_HEADERS = { 'content-type': FETCH_FRAME_TYPE, vary: 'accept' };
 
 /**
  * True when the Accept header asks for the binary fetch frame before JSON: listed with a q above 0

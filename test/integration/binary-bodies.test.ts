@@ -45,6 +45,7 @@ describe('binary bodies over HTTP (npm start handlers on MinIO + DynamoDB Local)
     });
     assert.equal(response.status, 200);
     assert.equal(response.headers.get('content-type'), FETCH_FRAME_TYPE);
+    assert.equal(response.headers.get('vary'), 'accept');
     return new Uint8Array(await response.arrayBuffer());
   };
   const objectsOf = async (topic: string) => {
@@ -328,6 +329,7 @@ describe('binary bodies over HTTP (npm start handlers on MinIO + DynamoDB Local)
           headers: { accept },
         });
         assert.equal(response.headers.get('content-type'), 'application/json', accept);
+        assert.equal(response.headers.get('vary'), 'accept');
       }
     });
   });
