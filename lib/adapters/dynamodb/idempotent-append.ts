@@ -5,7 +5,12 @@ import {
   TransactionCanceledException,
   TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
-import { DuplicateSequenceError, PartitionBusyError, UnknownTopicError } from '../../core/errors.ts';
+import {
+  DuplicateSequenceError,
+  OutOfOrderSequenceError,
+  PartitionBusyError,
+  UnknownTopicError,
+} from '../../core/errors.ts';
 import type { PendingEntry } from '../../core/index-entry.ts';
 import type { AppendOutcome, PartitionRef } from '../../core/ports.ts';
 import { afterAppend, decide, type ProducerBatch, type ProducerState } from '../../core/producer-state.ts';
@@ -105,7 +110,15 @@ export class IdempotentAppender {
         fresh = true;
         continue;
       }
-      if (decision.kind === 'error') throw decision.error;
+      if (decision.kind === 'error') {
+        // State that expired is not a first batch overtaken: nothing will come to fill the gap, so the
+        // refusal is final at once (no predecessor wait).
+        const expired = known !== undefined && state === undefined;
+        if (expired && decision.error instanceof OutOfOrderSequenceError && decision.error.ahead) {
+          throw new OutOfOrderSequenceError(decision.error.message, { ahead: false });
+        }
+        throw decision.error;
+      }
       if (decision.kind === 'duplicate') {
         const original = decision.batch;
         const base = await this.deps.locate(ref, original.objectId, original.bound);
