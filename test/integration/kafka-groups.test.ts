@@ -209,14 +209,12 @@ describe('Kafka group coordination on DynamoDB across stateless servers', () => 
       'a rebalance that only started (PreparingRebalance) still takes commits of the generation, as Kafka',
     );
     const rejoined = await Promise.all(
-      joins
-        .slice(0, 2)
-        .map((j, i) =>
-          servers[i]?.joinGroup(joinRequest('raced', j.memberId, `m${i}`), 9, {
-            clientId: 'x',
-            clientHost: '',
-          }),
-        ),
+      joins.slice(0, 2).map((j, i) =>
+        servers[i]?.joinGroup(joinRequest('raced', j.memberId, `m${i}`), 9, {
+          clientId: 'x',
+          clientHost: '',
+        }),
+      ),
     );
     assert.equal(rejoined[0]?.generationId, m1.generationId + 1);
     const refused = await store.commitFenced(
