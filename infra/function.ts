@@ -17,6 +17,9 @@ const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ESM_REQUIRE_BANNER =
   "import { createRequire as __streambedCreateRequire } from 'node:module'; const require = __streambedCreateRequire(import.meta.url);";
 
+/** Native modules installed beside every function's bundle (see lib/core/segment/crc.ts). */
+export const NATIVE_MODULES = ['@node-rs/crc32'] as const;
+
 /** What every Streambed function shares: the data it works on, where it logs, and tracing. */
 export interface FunctionDefaults {
   /** The bucket and tables, passed to every function in its environment. */
@@ -106,6 +109,11 @@ export function streambedFunction(
       // Bundle the AWS SDK too: the functions run the versions package-lock.json pins and the tests
       // exercised, not whatever the Lambda runtime happens to include.
       externalModules: [],
+      // The native CRC32C (lib/core/segment/crc.ts) cannot be bundled by esbuild: installed beside the
+      // bundle instead, at package-lock.json's version, for Lambda's platform (npm takes the optional
+      // linux-arm64-gnu binary package when told the target's cpu/os/libc, whatever the build host is).
+      nodeModules: [...NATIVE_MODULES],
+      environment: { npm_config_cpu: 'arm64', npm_config_os: 'linux', npm_config_libc: 'glibc' },
       banner: ESM_REQUIRE_BANNER,
     },
   });

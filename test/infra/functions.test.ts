@@ -269,6 +269,25 @@ describe('functions', () => {
         };
         assert.equal(typeof module.handler, 'function');
       });
+
+      test("the native CRC32C is installed beside the bundle for Lambda's platform (linux arm64 glibc)", () => {
+        const assetDir = bundleDirectory(group);
+        const loader = join(assetDir, 'node_modules/@node-rs/crc32/package.json');
+        assert.ok(existsSync(loader), 'no @node-rs/crc32 beside the bundle');
+        const binary = readFileSync(
+          join(assetDir, 'node_modules/@node-rs/crc32-linux-arm64-gnu/crc32.linux-arm64-gnu.node'),
+        );
+        // An ELF shared object whose e_machine (bytes 18-19, little-endian) is 183: AArch64.
+        assert.deepEqual([...binary.subarray(0, 4)], [0x7f, 0x45, 0x4c, 0x46]);
+        assert.equal(binary.readUInt16LE(18), 183);
+        const version = (p: string) =>
+          (
+            JSON.parse(readFileSync(join(assetDir, 'node_modules', p, 'package.json'), 'utf8')) as {
+              version: string;
+            }
+          ).version;
+        assert.equal(version('@node-rs/crc32'), version('@node-rs/crc32-linux-arm64-gnu'));
+      });
     });
   }
 
