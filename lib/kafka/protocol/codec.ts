@@ -326,7 +326,10 @@ function readValue(
     case 'string':
       return r.string(what, compact, nullable);
     case 'bytes':
-    case 'records':
       return r.bytesField(what, compact, nullable);
+    case 'records':
+      // Not copied: a records field is decoded (record-batch.ts), never kept, and the message is the
+      // decoder's own (a frame the connection received).
+      return r.bytesField(what, compact, nullable, true);
   }
 }

@@ -123,6 +123,26 @@ export class KafkaReader {
     return raw % 2 === 0 ? raw / 2 : -(raw + 1) / 2;
   }
 
+  /**
+   * A zigzag varlong as a number when it is a safe integer, else undefined (the reader is then where
+   * it was: read it again with {@link varlong}). Number arithmetic: no BigInt per record.
+   */
+  safeVarlong(what: string): number | undefined {
+    const start = this.pos;
+    let raw = 0;
+    for (let i = 0; i < 8; i++) {
+      const b = this.bytes[this.take(1, what)] as number;
+      raw += (b & 0x7f) * 2 ** (7 * i);
+      if (b < 0x80) {
+        // raw < 2^56; zigzag back, exact while raw stays within 2^53.
+        if (raw > Number.MAX_SAFE_INTEGER) break;
+        return raw % 2 === 0 ? raw / 2 : -(raw + 1) / 2;
+      }
+    }
+    this.pos = start;
+    return undefined;
+  }
+
   /** A zigzag varlong holding an int64 (at most 10 bytes). */
   varlong(what: string): bigint {
     let raw = 0n;
@@ -150,6 +170,15 @@ export class KafkaReader {
     return this.bytes.slice(at, at + n);
   }
 
+  /**
+   * `n` raw bytes as a view of the input, not copied: for input the caller owns and does not change
+   * while the result is in use (a request frame, a decompressed records section).
+   */
+  rawView(n: number, what: string): Uint8Array {
+    const at = this.take(n, what);
+    return new Uint8Array(this.bytes.buffer, this.bytes.byteOffset + at, n);
+  }
+
   /** A length prefix: int16/int32 (classic) or uvarint - 1 (compact); -1 means null. */
   length(compact: boolean, width: 2 | 4, what: string): number {
     const n = compact ? this.uvarint(what) - 1 : width === 2 ? this.int16(what) : this.int32(what);
@@ -174,14 +203,17 @@ export class KafkaReader {
     return this.utf8(n, what);
   }
 
-  /** Bytes or compact bytes (also the records type); null only where the caller allows it. */
-  bytesField(what: string, compact = false, nullable = false): Uint8Array | null {
+  /**
+   * Bytes or compact bytes (also the records type); null only where the caller allows it. Copied out,
+   * or with `view` a view of the input (see {@link rawView}).
+   */
+  bytesField(what: string, compact = false, nullable = false, view = false): Uint8Array | null {
     const n = this.length(compact, 4, what);
     if (n === -1) {
       if (!nullable) throw this.fail(`${what}: null where bytes are required`);
       return null;
     }
-    return this.raw(n, what);
+    return view ? this.rawView(n, what) : this.raw(n, what);
   }
 
   /**
@@ -289,6 +321,18 @@ export class KafkaWriter {
   }
 
   varlong(v: bigint | number, what = 'varlong'): void {
+    if (typeof v === 'number' && Number.isSafeInteger(v)) {
+      // Number arithmetic for the usual case (a record's deltas): zigzag of a safe integer is < 2^54, exact.
+      let raw = v >= 0 ? v * 2 : -v * 2 - 1;
+      while (raw >= 0x80) {
+        const at = this.reserve(1);
+        this.buf[at] = (raw % 0x80) | 0x80;
+        raw = Math.floor(raw / 0x80);
+      }
+      const at = this.reserve(1);
+      this.buf[at] = raw;
+      return;
+    }
     const value = toInt64(v, what);
     let raw = BigInt.asUintN(64, (value << 1n) ^ (value >> 63n));
     while (raw >= 0x80n) {
@@ -366,6 +410,21 @@ function toInt64(v: bigint | number, what: string): bigint {
   throw new InvalidArgumentError(
     `${what} must be an int64 (a bigint, or a safe-integer number), got ${describe(v)}`,
   );
+}
+
+/**
+ * Bytes of a zigzag varint or varlong of `v` (a safe integer), without writing it.
+ *
+ * @example varintBytes(-64) // 1; varintBytes(64) // 2
+ */
+export function varintBytes(v: number): number {
+  let raw = v >= 0 ? v * 2 : -v * 2 - 1;
+  let n = 1;
+  while (raw >= 0x80) {
+    raw = Math.floor(raw / 0x80);
+    n++;
+  }
+  return n;
 }
 
 /** A short description of a bad value for an error message. */

@@ -6,7 +6,7 @@ import {
   UnsupportedCompressionTypeError,
   UnsupportedRecordFormatError,
 } from '../errors.ts';
-import { describe, KafkaReader, KafkaWriter } from './primitives.ts';
+import { describe, KafkaReader, KafkaWriter, varintBytes } from './primitives.ts';
 
 /*
  * Kafka record batch, magic 2 (what a `records` field of Produce and Fetch holds: zero or more of
@@ -157,7 +157,9 @@ function decompressRecords(compression: KafkaCompression, bytes: Uint8Array, whe
 
 /**
  * Encodes one record batch (magic 2) with its CRC32C. Compression none, gzip or zstd; snappy and lz4
- * throw {@link UnsupportedCompressionTypeError}.
+ * throw {@link UnsupportedCompressionTypeError}. Uncompressed, each key, value and header is copied once,
+ * straight into the batch (the buffer is sized from them up front); compressed, the records section is
+ * written first, then its compressed bytes after the header.
  *
  * @example
  * encodeRecordBatch({
@@ -166,57 +168,99 @@ function decompressRecords(compression: KafkaCompression, bytes: Uint8Array, whe
  * });
  */
 export function encodeRecordBatch(batch: RecordBatchInput): Uint8Array {
-  const records = new KafkaWriter(1024);
+  if (batch.compression !== 'none' && batch.compression !== 'gzip' && batch.compression !== 'zstd') {
+    throw new UnsupportedCompressionTypeError(batch.compression);
+  }
+  const code = compressionCode(batch.compression);
+  let estimate = 0;
+  for (const r of batch.records) {
+    estimate += 24 + (r.key?.length ?? 0) + (r.value?.length ?? 0) + 16 * (r.headers?.length ?? 0);
+  }
+  const compressed = batch.compression !== 'none';
+  const w = new KafkaWriter(RECORD_BATCH_HEADER_BYTES + (compressed ? 64 : estimate));
+  w.reserve(RECORD_BATCH_HEADER_BYTES);
+  const records = compressed ? new KafkaWriter(estimate) : w;
   for (let i = 0; i < batch.records.length; i++) {
     writeRecord(records, batch.records[i] as RecordBatchInput['records'][number], `records[${i}]`);
   }
-  const section = compressRecords(batch.compression, records.finish());
+  if (compressed) w.raw(compressRecords(batch.compression, records.finish()));
   const attributes =
-    compressionCode(batch.compression) |
+    code |
     (batch.timestampType === 'logAppend' ? TIMESTAMP_TYPE : 0) |
     (batch.transactional === true ? TRANSACTIONAL : 0) |
     (batch.control === true ? CONTROL : 0) |
     (batch.hasDeleteHorizon === true ? DELETE_HORIZON : 0);
   const last = batch.records.at(-1);
-  const w = new KafkaWriter(RECORD_BATCH_HEADER_BYTES + section.length);
-  w.int64(batch.baseOffset, 'baseOffset');
-  w.int32(RECORD_BATCH_HEADER_BYTES - LENGTH_END + section.length, 'batchLength');
-  w.int32(batch.partitionLeaderEpoch ?? -1, 'partitionLeaderEpoch');
-  w.int8(2, 'magic');
-  const crcAt = w.reserve(4);
-  w.int16(attributes, 'attributes');
-  w.int32(batch.lastOffsetDelta ?? last?.offsetDelta ?? 0, 'lastOffsetDelta');
-  w.int64(batch.baseTimestamp, 'baseTimestamp');
-  w.int64(batch.maxTimestamp, 'maxTimestamp');
-  w.int64(batch.producerId ?? -1, 'producerId');
-  w.int16(batch.producerEpoch ?? -1, 'producerEpoch');
-  w.int32(batch.baseSequence ?? -1, 'baseSequence');
-  w.int32(batch.records.length, 'recordCount');
-  w.raw(section);
   const out = w.finish();
+  const h = new KafkaWriter(RECORD_BATCH_HEADER_BYTES);
+  h.int64(batch.baseOffset, 'baseOffset');
+  h.int32(out.length - LENGTH_END, 'batchLength');
+  h.int32(batch.partitionLeaderEpoch ?? -1, 'partitionLeaderEpoch');
+  h.int8(2, 'magic');
+  const crcAt = h.reserve(4);
+  h.int16(attributes, 'attributes');
+  h.int32(batch.lastOffsetDelta ?? last?.offsetDelta ?? 0, 'lastOffsetDelta');
+  h.int64(batch.baseTimestamp, 'baseTimestamp');
+  h.int64(batch.maxTimestamp, 'maxTimestamp');
+  h.int64(batch.producerId ?? -1, 'producerId');
+  h.int16(batch.producerEpoch ?? -1, 'producerEpoch');
+  h.int32(batch.baseSequence ?? -1, 'baseSequence');
+  h.int32(batch.records.length, 'recordCount');
+  out.set(h.finish(), 0);
   new DataView(out.buffer, out.byteOffset, out.byteLength).setUint32(crcAt, crc32c(out.subarray(CRC_START)));
   return out;
 }
 
+/** A record: its length, then its fields, written in place (the length is computed first, not copied). */
 function writeRecord(w: KafkaWriter, record: RecordBatchInput['records'][number], what: string): void {
-  const body = new KafkaWriter(64);
-  body.int8(record.attributes ?? 0, `${what}.attributes`);
-  body.varlong(record.timestampDelta, `${what}.timestampDelta`);
-  body.varint(record.offsetDelta, `${what}.offsetDelta`);
-  writeVarBytes(body, record.key, `${what}.key`);
-  writeVarBytes(body, record.value, `${what}.value`);
-  body.varint(record.headers.length, `${what}.headers`);
-  for (let i = 0; i < record.headers.length; i++) {
-    const h = record.headers[i] as KafkaRecordHeader;
+  const attributes = record.attributes ?? 0;
+  const { timestampDelta, offsetDelta, key, value, headers } = record;
+  checkVarBytes(key, `${what}.key`);
+  checkVarBytes(value, `${what}.value`);
+  if (!Number.isSafeInteger(timestampDelta)) w.varlong(timestampDelta, `${what}.timestampDelta`);
+  if (!Number.isInteger(offsetDelta)) w.varint(offsetDelta, `${what}.offsetDelta`);
+  const headerKeys: Uint8Array[] = new Array(headers.length);
+  let length =
+    1 +
+    varintBytes(timestampDelta) +
+    varintBytes(offsetDelta) +
+    varBytesLength(key) +
+    varBytesLength(value) +
+    varintBytes(headers.length);
+  for (let i = 0; i < headers.length; i++) {
+    const h = headers[i] as KafkaRecordHeader;
     if (typeof h.key !== 'string') {
       throw new InvalidArgumentError(`${what}.headers[${i}].key must be a string, got ${describe(h.key)}`);
     }
-    writeVarBytes(body, new TextEncoder().encode(h.key), `${what}.headers[${i}].key`);
-    writeVarBytes(body, h.value, `${what}.headers[${i}].value`);
+    const k = utf8.encode(h.key);
+    checkVarBytes(h.value, `${what}.headers[${i}].value`);
+    headerKeys[i] = k;
+    length += varBytesLength(k) + varBytesLength(h.value);
   }
-  const bytes = body.finish();
-  w.varint(bytes.length, `${what} length`);
-  w.raw(bytes);
+  w.varint(length, `${what} length`);
+  w.int8(attributes, `${what}.attributes`);
+  w.varlong(timestampDelta, `${what}.timestampDelta`);
+  w.varint(offsetDelta, `${what}.offsetDelta`);
+  writeVarBytes(w, key, `${what}.key`);
+  writeVarBytes(w, value, `${what}.value`);
+  w.varint(headers.length, `${what}.headers`);
+  for (let i = 0; i < headers.length; i++) {
+    writeVarBytes(w, headerKeys[i] as Uint8Array, `${what}.headers[${i}].key`);
+    writeVarBytes(w, (headers[i] as KafkaRecordHeader).value, `${what}.headers[${i}].value`);
+  }
+}
+
+const utf8 = new TextEncoder();
+
+function checkVarBytes(v: Uint8Array | null, what: string): void {
+  if (v !== null && !(v instanceof Uint8Array)) {
+    throw new InvalidArgumentError(`${what} must be a Uint8Array or null`);
+  }
+}
+
+/** Bytes of a varint length and the bytes (-1 and nothing for null). */
+function varBytesLength(v: Uint8Array | null): number {
+  return v === null ? 1 : varintBytes(v.length) + v.length;
 }
 
 function writeVarBytes(w: KafkaWriter, v: Uint8Array | null, what: string): void {
@@ -224,7 +268,6 @@ function writeVarBytes(w: KafkaWriter, v: Uint8Array | null, what: string): void
     w.varint(-1, what);
     return;
   }
-  if (!(v instanceof Uint8Array)) throw new InvalidArgumentError(`${what} must be a Uint8Array or null`);
   w.varint(v.length, what);
   w.raw(v);
 }
@@ -233,6 +276,8 @@ function writeVarBytes(w: KafkaWriter, v: Uint8Array | null, what: string): void
  * Decodes one record batch starting at `offset` of `bytes`, returning it and where the next one
  * starts. Throws {@link CorruptRecordBatchError} (bad CRC, truncated, inconsistent lengths),
  * {@link UnsupportedRecordFormatError} (magic 0 or 1) or {@link UnsupportedCompressionTypeError}.
+ * Keys, values and header values are views of `bytes` (or of the decompressed section), not copies:
+ * do not change `bytes` while the batch is in use.
  *
  * @example const { batch, next } = decodeRecordBatch(bytes); batch.records[0]?.value;
  */
@@ -309,9 +354,13 @@ function decodeRecords(r: KafkaReader, count: number): KafkaRecord[] {
     const start = r.take(length, `${what} (${length} bytes)`);
     const rr = new KafkaReader(r.bytes, start, start + length, r.fail);
     const attributes = rr.int8(`${what} attributes`);
-    const delta = rr.varlong(`${what} timestampDelta`);
-    if (delta > BigInt(Number.MAX_SAFE_INTEGER) || delta < BigInt(Number.MIN_SAFE_INTEGER)) {
-      throw r.fail(`${what}: timestampDelta ${delta} is not a safe integer`);
+    let delta = rr.safeVarlong(`${what} timestampDelta`);
+    if (delta === undefined) {
+      const big = rr.varlong(`${what} timestampDelta`);
+      if (big > BigInt(Number.MAX_SAFE_INTEGER) || big < BigInt(Number.MIN_SAFE_INTEGER)) {
+        throw r.fail(`${what}: timestampDelta ${big} is not a safe integer`);
+      }
+      delta = Number(big);
     }
     const offsetDelta = rr.varint(`${what} offsetDelta`);
     const key = readVarBytes(rr, `${what} key`);
@@ -331,7 +380,7 @@ function decodeRecords(r: KafkaReader, count: number): KafkaRecord[] {
     }
     if (rr.remaining !== 0)
       throw r.fail(`${what}: ${rr.remaining} bytes left over inside its declared length`);
-    records[i] = { attributes, timestampDelta: Number(delta), offsetDelta, key, value, headers };
+    records[i] = { attributes, timestampDelta: delta, offsetDelta, key, value, headers };
   }
   if (r.remaining !== 0) throw r.fail(`${r.remaining} bytes left over after ${count} records`);
   return records;
@@ -340,7 +389,7 @@ function decodeRecords(r: KafkaReader, count: number): KafkaRecord[] {
 function readVarBytes(r: KafkaReader, what: string): Uint8Array | null {
   const n = r.varint(`${what} length`);
   if (n < -1) throw r.fail(`${what}: length ${n}`);
-  return n === -1 ? null : r.raw(n, what);
+  return n === -1 ? null : r.rawView(n, what);
 }
 
 function hex(n: number): string {

@@ -25,11 +25,11 @@ export interface LongPollOptions {
 
 /**
  * Kafka's fetch wait: look at the log; if fewer than `minBytes` were found and `maxWaitMs` has not
- * passed, sleep (20 ms, then doubling up to 500 ms, never past the deadline) and look again. Each
- * look is a read of the partitions' heads (one consistent DynamoDB read per partition when nothing
- * is new): the engine has no way to be told of new data, so this polls, with backoff rather than a
- * busy loop. Answers at the first look that has enough bytes or an error, or at the deadline with
- * what the last look found.
+ * passed, sleep (20 ms, then doubling up to 500 ms, never past the deadline) and look again. The
+ * engine has no way to be told of new data, so this polls, with backoff rather than a busy loop; a
+ * look should be cheap when nothing is new: one read of each partition's head (one consistent
+ * DynamoDB read), records read only past what the last look saw ({@link gatedLook}). Answers at the
+ * first look that has enough bytes or an error, or at the deadline with what the last look found.
  *
  * @example
  * const result = await longPoll(() => fetchAll(), { maxWaitMs: 500, minBytes: 1, clock: SYSTEM_CLOCK });
@@ -50,4 +50,43 @@ export async function longPoll<T>(
     await options.clock.sleep(Math.min(backoff, remaining), options.signal);
     backoff = Math.min(backoff * 2, maxBackoff);
   }
+}
+
+/** What a gated look is told of each read. */
+export interface GatedLookOptions<T> {
+  /** The full look: reads records (S3 ranges, decoding, re-encoding). */
+  readonly read: () => Promise<T>;
+  /** The cheap look: the partition's high watermark now (one DynamoDB read of its head). */
+  readonly highWatermark: () => Promise<number | null>;
+  /**
+   * The high watermark a read's value was found at, when the value may stand in for a later read
+   * while the high watermark stays there; undefined when it may not (it failed, or found nothing: a
+   * read that finds nothing costs one head read anyway).
+   */
+  readonly reusableAt: (value: T) => number | undefined;
+}
+
+/**
+ * One partition's look for {@link longPoll}, made cheap when nothing changed: after a read that found
+ * records (too few for minBytes), the next look reads only the high watermark, and reads records
+ * again only when it moved; until then the last read stands. Records below an unchanged high
+ * watermark do not change (offsets are dense and immutable), so the answer is the same one.
+ *
+ * @example
+ * const look = gatedLook({
+ *   read: () => fetchPartition(ctx, topic, p),
+ *   highWatermark: () => ctx.engine.listOffsets(topic, p.partition, 'latest'),
+ *   reusableAt: (d) => (d.errorCode === 0 && d.records.length > 0 ? Number(d.highWatermark) : undefined),
+ * });
+ * await longPoll(async () => summarize(await look()), options);
+ */
+export function gatedLook<T>(options: GatedLookOptions<T>): () => Promise<T> {
+  let last: { readonly value: T; readonly at: number } | undefined;
+  return async () => {
+    if (last !== undefined && (await options.highWatermark()) === last.at) return last.value;
+    const value = await options.read();
+    const at = options.reusableAt(value);
+    last = at === undefined ? undefined : { value, at };
+    return value;
+  };
 }
