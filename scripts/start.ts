@@ -17,7 +17,11 @@
  * Authorization: --auth or STREAMBED_AUTH, `none` (the default: any request is accepted) or `sigv4`:
  * only requests SigV4-signed as API Gateway's IAM authorization requires (service execute-api) with
  * the credentials in AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN, if set), for
- * AWS_REGION (else AWS_DEFAULT_REGION, else us-east-1); others get API Gateway's 403.
+ * AWS_REGION (else AWS_DEFAULT_REGION, else us-east-1); others get API Gateway's 403. `sigv4` also
+ * protects the Kafka port: clients authenticate with SASL OAUTHBEARER or PLAIN and a token from
+ * `npx streambed kafka-token --cluster-id streambed` (a presigned STS GetCallerIdentity URL) signed
+ * with that same identity, checked locally as STS would (functions/local/sigv4-presigned.ts; the
+ * caller is arn:aws:iam::$STREAMBED_LOCAL_ACCOUNT:user/local, default account 000000000000).
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -112,6 +116,7 @@ const { startLocalSweeper } = await import('../functions/local/sweeper.ts');
 const { startKafkaServer } = await import('../lib/kafka/server/server.ts');
 const { createStreambed } = await import('../lib/adapters/aws.ts');
 const { DynamoKafkaGroupStore } = await import('../lib/adapters/dynamodb/kafka-groups.ts');
+const { localCallerVerifier } = await import('../functions/local/sigv4-presigned.ts');
 
 console.log(`starting MinIO and DynamoDB Local (data in ${dataDir}) ...`);
 const services = await startLocalServices({ dataDir, log: (line) => console.log(line) });
@@ -142,6 +147,19 @@ try {
         store: new DynamoKafkaGroupStore({ client: api.config.dynamodb, table: api.config.tables.meta }),
         config: { initialRebalanceDelayMs },
       },
+      ...(auth.mode === 'sigv4'
+        ? {
+            auth: {
+              verifier: localCallerVerifier({
+                identity: auth.identity,
+                ...(process.env.STREAMBED_LOCAL_ACCOUNT
+                  ? { account: process.env.STREAMBED_LOCAL_ACCOUNT }
+                  : {}),
+              }),
+              log: (line: string) => console.error(line),
+            },
+          }
+        : {}),
       log: (line) => console.error(line),
     });
   }
@@ -180,7 +198,7 @@ console.log(
       : `Authorization is ON (SigV4, as IAM on AWS): requests must be signed for ${auth.region}/execute-api with access key id ${auth.identity.accessKeyId}${auth.identity.sessionToken === undefined ? '' : ' and its session token'}; others get 403.`,
     kafka === undefined
       ? 'Kafka protocol: off (--kafka-port 0).'
-      : `Kafka protocol: ${kafka.broker.host}:${kafka.broker.port}`,
+      : `Kafka protocol: ${kafka.broker.host}:${kafka.broker.port}${auth.mode === 'sigv4' ? ' (SASL OAUTHBEARER or PLAIN with a `streambed kafka-token --cluster-id streambed` token is required)' : ''}`,
     `S3 (MinIO): ${services.s3Endpoint}   DynamoDB Local: ${services.dynamoDbEndpoint}`,
     consumersFile === undefined
       ? 'No consumers file: consumer functions are off (see --consumers).'

@@ -13,6 +13,7 @@ import {
 } from './context.ts';
 import { errorCode, exitCodeFor, exitCodesHelp, InterruptedError, UsageError } from './exit-codes.ts';
 import { groupsCommand } from './groups.ts';
+import { kafkaTokenCommand } from './kafka-token.ts';
 import { produceCommand } from './produce.ts';
 import { topicsCommand } from './topics.ts';
 
@@ -83,6 +84,7 @@ export function buildProgram(io: CliIo, contextOf: (cmd: Command) => Context): C
   produceCommand(program, contextOf);
   consumeCommand(program, contextOf);
   groupsCommand(program, contextOf);
+  kafkaTokenCommand(program, contextOf);
   return program;
 }
 

@@ -43,6 +43,7 @@ export { DirectTransport, type DirectTransportOptions } from './direct-transport
 export { errorFromResponse, isRetryable, RemoteError, retryAfterMs } from './errors.ts';
 export { HttpTransport, type HttpTransportOptions } from './http-transport.ts';
 export { type BodyCodec, type EncodedProduce, jsonCodec } from './json-codec.ts';
+export { createKafkaAuthToken, type KafkaAuthTokenOptions } from './kafka-token.ts';
 export { Producer, type ProducerOptions, type SendReceipt } from './producer.ts';
 export {
   type ConsumerRecord,

@@ -23,5 +23,7 @@ export const MESSAGE_FILES: readonly string[] = [
     'InitProducerId',
     'DescribeConfigs',
     'CreatePartitions',
+    'SaslHandshake',
+    'SaslAuthenticate',
   ].flatMap((api) => [`${api}Request`, `${api}Response`]),
 ];

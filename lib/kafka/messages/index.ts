@@ -40,6 +40,10 @@ import ProduceRequest from './ProduceRequest.json' with { type: 'json' };
 import ProduceResponse from './ProduceResponse.json' with { type: 'json' };
 import RequestHeader from './RequestHeader.json' with { type: 'json' };
 import ResponseHeader from './ResponseHeader.json' with { type: 'json' };
+import SaslAuthenticateRequest from './SaslAuthenticateRequest.json' with { type: 'json' };
+import SaslAuthenticateResponse from './SaslAuthenticateResponse.json' with { type: 'json' };
+import SaslHandshakeRequest from './SaslHandshakeRequest.json' with { type: 'json' };
+import SaslHandshakeResponse from './SaslHandshakeResponse.json' with { type: 'json' };
 import SyncGroupRequest from './SyncGroupRequest.json' with { type: 'json' };
 import SyncGroupResponse from './SyncGroupResponse.json' with { type: 'json' };
 
@@ -87,4 +91,8 @@ export const MESSAGE_DEFINITIONS: readonly unknown[] = [
   DescribeConfigsResponse,
   CreatePartitionsRequest,
   CreatePartitionsResponse,
+  SaslHandshakeRequest,
+  SaslHandshakeResponse,
+  SaslAuthenticateRequest,
+  SaslAuthenticateResponse,
 ];

@@ -46,12 +46,14 @@ export const ApiKey = {
   SyncGroup: 14,
   DescribeGroups: 15,
   ListGroups: 16,
+  SaslHandshake: 17,
   ApiVersions: 18,
   CreateTopics: 19,
   DeleteTopics: 20,
   DeleteRecords: 21,
   InitProducerId: 22,
   DescribeConfigs: 32,
+  SaslAuthenticate: 36,
   CreatePartitions: 37,
 } as const;
 
@@ -63,7 +65,10 @@ export interface ApiVersionRange {
   readonly minVersion: number;
   /** The highest stable version both the request and the response definitions have. */
   readonly maxVersion: number;
-  /** The first version that uses flexible encodings (and request header v2 / response header v1). */
+  /**
+   * The first version that uses flexible encodings (and request header v2 / response header v1);
+   * Infinity for an API with none (SaslHandshake).
+   */
   readonly firstFlexibleVersion: number;
 }
 
@@ -84,7 +89,10 @@ export const SUPPORTED_APIS: readonly ApiVersionRange[] = [...REQUESTS.values()]
       name: request.name.replace(/Request$/, ''),
       minVersion: Math.max(request.validVersions.min, response.validVersions.min),
       maxVersion: Math.min(top(request), top(response)),
-      firstFlexibleVersion: request.flexibleVersions.min,
+      firstFlexibleVersion:
+        request.flexibleVersions.max < request.flexibleVersions.min
+          ? Number.POSITIVE_INFINITY
+          : request.flexibleVersions.min,
     };
   })
   .sort((a, b) => a.apiKey - b.apiKey);

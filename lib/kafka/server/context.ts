@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Streambed } from '../../engine/streambed.ts';
+import type { SaslSession } from '../auth/session.ts';
 import type { KafkaGroupCoordinator } from '../groups/coordinator.ts';
 import type { RequestHeader } from '../protocol/api.ts';
 import type { KafkaStruct } from '../protocol/schema.ts';
@@ -76,6 +77,8 @@ export interface HandlerContext {
   readonly groups?: KafkaGroupCoordinator;
   /** The client's address as Kafka shows it in DescribeGroups (`/10.0.0.7`). @default '' */
   readonly clientHost?: string;
+  /** The connection's SASL state when the server requires authentication (server.ts `auth`). */
+  readonly sasl?: SaslSession;
 }
 
 /**

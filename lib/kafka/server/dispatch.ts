@@ -25,7 +25,8 @@ import { fitToVersion } from './fit.ts';
 
 /** What to do with a request: send these bytes, send nothing, or close the connection. */
 export type Outcome =
-  | { readonly kind: 'respond'; readonly bytes: Uint8Array }
+  /** `close`: close the connection once these bytes are sent (a failed authentication). */
+  | { readonly kind: 'respond'; readonly bytes: Uint8Array; readonly close?: string }
   | { readonly kind: 'silent' }
   | { readonly kind: 'close'; readonly reason: string };
 
@@ -82,6 +83,14 @@ export async function dispatch(
   handlers: ReadonlyMap<number, KafkaApiHandler>,
   ctx: ConnectionContext,
 ): Promise<Outcome> {
+  const sasl = ctx.sasl;
+  if (sasl?.rawTokenNext === true) {
+    // After SaslHandshake v0 the token is a bare frame, answered by a bare frame (empty: success).
+    const result = await sasl.authenticate(message, ctx.clock.now(), ctx.signal);
+    return result.ok
+      ? { kind: 'respond', bytes: new Uint8Array() }
+      : { kind: 'close', reason: result.message };
+  }
   let decoded: ReturnType<typeof decodeRequestHeader>;
   try {
     decoded = decodeRequestHeader(message);
@@ -94,6 +103,11 @@ export async function dispatch(
   }
   const { header, bodyOffset } = decoded;
   const { apiKey, apiVersion, correlationId } = header;
+  // Authentication required: before it, only ApiVersions and the SASL steps; Kafka closes the
+  // connection on anything else (SaslServerAuthenticator), and on any request but SaslHandshake once
+  // the session expired (SocketServer, KIP-368).
+  const refused = sasl?.gate(apiKey, ctx.clock.now());
+  if (refused !== undefined) return { kind: 'close', reason: refused };
   const handler = handlers.get(apiKey);
   const served = ctx.apis.find((a) => a.apiKey === apiKey);
   if (
@@ -121,7 +135,10 @@ export async function dispatch(
     if (response === null) return { kind: 'silent' };
     const schema = RESPONSES.get(apiKey);
     const fitted = schema === undefined ? response : fitToVersion(schema.struct, apiVersion, response);
-    return { kind: 'respond', bytes: encodeResponse(apiKey, apiVersion, correlationId, fitted) };
+    const bytes = encodeResponse(apiKey, apiVersion, correlationId, fitted);
+    return sasl?.state === 'failed'
+      ? { kind: 'respond', bytes, close: sasl.closeReason ?? 'authentication failed' }
+      : { kind: 'respond', bytes };
   } catch (error) {
     const { errorCode, errorMessage } = toKafkaError(error);
     return fail(apiKey, apiVersion, correlationId, errorCode, errorMessage);

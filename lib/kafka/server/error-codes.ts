@@ -1,4 +1,4 @@
-import { StreambedError } from '../../core/errors.ts';
+import { OutOfOrderSequenceError, StreambedError } from '../../core/errors.ts';
 import { KafkaProtocolError } from '../errors.ts';
 
 /**
@@ -22,6 +22,8 @@ export const KafkaError = {
   UNKNOWN_MEMBER_ID: 25,
   REBALANCE_IN_PROGRESS: 27,
   INVALID_TIMESTAMP: 32,
+  UNSUPPORTED_SASL_MECHANISM: 33,
+  ILLEGAL_SASL_STATE: 34,
   UNSUPPORTED_VERSION: 35,
   TOPIC_ALREADY_EXISTS: 36,
   INVALID_PARTITIONS: 37,
@@ -29,6 +31,7 @@ export const KafkaError = {
   INVALID_REPLICA_ASSIGNMENT: 39,
   INVALID_CONFIG: 40,
   INVALID_REQUEST: 42,
+  SASL_AUTHENTICATION_FAILED: 58,
   UNSUPPORTED_FOR_MESSAGE_FORMAT: 43,
   OUT_OF_ORDER_SEQUENCE_NUMBER: 45,
   DUPLICATE_SEQUENCE_NUMBER: 46,
@@ -80,10 +83,23 @@ export interface KafkaFailure {
 }
 
 /**
+ * How the engine words an out-of-order refusal of a producer that has no state on the partition: it
+ * never appended there, or its state expired (`decide` in lib/core/producer-state.ts; the unit test
+ * builds the error with `decide` itself, so a change of wording fails it).
+ */
+const NO_PRODUCER_STATE = /has no state on this partition/;
+
+/**
  * The Kafka error code for anything a handler caught: a Kafka protocol error carries its own, a
  * Streambed error goes through {@link STREAMBED_TO_KAFKA} (`overrides` first, for the few places
  * where Kafka uses another code for the same failure, e.g. INVALID_RECORD for a bad record in a
  * produce), anything else is UNKNOWN_SERVER_ERROR.
+ *
+ * One engine error splits by Kafka's rule: a batch out of sequence from a producer the partition has
+ * no state for (its state expired) is UNKNOWN_PRODUCER_ID, as a Kafka broker answers when it lost a
+ * producer's state; given the response's logStartOffset, the Java producer then bumps its epoch and
+ * starts the partition's sequence again at 0 (KIP-360) instead of failing the batch.
+ * A gap after known state stays OUT_OF_ORDER_SEQUENCE_NUMBER.
  *
  * @example toKafkaError(new UnknownTopicError('orders')) // { errorCode: 3, errorMessage: "topic 'orders' does not exist" }
  * @example toKafkaError(new InvalidArgumentError('records[0] has no key'), { InvalidArgument: KafkaError.INVALID_RECORD }).errorCode // 87
@@ -91,6 +107,9 @@ export interface KafkaFailure {
 export function toKafkaError(error: unknown, overrides: Readonly<Record<string, number>> = {}): KafkaFailure {
   const errorMessage = error instanceof Error ? error.message : String(error);
   if (error instanceof KafkaProtocolError) return { errorCode: error.kafkaErrorCode, errorMessage };
+  if (error instanceof OutOfOrderSequenceError && NO_PRODUCER_STATE.test(error.message)) {
+    return { errorCode: KafkaError.UNKNOWN_PRODUCER_ID, errorMessage };
+  }
   if (error instanceof StreambedError) {
     const errorCode =
       overrides[error.code] ?? STREAMBED_TO_KAFKA[error.code] ?? KafkaError.UNKNOWN_SERVER_ERROR;

@@ -1,9 +1,11 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { KafkaGroupStore } from '../../core/ports.ts';
+import { type KafkaAuthOptions, SaslSession } from '../auth/session.ts';
 import { KafkaGroupCoordinator } from '../groups/coordinator.ts';
 import type { GroupConfig } from '../groups/state.ts';
+import { ApiKey } from '../protocol/api.ts';
 import { FrameSplitter, frame } from '../protocol/framing.ts';
-import { ALL_APIS } from './apis/index.ts';
+import { ALL_APIS, SASL_APIS } from './apis/index.ts';
 import {
   type BrokerAddress,
   type Clock,
@@ -47,10 +49,19 @@ export interface KafkaServerOptions {
   readonly nodeId?: number;
   /** @default 'streambed' */
   readonly clusterId?: string;
-  /** @default every API in lib/kafka/server/apis (less the group APIs without `groups`) */
+  /**
+   * @default every API in lib/kafka/server/apis (less the group APIs without `groups`); the SASL APIs
+   * are added when `auth` is given, and only then
+   */
   readonly handlers?: readonly KafkaApiHandler[];
   /** Consumer groups (FindCoordinator, JoinGroup, ..., OffsetCommit): served only when given. */
   readonly groups?: KafkaGroupOptions;
+  /**
+   * Client authentication (SASL OAUTHBEARER or PLAIN with a presigned STS GetCallerIdentity token,
+   * docs/design.md §12): when given, a connection must authenticate before any request but
+   * ApiVersions. @default none: every connection is served (npm start without --auth)
+   */
+  readonly auth?: KafkaAuthOptions;
   readonly clock?: Clock;
   /** Connection-level failures (closed connections), for the operator. @default nothing */
   readonly log?: (line: string) => void;
@@ -61,6 +72,9 @@ export interface KafkaServer {
   readonly broker: BrokerAddress;
   close(): Promise<void>;
 }
+
+/** The SASL APIs: served (and listed by ApiVersions) only when authentication is required. */
+const SASL_API_KEYS: ReadonlySet<number> = new Set([ApiKey.SaslHandshake, ApiKey.SaslAuthenticate]);
 
 /** Requests read ahead of the one being handled before the socket stops being read. */
 const MAX_QUEUED = 64;
@@ -75,9 +89,12 @@ const MAX_QUEUED = 64;
  */
 export async function startKafkaServer(options: KafkaServerOptions): Promise<KafkaServer> {
   const host = options.host ?? '127.0.0.1';
-  const handlers = (options.handlers ?? ALL_APIS).filter(
-    (h) => options.groups !== undefined || !GROUP_API_KEYS.has(h.apiKey),
-  );
+  const handlers = [
+    ...(options.handlers ?? ALL_APIS).filter(
+      (h) => (options.groups !== undefined || !GROUP_API_KEYS.has(h.apiKey)) && !SASL_API_KEYS.has(h.apiKey),
+    ),
+    ...(options.auth === undefined ? [] : SASL_APIS),
+  ];
   const clock = options.clock ?? SYSTEM_CLOCK;
   const groups =
     options.groups === undefined
@@ -120,7 +137,8 @@ export async function startKafkaServer(options: KafkaServerOptions): Promise<Kaf
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
-    serveConnection(socket, byKey, base, options.log ?? (() => {}));
+    const sasl = options.auth === undefined ? undefined : new SaslSession(options.auth, base.clusterId);
+    serveConnection(socket, byKey, sasl === undefined ? base : { ...base, sasl }, options.log ?? (() => {}));
   });
   return {
     broker,
@@ -146,6 +164,8 @@ function serveConnection(
   };
   const frames = new FrameSplitter();
   let queued = 0;
+  /** Set once a response that ends the connection was written: later requests are not read. */
+  let ending = false;
   let chain: Promise<void> = Promise.resolve();
   const close = (reason: string) => {
     if (socket.destroyed) return;
@@ -168,11 +188,20 @@ function serveConnection(
       chain = chain
         .then(async () => {
           try {
-            if (socket.destroyed) return;
+            if (socket.destroyed || ending) return;
             const outcome = await dispatch(message, handlers, ctx);
             if (socket.destroyed) return;
-            if (outcome.kind === 'respond') socket.write(frame(outcome.bytes));
-            else if (outcome.kind === 'close') close(outcome.reason);
+            if (outcome.kind === 'respond') {
+              socket.write(frame(outcome.bytes));
+              if (outcome.close !== undefined) {
+                // The failure's response first, then the close (Kafka sends it before closing).
+                log(
+                  `kafka: closing connection from ${socket.remoteAddress}:${socket.remotePort}: ${outcome.close}`,
+                );
+                ending = true;
+                socket.end(() => socket.destroy());
+              }
+            } else if (outcome.kind === 'close') close(outcome.reason);
           } finally {
             queued--;
             if (queued < MAX_QUEUED / 2 && socket.isPaused() && !socket.destroyed) socket.resume();

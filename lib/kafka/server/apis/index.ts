@@ -18,6 +18,8 @@ import { metadata } from './metadata.ts';
 import { offsetCommit } from './offset-commit.ts';
 import { offsetFetch } from './offset-fetch.ts';
 import { produce } from './produce.ts';
+import { saslAuthenticate } from './sasl-authenticate.ts';
+import { saslHandshake } from './sasl-handshake.ts';
 import { syncGroup } from './sync-group.ts';
 
 /**
@@ -49,3 +51,6 @@ export const ALL_APIS: readonly KafkaApiHandler[] = [
   describeConfigs,
   createPartitions,
 ];
+
+/** SaslHandshake and SaslAuthenticate: served (and listed) only when the server requires authentication. */
+export const SASL_APIS: readonly KafkaApiHandler[] = [saslHandshake, saslAuthenticate];
