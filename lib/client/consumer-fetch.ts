@@ -1,6 +1,26 @@
 import { InvalidArgumentError, StreambedError } from '../core/errors.ts';
 import type { ConsumerRecord } from './records.ts';
-import type { Transport } from './transport.ts';
+import type { Transport, TransportFetchResult } from './transport.ts';
+
+/**
+ * Records asked for per fetch: the server's most (HTTP LIMITS.maxRecords), so that only `maxFetchBytes`
+ * bounds a fetch. `maxPollRecords` bounds what one poll returns from the buffer, as Kafka's
+ * max.poll.records does; asking the server for only that many would fetch a stored batch again for
+ * each slice of it.
+ */
+export const FETCH_MAX_RECORDS = 10_000;
+
+/** A fetch's outcome, settled (a read-ahead nobody takes must not reject unhandled). */
+type Fetched =
+  | { readonly ok: true; readonly result: TransportFetchResult }
+  | { readonly ok: false; readonly error: unknown };
+
+/** The next fetch of a partition, started before its buffer ran dry. */
+interface ReadAhead {
+  readonly version: number;
+  readonly offset: number;
+  readonly fetched: Promise<Fetched>;
+}
 
 /** Where a consumer's `seek` moves a partition's position. */
 export type SeekTarget = number | 'beginning' | 'end' | { readonly timestamp: number };
@@ -21,6 +41,8 @@ export interface Owned {
   paused: boolean;
   /** Changes on every seek, so a fetch that started before one is dropped. */
   version: number;
+  /** The fetch from `fetchOffset` already under way, if any (see {@link PartitionReader}). */
+  ahead?: ReadAhead | undefined;
 }
 
 /** What a {@link PartitionReader} reads with. */
@@ -41,6 +63,11 @@ export interface ReaderSettings {
 /**
  * The fetch side of a consumer: a buffer per held partition, filled by fetches from its fetch offset,
  * and taken round robin; a read below the log start (or past the end) resets to `autoOffsetReset`.
+ * Read-ahead, as Kafka's consumer pipelines its fetches: when a fetch returns records and the
+ * partition holds more (its next offset is below the high watermark), the next fetch starts at once,
+ * while the caller works through the buffer; a caught-up partition is not read ahead (that request
+ * would come back empty, and every request is billed). A seek, a lost partition or close drops it.
+ * At most one fetch per partition is ahead, so a partition buffers at most two fetches' records.
  * Internal to {@link Consumer}.
  *
  * @example
@@ -82,29 +109,28 @@ export class PartitionReader {
     return results.some(Boolean);
   }
 
+  private startFetch(partition: number, offset: number): Promise<Fetched> {
+    const { transport, topic, maxFetchBytes } = this.settings;
+    return transport
+      .fetch({ topic, partition, offset, maxRecords: FETCH_MAX_RECORDS, maxBytes: maxFetchBytes })
+      .then(
+        (result): Fetched => ({ ok: true, result }),
+        (error: unknown): Fetched => ({ ok: false, error }),
+      );
+  }
+
   private async fetchInto(o: Owned): Promise<boolean> {
-    const { transport, topic, owned, isClosed } = this.settings;
+    const { topic, owned, isClosed } = this.settings;
     const { version, fetchOffset } = o;
     const current = () => owned.get(o.partition) === o && o.version === version && !isClosed();
-    try {
-      const result = await transport.fetch({
-        topic,
-        partition: o.partition,
-        offset: fetchOffset,
-        maxRecords: this.settings.maxPollRecords,
-        maxBytes: this.settings.maxFetchBytes,
-      });
-      if (!current()) return false;
-      if (result.records.length === 0 && fetchOffset > result.highWatermark) {
-        await this.resetAfterOutOfRange(o);
-        return false;
-      }
-      o.buffer = result.records.map((r) => ({ topic, partition: o.partition, ...r }));
-      o.fetchOffset = result.nextOffset;
-      if (o.buffer.length === 0) o.position = Math.max(o.position, result.nextOffset);
-      return o.buffer.length > 0;
-    } catch (error) {
-      if (!current()) return false;
+    const ahead = o.ahead;
+    o.ahead = undefined;
+    const fetched = await (ahead !== undefined && ahead.version === version && ahead.offset === fetchOffset
+      ? ahead.fetched
+      : this.startFetch(o.partition, fetchOffset));
+    if (!current()) return false;
+    if (!fetched.ok) {
+      const error = fetched.error;
       const code = (error as StreambedError).code;
       if (code === 'OffsetOutOfRange') {
         await this.resetAfterOutOfRange(o);
@@ -116,6 +142,22 @@ export class PartitionReader {
       }
       throw error;
     }
+    const result = fetched.result;
+    if (result.records.length === 0 && fetchOffset > result.highWatermark) {
+      await this.resetAfterOutOfRange(o);
+      return false;
+    }
+    o.buffer = result.records.map((r) => ({ topic, partition: o.partition, ...r }));
+    o.fetchOffset = result.nextOffset;
+    if (o.buffer.length === 0) o.position = Math.max(o.position, result.nextOffset);
+    else if (result.nextOffset < result.highWatermark) {
+      o.ahead = {
+        version,
+        offset: result.nextOffset,
+        fetched: this.startFetch(o.partition, result.nextOffset),
+      };
+    }
+    return o.buffer.length > 0;
   }
 
   private async resetAfterOutOfRange(o: Owned): Promise<void> {
@@ -166,6 +208,7 @@ export class PartitionReader {
 /** Moves a partition's position (and its next fetch) to `offset`, dropping what was buffered. */
 export function moveTo(o: Owned, offset: number): void {
   o.version++;
+  o.ahead = undefined;
   o.buffer = [];
   o.position = offset;
   o.fetchOffset = offset;
