@@ -30,6 +30,30 @@ export class StickyPartitions {
 }
 
 /**
+ * How a front door wants its produce calls handled; the defaults are the HTTP API's.
+ *
+ * @example await log.produce(request, { predecessorWaitsMs: [], acceptBumpedEpoch: true }) // the Kafka door
+ */
+export interface ProduceOptions {
+  /**
+   * The waits (ms) for a predecessor an idempotent batch overtook, before it is refused as out of order.
+   * `[]` refuses at once: right for a door that hands a producer's requests to the engine one at a time,
+   * in the order they were sent (a Kafka connection), where a batch ahead of its sequence is a real gap.
+   * @default PREDECESSOR_WAITS_MS
+   */
+  readonly predecessorWaitsMs?: readonly number[];
+  /**
+   * Accepts an epoch above the issued one for a producer id issued without a transactional id: Kafka's
+   * Java producer bumps the epoch of such an id itself (KIP-360) after UNKNOWN_PRODUCER_ID or
+   * OUT_OF_ORDER_SEQUENCE_NUMBER, and starts its sequences again at 0, which a Kafka broker accepts.
+   * Nothing is fenced by it: only a transactional id's epoch fences other holders. A lower epoch is
+   * still refused, and each partition still fences a batch below the epoch it last saw.
+   * @default false
+   */
+  readonly acceptBumpedEpoch?: boolean;
+}
+
+/**
  * Appends a produce call: one segment object holding one batch per partition (one S3 PUT), then
  * one atomic conditional append per partition in DynamoDB. Offsets are returned only after both;
  * a crash between them leaves an object no index entry points to, and nothing visible.
@@ -38,6 +62,7 @@ export async function produce(
   ctx: EngineContext,
   sticky: StickyPartitions,
   request: ProduceRequest,
+  options: ProduceOptions = {},
 ): Promise<ProduceResult> {
   if (request === null || typeof request !== 'object')
     throw new InvalidArgumentError('the request must be an object');
@@ -51,7 +76,7 @@ export async function produce(
       }
       return { partition: part.partition, location, ...(part.producer ? { producer: part.producer } : {}) };
     });
-    const appended = await appendSegment(ctx, topic, segment.bytes, parts, request.producer);
+    const appended = await appendSegment(ctx, topic, segment.bytes, parts, request.producer, options);
     const offsets = new Array<RecordOffset>(request.records.length);
     plan.partitions.forEach((part, i) => {
       const baseOffset = (appended.batches[i] as AppendedBatch).baseOffset;
@@ -90,17 +115,21 @@ async function appendSegment(
   bytes: Uint8Array,
   parts: readonly SegmentPart[],
   producer: ProducerIdentity | undefined,
+  options: ProduceOptions = {},
 ): Promise<SegmentProduceResult> {
   const objectId = newObjectId(ctx.now());
   const objectKey = segmentKey(topic.name, topic.id, objectId);
   const refs = parts.map((part) => ({ topic: topic.name, topicId: topic.id, partition: part.partition }));
   // A producer id that was never issued, or a fenced epoch, is refused before anything is stored.
-  if (producer !== undefined) await checkRegistered(ctx, producer.producerId, producer.epoch);
+  if (producer !== undefined) {
+    await checkRegistered(ctx, producer.producerId, producer.epoch, options.acceptBumpedEpoch === true);
+  }
+  const waits = options.predecessorWaitsMs ?? PREDECESSOR_WAITS_MS;
   // Beside the PUT: the producer's state and lower bounds of the end offsets.
   await Promise.all([ctx.objects.put(objectKey, bytes), ctx.index.prepare(refs, producer?.producerId)]);
   const settled = await Promise.allSettled(
     parts.map((part, i) =>
-      waitingForPredecessors(() =>
+      waitingForPredecessors(waits, () =>
         ctx.index.append(
           refs[i] as PartitionRef,
           {
@@ -139,14 +168,15 @@ export const PREDECESSOR_WAITS_MS = [10, 20, 40, 80, 150] as const;
  * a client with several requests in flight (Kafka's max.in.flight, 5) sends them in order, but they can
  * reach the server out of order; the earlier one usually commits within milliseconds. Waiting here
  * (≤ 300 ms in all) spares the client a refusal, a resend and a second object. A refused append wrote
- * nothing, so trying it again is safe; a real gap is still refused after the last wait.
+ * nothing, so trying it again is safe; a real gap is still refused after the last wait. `waits` empty:
+ * refused at once ({@link ProduceOptions.predecessorWaitsMs}).
  */
-async function waitingForPredecessors<T>(append: () => Promise<T>): Promise<T> {
+async function waitingForPredecessors<T>(waits: readonly number[], append: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await append();
     } catch (error) {
-      const wait = PREDECESSOR_WAITS_MS[attempt];
+      const wait = waits[attempt];
       if (!(error instanceof OutOfOrderSequenceError && error.ahead) || wait === undefined) throw error;
       await sleep(wait);
     }

@@ -36,7 +36,7 @@ import {
   type MembershipState,
 } from './membership.ts';
 import { findOrphanSegments } from './orphans.ts';
-import { produce, produceSegment, StickyPartitions } from './produce.ts';
+import { type ProduceOptions, produce, produceSegment, StickyPartitions } from './produce.ts';
 import { type InitProducerInput, initProducer } from './producers.ts';
 import { resetOffsets } from './reset-offsets.ts';
 import { type SweepOptions, type SweepReport, sweep } from './sweep.ts';
@@ -89,8 +89,15 @@ export class Streambed {
     return initProducer(this.ctx, input);
   }
 
-  produce(request: ProduceRequest): Promise<ProduceResult> {
-    return produce(this.ctx, this.sticky, request);
+  /**
+   * Appends records (see `produce` in produce.ts); `options` are a front door's choices (the Kafka
+   * door refuses an overtaken batch at once and accepts a producer's own epoch bump).
+   *
+   * @example
+   * const { offsets } = await log.produce({ topic: 'orders', records: [{ key, value }] });
+   */
+  produce(request: ProduceRequest, options?: ProduceOptions): Promise<ProduceResult> {
+    return produce(this.ctx, this.sticky, request, options);
   }
 
   /**

@@ -1,4 +1,6 @@
 import type { ProducerIdentity } from '../../../core/types.ts';
+import type { ProduceOptions } from '../../../engine/produce.ts';
+import { KafkaProtocolError } from '../../errors.ts';
 import { ApiKey } from '../../protocol/api.ts';
 import { decodeRecordBatches } from '../../protocol/record-batch.ts';
 import type { HandlerContext, KafkaApiHandler } from '../context.ts';
@@ -20,7 +22,23 @@ interface PartitionResult {
   readonly errorCode: number;
   readonly baseOffset: bigint;
   readonly errorMessage: string | null;
+  /** Known only on the errors that need it (see {@link produce}); -1 otherwise. */
+  readonly logStartOffset?: bigint;
 }
+
+/**
+ * How the Kafka door produces: a connection's requests are handled one at a time in order
+ * (server.ts), so an idempotent batch ahead of its sequence is a real gap, refused at once (no wait
+ * for a predecessor that cannot be in flight); and the Java producer's own epoch bump after a
+ * sequence error is accepted, as a Kafka broker accepts it.
+ */
+export const KAFKA_PRODUCE_OPTIONS: ProduceOptions = { predecessorWaitsMs: [], acceptBumpedEpoch: true };
+
+/** Errors whose response carries the partition's log start (a producer's recovery reads it). */
+const NEEDS_LOG_START = new Set<number>([
+  KafkaError.UNKNOWN_PRODUCER_ID,
+  KafkaError.OUT_OF_ORDER_SEQUENCE_NUMBER,
+]);
 
 /** Where a produce failure has a more specific Kafka code than the table's: a bad record. */
 const PRODUCE_OVERRIDES = { InvalidArgument: KafkaError.INVALID_RECORD } as const;
@@ -29,10 +47,18 @@ const PRODUCE_OVERRIDES = { InvalidArgument: KafkaError.INVALID_RECORD } as cons
  * Produce (key 0), v3-11: each partition's record batch v2 (CRC32C checked; none, gzip or zstd;
  * snappy and lz4 are UNSUPPORTED_COMPRESSION_TYPE) goes to `Streambed.produce` as one call with an
  * explicit partition, so a partition's records are committed (S3 object, then the DynamoDB append)
- * before it is acknowledged. acks=1 and acks=-1 both answer after that commit; acks=0 gets no
- * response. An idempotent batch (producerId ≥ 0) carries its producer id, epoch and base sequence to
- * the engine's producer rules; a retried duplicate gets its original offsets. Transactional batches
- * are refused (transactions are not served).
+ * before it is acknowledged. acks=1 and acks=-1 both answer after that commit. acks=0 gets no
+ * response; if any partition failed, the connection is closed instead, as a Kafka broker does
+ * (KafkaApis: the client learns of the failure and refreshes its metadata). An idempotent batch
+ * (producerId ≥ 0) carries its producer id, epoch and base sequence to the engine's producer rules
+ * ({@link KAFKA_PRODUCE_OPTIONS}); a retried duplicate gets its original offsets. Transactional
+ * batches are refused (transactions are not served).
+ *
+ * logStartOffset is sent with UNKNOWN_PRODUCER_ID and OUT_OF_ORDER_SEQUENCE_NUMBER, the errors a
+ * producer reads it with (the Java client retries UNKNOWN_PRODUCER_ID unchanged, forever, while it is
+ * -1); it costs a read of the partition's head, so a success answers -1 (unknown, which clients
+ * accept): the commit path's append does not return the log start. logAppendTimeMs is -1 because
+ * Streambed keeps the producer's timestamps (CreateTime): there is no LogAppendTime topic.
  *
  * @example produce.handle({ acks: -1, timeoutMs: 30000, transactionalId: null, topicData: [...] }, 9, ctx)
  */
@@ -71,15 +97,39 @@ export const produce: KafkaApiHandler = {
         partitionResponses: partitionResponses.map((r) => ({
           ...r,
           logAppendTimeMs: -1n,
-          logStartOffset: -1n,
+          logStartOffset: r.logStartOffset ?? -1n,
           recordErrors: [],
         })),
       });
     }
-    if (acks === 0) return null;
+    if (acks === 0) {
+      const failures = responses.flatMap((t) =>
+        t.partitionResponses
+          .filter((p) => p.errorCode !== KafkaError.NONE)
+          .map((p) => `${t.name}-${p.index}: error ${p.errorCode} ${p.errorMessage ?? ''}`),
+      );
+      // Produce has no top-level error code, so the dispatcher closes the connection on a throw.
+      if (failures.length > 0) throw new AcksZeroProduceFailedError(failures);
+      return null;
+    }
     return { responses, throttleTimeMs: 0 };
   },
 };
+
+/**
+ * An acks=0 produce of which a partition failed: nothing can be answered, so the connection is closed
+ * (the dispatcher closes it for a Produce that throws: its response has no top-level error code).
+ *
+ * @example throw new AcksZeroProduceFailedError(['orders-1: error 3 unknown topic'])
+ */
+export class AcksZeroProduceFailedError extends KafkaProtocolError {
+  readonly code = 'KafkaAcksZeroProduceFailed';
+  readonly status = 500;
+  readonly kafkaErrorCode: number = KafkaError.UNKNOWN_SERVER_ERROR;
+  constructor(failures: readonly string[]) {
+    super(`acks=0 produce failed, closing the connection: ${failures.join('; ')}`);
+  }
+}
 
 function failed(index: number, failure: KafkaFailure): PartitionResult {
   return { index, errorCode: failure.errorCode, baseOffset: -1n, errorMessage: failure.errorMessage };
@@ -125,11 +175,14 @@ export async function producePartition(
             sequences: batch.baseSequence,
           }
         : undefined;
-    const result = await ctx.engine.produce({
-      topic,
-      records: toProduceRecords(batch, partition),
-      ...(producer === undefined ? {} : { producer }),
-    });
+    const result = await ctx.engine.produce(
+      {
+        topic,
+        records: toProduceRecords(batch, partition),
+        ...(producer === undefined ? {} : { producer }),
+      },
+      KAFKA_PRODUCE_OPTIONS,
+    );
     const first = result.offsets[0];
     return {
       index: partition,
@@ -145,7 +198,9 @@ export async function producePartition(
         errorMessage: `topic '${topic}' has no partition ${partition}`,
       });
     }
-    return failed(partition, failure);
+    if (!NEEDS_LOG_START.has(failure.errorCode)) return failed(partition, failure);
+    const start = await ctx.engine.listOffsets(topic, partition, 'earliest').catch(() => null);
+    return { ...failed(partition, failure), logStartOffset: BigInt(start ?? -1) };
   }
 }
 
