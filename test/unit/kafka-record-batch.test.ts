@@ -221,4 +221,66 @@ describe('record batch v2', () => {
     assert.deepStrictEqual(decodeRecordBatches(new Uint8Array(0)), []);
     assert.throws(() => decodeRecordBatches(both.subarray(0, both.length - 2)), CorruptRecordBatchError);
   });
+
+  test('property: any records round-trip, with deltas anywhere in the safe integers, under every compression', () => {
+    const bytesOrNull = fc.option(fc.uint8Array({ maxLength: 300 }), { nil: null });
+    const record = fc.record({
+      timestampDelta: fc.integer({ min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER }),
+      offsetDelta: fc.integer({ min: 0, max: 0x7fff_ffff }),
+      key: bytesOrNull,
+      value: bytesOrNull,
+      headers: fc.array(
+        fc.record({ key: fc.string({ unit: 'grapheme' }), value: bytesOrNull }, { noNullPrototype: true }),
+        {
+          maxLength: 3,
+        },
+      ),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(record, { maxLength: 12 }),
+        fc.constantFrom<KafkaCompression>('none', 'gzip', 'zstd'),
+        (records, compression) => {
+          const bytes = encodeRecordBatch({ ...input(compression), records });
+          assert.equal(new DataView(bytes.buffer, bytes.byteOffset).getInt32(8), bytes.length - 12);
+          const { batch, next } = decodeRecordBatch(bytes);
+          assert.equal(next, bytes.length);
+          assert.deepStrictEqual(
+            batch.records.map((r) => ({ ...r, key: r.key && [...r.key], value: r.value && [...r.value] })),
+            records.map((r) => ({
+              attributes: 0,
+              ...r,
+              key: r.key && [...r.key],
+              value: r.value && [...r.value],
+            })),
+          );
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  test('the records of a batch encode to the layout above, field by field', () => {
+    const value = utf8('v'.repeat(200));
+    const bytes = encodeRecordBatch({
+      ...input('none'),
+      records: [
+        { timestampDelta: -1, offsetDelta: 64, key: null, value, headers: [{ key: 'é', value: null }] },
+      ],
+    });
+    const section = [...bytes.subarray(RECORD_BATCH_HEADER_BYTES)];
+    // length 212 (varint a8 03: zigzag 424), attributes 0, timestampDelta -1 (01), offsetDelta 64
+    // (80 01), key null (01), value length 200 (90 03), then 200 bytes, 1 header (02): key 'é' is 2
+    // bytes (04 c3 a9), its value null (01).
+    assert.deepStrictEqual(section.slice(0, 9), [0xa8, 0x03, 0x00, 0x01, 0x80, 0x01, 0x01, 0x90, 0x03]);
+    assert.deepStrictEqual(section.slice(9 + 200), [0x02, 0x04, 0xc3, 0xa9, 0x01]);
+    assert.equal(section.length, 2 + 212);
+  });
+
+  test('decoded keys and values are views of the input, not copies', () => {
+    const bytes = encodeRecordBatch(input('none'));
+    const { batch } = decodeRecordBatch(bytes);
+    const value = batch.records[0]?.value;
+    assert.ok(value instanceof Uint8Array && value.buffer === bytes.buffer);
+  });
 });

@@ -76,7 +76,26 @@ export function writeMessage(w: KafkaWriter, schema: MessageSchema, version: num
     version,
     flexible: inRange(schema.flexibleVersions, version),
   };
+  // A message carrying large bytes (a Fetch response's records) gets its buffer at once, not by doublings.
+  const payload = bytesWithin(value, 0);
+  if (payload >= LARGE_PAYLOAD_BYTES) w.ensure(payload + 4096);
   writeStruct(w, schema.struct, value, ctx, '');
+}
+
+/** From how many bytes of bytes/records fields a message's buffer is sized up front. */
+const LARGE_PAYLOAD_BYTES = 64 * 1024;
+
+/** The bytes of the Uint8Arrays in a value (its structs and arrays, a few levels deep). */
+function bytesWithin(value: unknown, depth: number): number {
+  if (value instanceof Uint8Array) return value.length;
+  if (depth > 6 || value === null || typeof value !== 'object') return 0;
+  let n = 0;
+  if (Array.isArray(value)) {
+    for (const v of value) n += bytesWithin(v, depth + 1);
+  } else {
+    for (const v of Object.values(value)) n += bytesWithin(v, depth + 1);
+  }
+  return n;
 }
 
 function writeStruct(w: KafkaWriter, struct: StructSchema, value: unknown, ctx: Context, path: string): void {

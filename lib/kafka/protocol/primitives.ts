@@ -263,6 +263,16 @@ export class KafkaWriter {
     return at;
   }
 
+  /** Makes room for `n` more bytes without writing them: one allocation for a large message, not a series. */
+  ensure(n: number): void {
+    if (this.pos + n > this.buf.length) {
+      const next = new Uint8Array(this.pos + n);
+      next.set(this.buf.subarray(0, this.pos));
+      this.buf = next;
+      this.view = new DataView(next.buffer);
+    }
+  }
+
   /** The bytes written so far (a view of the writer's buffer; write nothing more after this). */
   finish(): Uint8Array {
     return this.buf.subarray(0, this.pos);
@@ -321,8 +331,8 @@ export class KafkaWriter {
   }
 
   varlong(v: bigint | number, what = 'varlong'): void {
-    if (typeof v === 'number' && Number.isSafeInteger(v)) {
-      // Number arithmetic for the usual case (a record's deltas): zigzag of a safe integer is < 2^54, exact.
+    if (typeof v === 'number' && Number.isInteger(v) && v > -(2 ** 52) && v < 2 ** 52) {
+      // Number arithmetic for the usual case (a record's deltas): the zigzag of |v| < 2^52 is a safe integer.
       let raw = v >= 0 ? v * 2 : -v * 2 - 1;
       while (raw >= 0x80) {
         const at = this.reserve(1);
