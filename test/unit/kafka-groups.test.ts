@@ -456,4 +456,20 @@ describe('Kafka group state machine: OffsetCommit fencing', () => {
     assert.equal(commitRefusal(s, true, 1, 'a'), E.REBALANCE_IN_PROGRESS);
     assert.equal(commitRefusal(emptyGroup('billing'), false, 3, 'a'), E.ILLEGAL_GENERATION);
   });
+
+  test('while a rebalance prepares, a member commits at its generation (Kafka accepts it, as the commit of a rebalance callback); once the barrier closed, the old generation is ILLEGAL_GENERATION and the new one REBALANCE_IN_PROGRESS until the leader syncs', () => {
+    let s = leave(stableThree(), { groupId: 'billing', memberId: 'c', members: [] }, 0, 4_000, config).state;
+    assert.equal(s.phase, 'PreparingRebalance');
+    assert.equal(commitRefusal(s, true, 1, 'a'), E.NONE);
+    assert.equal(commitRefusal(s, true, 1, 'c'), E.UNKNOWN_MEMBER_ID);
+    s = joinAs(s, 'b', 4_100);
+    assert.equal(commitRefusal(s, true, 1, 'a'), E.NONE);
+    s = advance(joinAs(s, 'a', 4_200), 4_200, config);
+    assert.equal(s.phase, 'CompletingRebalance');
+    assert.equal(commitRefusal(s, true, 1, 'a'), E.ILLEGAL_GENERATION);
+    assert.equal(commitRefusal(s, true, 2, 'a'), E.REBALANCE_IN_PROGRESS);
+    const d = sync(s, { ...syncReq('a', 2), assignments: [] }, 4_300, config);
+    assert.equal(d.state.phase, 'Stable');
+    assert.equal(commitRefusal(d.state, true, 2, 'b'), E.NONE);
+  });
 });
