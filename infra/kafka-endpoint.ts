@@ -123,6 +123,24 @@ export interface KafkaEndpointProps {
   readonly domainName?: string;
 
   /**
+   * Who may connect (every client authenticates with SASL OAUTHBEARER or PLAIN and a presigned STS
+   * GetCallerIdentity token, `createKafkaAuthToken` / `streambed kafka-token`): account ids
+   * (`123456789012`) and principal ARN patterns with `*` (`arn:aws:iam::123456789012:role/app-*`; an
+   * assumed-role session matches as its role).
+   *
+   * @default - the principals of this stack's account
+   */
+  readonly allowedPrincipals?: readonly string[];
+
+  /**
+   * The cluster id tokens are bound to (clients sign it: `createKafkaAuthToken({ clusterId })`), and
+   * that Metadata reports.
+   *
+   * @default - the advertised host: `domainName`, or the load balancer's DNS name
+   */
+  readonly clusterId?: string;
+
+  /**
    * The VPC of the load balancer and the tasks. Tasks run in its private subnets with egress when it has
    * some, else in its public subnets with a public IP (for ECR and CloudWatch Logs; S3 and DynamoDB
    * are reached through gateway endpoints in the default VPC).
@@ -232,9 +250,11 @@ export interface KafkaEndpointProps {
  *   default VPC's flow logs to an access log bucket.
  * - Security: TLS in transit from the client to the load balancer; the listener is open only to
  *   `allowedCidrs` and `allowedPeers` (by default the VPC's CIDR block), the tasks only to the load
- *   balancer. **There is no client authentication yet**: any client that can reach the listener may
- *   produce, fetch, create and delete topics. A SASL mechanism signed with SigV4 (`AWS_MSK_IAM`-style,
- *   which Kafka clients on AWS already use) is to come; until then, keep the allowed networks narrow.
+ *   balancer. Every client authenticates (SASL_SSL, mechanism OAUTHBEARER or PLAIN) with a presigned
+ *   STS GetCallerIdentity token bound to `clusterId` (`createKafkaAuthToken`, `streambed kafka-token`);
+ *   the server has STS verify it and admits the principals of this account, or `allowedPrincipals`
+ *   (docs/design.md §12). Authorization is all or nothing: an admitted principal may produce, fetch,
+ *   create and delete topics.
  *
  * The container image is built from infra/kafka/Dockerfile (node:24-slim, linux/arm64) and main.mjs,
  * the server bundled by esbuild at synthesis. Synthesis needs no Docker engine: it only stages the
@@ -277,6 +297,8 @@ export class KafkaEndpoint extends Construct {
   readonly logGroup: LogGroup;
   /** The load balancer's access logs (`kafka/`) and the default VPC's flow logs (`vpc-flow-logs/`). */
   readonly accessLogsBucket: Bucket;
+  /** The cluster id clients' tokens must be made for (`createKafkaAuthToken({ clusterId })`). */
+  readonly clusterId: string;
   /** The host Metadata advertises: `domainName`, or the load balancer's DNS name. */
   readonly advertisedHost: string;
   /** What Kafka clients are given as `bootstrap.servers`: `<advertised host>:9094`. */
@@ -412,6 +434,7 @@ export class KafkaEndpoint extends Construct {
     });
     this.advertisedHost = props.domainName ?? this.loadBalancer.loadBalancerDnsName;
     this.bootstrapServers = `${this.advertisedHost}:${KAFKA_TLS_PORT}`;
+    this.clusterId = props.clusterId ?? this.advertisedHost;
 
     this.taskDefinition.addContainer(CONTAINER_NAME, {
       image: ContainerImage.fromAsset(stageImage(Stack.of(this).bundlingRequired), {
@@ -425,6 +448,12 @@ export class KafkaEndpoint extends Construct {
         KAFKA_PORT: String(KAFKA_CONTAINER_PORT),
         ADVERTISED_HOST: this.advertisedHost,
         ADVERTISED_PORT: String(KAFKA_TLS_PORT),
+        // Client authentication by STS (lib/kafka/server/main.ts); tasks reach STS on 443.
+        STREAMBED_KAFKA_AUTH: 'sts',
+        STREAMBED_KAFKA_CLUSTER_ID: this.clusterId,
+        ...(props.allowedPrincipals === undefined
+          ? { STREAMBED_AWS_ACCOUNT: Stack.of(this).account }
+          : { STREAMBED_KAFKA_ALLOWED_PRINCIPALS: props.allowedPrincipals.join(',') }),
       },
       portMappings: [{ containerPort: KAFKA_CONTAINER_PORT, protocol: PortProtocol.TCP }],
       readonlyRootFilesystem: true,
@@ -586,6 +615,24 @@ function validateKafkaEndpointProps(props: KafkaEndpointProps): KafkaEndpointSet
       fail(`${name} must be an integer from ${min} to ${max}, got ${value}`);
     }
   };
+  for (const principal of props.allowedPrincipals ?? []) {
+    if (Token.isUnresolved(principal)) continue;
+    if (!/^\d{12}$/.test(principal) && !/^arn:[^:]+:(iam|sts)::(\d{12}|\*):.+$/.test(principal)) {
+      fail(
+        `allowedPrincipals must hold 12-digit account ids or IAM/STS ARN patterns such as arn:aws:iam::123456789012:role/app-*, got '${principal}'`,
+      );
+    }
+  }
+  if (props.allowedPrincipals !== undefined && props.allowedPrincipals.length === 0) {
+    fail('allowedPrincipals is empty: no client could authenticate, got []');
+  }
+  if (
+    props.clusterId !== undefined &&
+    !Token.isUnresolved(props.clusterId) &&
+    !/^[A-Za-z0-9._-]{1,255}$/.test(props.clusterId)
+  ) {
+    fail(`clusterId must be 1 to 255 letters, digits, '.', '_' or '-', got '${props.clusterId}'`);
+  }
   if (props.certificate === undefined) {
     fail('certificate is required: the listener is TLS only (give an ACM certificate for domainName)');
   }

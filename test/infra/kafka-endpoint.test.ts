@@ -106,7 +106,7 @@ describe('KafkaEndpoint: off by default', () => {
 });
 
 describe('KafkaEndpoint: the Fargate service', () => {
-  test('one arm64 Linux task with the server container, its environment naming the stack data and the advertised address', () => {
+  test('one arm64 Linux task with the server container, its environment naming the stack data, the advertised address and STS authentication for this account', () => {
     const { streambed } = withKafka.stack;
     template.resourceCountIs('AWS::ECS::TaskDefinition', 1);
     template.hasResourceProperties('AWS::ECS::TaskDefinition', {
@@ -128,6 +128,9 @@ describe('KafkaEndpoint: the Fargate service', () => {
             { Name: 'KAFKA_PORT', Value: '9092' },
             { Name: 'ADVERTISED_HOST', Value: 'kafka.example.com' },
             { Name: 'ADVERTISED_PORT', Value: '9094' },
+            { Name: 'STREAMBED_KAFKA_AUTH', Value: 'sts' },
+            { Name: 'STREAMBED_KAFKA_CLUSTER_ID', Value: 'kafka.example.com' },
+            { Name: 'STREAMBED_AWS_ACCOUNT', Value: { Ref: 'AWS::AccountId' } },
           ],
           LogConfiguration: {
             LogDriver: 'awslogs',
@@ -150,12 +153,17 @@ describe('KafkaEndpoint: the Fargate service', () => {
       KAFKA_PORT: '9092',
       ADVERTISED_HOST: 'kafka.example.com',
       ADVERTISED_PORT: '9094',
+      STREAMBED_KAFKA_AUTH: 'sts',
+      STREAMBED_KAFKA_CLUSTER_ID: 'kafka.example.com',
+      STREAMBED_AWS_ACCOUNT: '123456789012',
     });
     assert.deepEqual(config, {
       bucket: 'bucket',
       tables: { log: 'log', meta: 'meta' },
       port: 9092,
       advertised: { host: 'kafka.example.com', port: 9094 },
+      clusterId: 'kafka.example.com',
+      auth: { mode: 'sts', account: '123456789012' },
     });
     assert.throws(() => kafkaConfigFromEnv({}), /environment variable STREAMBED_BUCKET is not set/);
     assert.throws(
@@ -169,6 +177,59 @@ describe('KafkaEndpoint: the Fargate service', () => {
         }),
       /ADVERTISED_PORT must be a port number from 1 to 65535, got '90940'/,
     );
+  });
+
+  test('the server refuses to start without authentication unless STREAMBED_KAFKA_AUTH=none says so', () => {
+    const base = {
+      STREAMBED_BUCKET: 'b',
+      STREAMBED_LOG_TABLE: 'l',
+      STREAMBED_META_TABLE: 'm',
+      ADVERTISED_HOST: 'h',
+      ADVERTISED_PORT: '9094',
+    };
+    assert.throws(
+      () => kafkaConfigFromEnv(base),
+      /needs STREAMBED_AWS_ACCOUNT .* or STREAMBED_KAFKA_ALLOWED_PRINCIPALS/,
+    );
+    assert.deepEqual(kafkaConfigFromEnv({ ...base, STREAMBED_KAFKA_AUTH: 'none' }).auth, { mode: 'none' });
+    assert.throws(
+      () => kafkaConfigFromEnv({ ...base, STREAMBED_KAFKA_AUTH: 'iam' }),
+      /must be sts or none, got 'iam'/,
+    );
+    assert.deepEqual(
+      kafkaConfigFromEnv({
+        ...base,
+        STREAMBED_KAFKA_ALLOWED_PRINCIPALS: '111122223333, arn:aws:iam::123456789012:role/app-*',
+        STREAMBED_KAFKA_STS_ENDPOINTS: 'https://vpce-1.sts.eu-west-1.vpce.amazonaws.com',
+      }).auth,
+      {
+        mode: 'sts',
+        allowedPrincipals: ['111122223333', 'arn:aws:iam::123456789012:role/app-*'],
+        stsEndpoints: ['https://vpce-1.sts.eu-west-1.vpce.amazonaws.com'],
+      },
+    );
+    assert.throws(
+      () => kafkaConfigFromEnv({ ...base, STREAMBED_KAFKA_ALLOWED_PRINCIPALS: 'alice' }),
+      /must hold account ids and ARN patterns, got 'alice'/,
+    );
+  });
+
+  test('allowedPrincipals and clusterId go to the container in place of the account and the host name', () => {
+    const { stack, kafka } = endpointStack({
+      domainName: 'kafka.example.com',
+      clusterId: 'orders-cluster',
+      allowedPrincipals: ['arn:aws:iam::123456789012:role/app-*', '111122223333'],
+    });
+    const containers = Object.values(Template.fromStack(stack).findResources('AWS::ECS::TaskDefinition'))[0]
+      ?.Properties.ContainerDefinitions as { Environment: { Name: string; Value: unknown }[] }[];
+    const envOf = (name: string) => containers[0]?.Environment.find((e) => e.Name === name)?.Value;
+    assert.equal(
+      envOf('STREAMBED_KAFKA_ALLOWED_PRINCIPALS'),
+      'arn:aws:iam::123456789012:role/app-*,111122223333',
+    );
+    assert.equal(envOf('STREAMBED_KAFKA_CLUSTER_ID'), 'orders-cluster');
+    assert.equal(envOf('STREAMBED_AWS_ACCOUNT'), undefined);
+    assert.equal(kafka.clusterId, 'orders-cluster');
   });
 
   test('without domainName, the load balancer DNS name is advertised', () => {
@@ -547,6 +608,12 @@ describe('KafkaEndpoint: properties are checked at construction, repeating the b
       /removalPolicy must be RemovalPolicy.RETAIN or RemovalPolicy.DESTROY, got 'snapshot'/,
     ],
     [{ certificate: undefined as never }, /certificate is required/],
+    [
+      { allowedPrincipals: ['alice'] },
+      /allowedPrincipals must hold 12-digit account ids or IAM\/STS ARN patterns .*got 'alice'/,
+    ],
+    [{ allowedPrincipals: [] }, /allowedPrincipals is empty: no client could authenticate, got \[\]/],
+    [{ clusterId: 'a b' }, /clusterId must be 1 to 255 letters, digits, '\.', '_' or '-', got 'a b'/],
   ];
   for (const [props, message] of cases) {
     test(JSON.stringify(props), () => {

@@ -5,7 +5,17 @@
  * - `STREAMBED_BUCKET`, `STREAMBED_LOG_TABLE`, `STREAMBED_META_TABLE`: the stack's data (required);
  * - `KAFKA_PORT`: the port to listen on, on every interface (default 9092);
  * - `ADVERTISED_HOST`, `ADVERTISED_PORT`: the address Metadata gives clients, the load balancer's
- *   (required: behind a load balancer the task's own address is not the one clients reach).
+ *   (required: behind a load balancer the task's own address is not the one clients reach);
+ * - `STREAMBED_KAFKA_AUTH`: `sts` (the default: clients authenticate with SASL OAUTHBEARER or PLAIN
+ *   and a presigned STS GetCallerIdentity token, docs/design.md §12) or `none` (no authentication,
+ *   only when said explicitly);
+ * - `STREAMBED_KAFKA_CLUSTER_ID`: the cluster id tokens are bound to and Metadata reports (default
+ *   `streambed`; KafkaEndpoint sets its advertised host name);
+ * - `STREAMBED_KAFKA_ALLOWED_PRINCIPALS`: comma-separated account ids and ARN patterns (`*`) allowed
+ *   to connect; else `STREAMBED_AWS_ACCOUNT`: callers of that account (one of the two is required
+ *   with `sts`);
+ * - `STREAMBED_KAFKA_STS_ENDPOINTS`: comma-separated origins besides STS's public endpoints that
+ *   tokens may name (an STS VPC endpoint's).
  *
  * SDK clients take their region and credentials from the environment (the task role on ECS). SIGTERM
  * (ECS stopping the task) closes the listener and every connection, then exits 0.
@@ -16,6 +26,8 @@
 import { createStreambed } from '../../adapters/aws.ts';
 import { awsClients } from '../../adapters/clients.ts';
 import { DynamoKafkaGroupStore } from '../../adapters/dynamodb/kafka-groups.ts';
+import { principalAuthorizer } from '../auth/authorize.ts';
+import { stsVerifier } from '../auth/sts-verifier.ts';
 import { startKafkaServer } from './server.ts';
 
 /** What the process reads from its environment. */
@@ -24,7 +36,20 @@ export interface KafkaMainConfig {
   readonly tables: { readonly log: string; readonly meta: string };
   readonly port: number;
   readonly advertised: { readonly host: string; readonly port: number };
+  readonly clusterId: string;
+  readonly auth: KafkaMainAuth;
 }
+
+/** Client authentication: by STS (the default), or none when `STREAMBED_KAFKA_AUTH=none`. */
+export type KafkaMainAuth =
+  | {
+      readonly mode: 'sts';
+      /** Callers of this account are allowed (when no allow-list is given). */
+      readonly account?: string;
+      readonly allowedPrincipals?: readonly string[];
+      readonly stsEndpoints?: readonly string[];
+    }
+  | { readonly mode: 'none' };
 
 /**
  * Reads and checks the environment; throws naming the variable and repeating its bad value.
@@ -47,11 +72,56 @@ export function kafkaConfigFromEnv(env: Readonly<Record<string, string | undefin
     }
     return value;
   };
+  const list = (name: string): string[] | undefined => {
+    const items = (env[name] ?? '')
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== '');
+    return items.length === 0 ? undefined : items;
+  };
+  const bucket = required('STREAMBED_BUCKET');
+  const tables = { log: required('STREAMBED_LOG_TABLE'), meta: required('STREAMBED_META_TABLE') };
+  const listen = port('KAFKA_PORT', 9092);
+  const advertised = { host: required('ADVERTISED_HOST'), port: port('ADVERTISED_PORT') };
+  const mode = env.STREAMBED_KAFKA_AUTH || 'sts';
+  if (mode !== 'sts' && mode !== 'none') {
+    throw new Error(`environment variable STREAMBED_KAFKA_AUTH must be sts or none, got '${mode}'`);
+  }
+  const account = env.STREAMBED_AWS_ACCOUNT || undefined;
+  if (account !== undefined && !/^\d{12}$/.test(account)) {
+    throw new Error(
+      `environment variable STREAMBED_AWS_ACCOUNT must be a 12-digit account id, got '${account}'`,
+    );
+  }
+  const allowedPrincipals = list('STREAMBED_KAFKA_ALLOWED_PRINCIPALS');
+  for (const p of allowedPrincipals ?? []) {
+    if (!/^\d{12}$/.test(p) && !p.startsWith('arn:')) {
+      throw new Error(
+        `environment variable STREAMBED_KAFKA_ALLOWED_PRINCIPALS must hold account ids and ARN patterns, got '${p}'`,
+      );
+    }
+  }
+  if (mode === 'sts' && account === undefined && allowedPrincipals === undefined) {
+    throw new Error(
+      'STREAMBED_KAFKA_AUTH=sts needs STREAMBED_AWS_ACCOUNT (callers of that account) or STREAMBED_KAFKA_ALLOWED_PRINCIPALS: refusing to admit any AWS principal',
+    );
+  }
+  const stsEndpoints = list('STREAMBED_KAFKA_STS_ENDPOINTS');
   return {
-    bucket: required('STREAMBED_BUCKET'),
-    tables: { log: required('STREAMBED_LOG_TABLE'), meta: required('STREAMBED_META_TABLE') },
-    port: port('KAFKA_PORT', 9092),
-    advertised: { host: required('ADVERTISED_HOST'), port: port('ADVERTISED_PORT') },
+    bucket,
+    tables,
+    port: listen,
+    advertised,
+    clusterId: env.STREAMBED_KAFKA_CLUSTER_ID || 'streambed',
+    auth:
+      mode === 'none'
+        ? { mode }
+        : {
+            mode,
+            ...(account === undefined ? {} : { account }),
+            ...(allowedPrincipals === undefined ? {} : { allowedPrincipals }),
+            ...(stsEndpoints === undefined ? {} : { stsEndpoints }),
+          },
   };
 }
 
@@ -67,10 +137,31 @@ async function main(): Promise<void> {
     host: '0.0.0.0',
     port: config.port,
     advertised: config.advertised,
+    clusterId: config.clusterId,
+    ...(config.auth.mode === 'sts'
+      ? {
+          auth: {
+            verifier: stsVerifier(
+              config.auth.stsEndpoints === undefined ? {} : { allowedEndpoints: config.auth.stsEndpoints },
+            ),
+            authorize: principalAuthorizer({
+              ...(config.auth.account === undefined ? {} : { account: config.auth.account }),
+              ...(config.auth.allowedPrincipals === undefined
+                ? {}
+                : { allowedPrincipals: config.auth.allowedPrincipals }),
+            }),
+            log: (line: string) => console.log(line),
+          },
+        }
+      : {}),
     log: (line) => console.error(line),
   });
+  const who =
+    config.auth.mode === 'none'
+      ? 'authentication OFF (STREAMBED_KAFKA_AUTH=none)'
+      : `SASL OAUTHBEARER/PLAIN with STS tokens for cluster '${config.clusterId}', allowed: ${config.auth.allowedPrincipals?.join(', ') ?? `account ${config.auth.account}`}`;
   console.log(
-    `Kafka protocol: listening on 0.0.0.0:${config.port}, advertising ${kafka.broker.host}:${kafka.broker.port}`,
+    `Kafka protocol: listening on 0.0.0.0:${config.port}, advertising ${kafka.broker.host}:${kafka.broker.port}; ${who}`,
   );
   let stopping = false;
   const stop = async (signal: string) => {
