@@ -1,5 +1,6 @@
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import type { Consumer } from '../../lib/client/consumer.ts';
 import { HttpTransport } from '../../lib/client/http-transport.ts';
 import type { BodyCodec } from '../../lib/client/json-codec.ts';
 import type { ProduceRecord } from '../../lib/core/types.ts';
@@ -239,17 +240,29 @@ export async function codecFetch(
         return { bytes: sum(out.records.map((r) => r.value?.length ?? 0)), records: out.records.length };
       };
     });
+    const group = await sdkConsumers(url, topic, consumers, partitions, `sdk-fetch-${run}-c${consumers}`);
+    const highWatermark = perPartition * MIB_SHAPE.records;
+    const consumerCall = async (_: number, worker: number) => {
+      const consumer = group[worker] as Consumer;
+      const records = await consumer.poll({ timeoutMs: 1_000 });
+      for (const [partition, position] of consumer.positions()) {
+        if (position >= highWatermark) await consumer.seek(partition, 'beginning');
+      }
+      return { bytes: sum(records.map((r) => r.value?.length ?? 0)), records: records.length };
+    };
     const floorOptions = { concurrency: consumers * FETCH_CONCURRENCY, budgetMs, maxCalls: 1_000_000 };
     const fetchOptions = { concurrency: consumers, budgetMs, maxCalls: 1_000_000 };
     await runLoad({ ...floorOptions, budgetMs: 0 }, floorCall);
-    for (const call of fetchCalls) await runLoad({ ...fetchOptions, budgetMs: 0 }, call);
+    for (const call of [...fetchCalls, consumerCall]) await runLoad({ ...fetchOptions, budgetMs: 0 }, call);
     const [floorRun, ...codecRuns] = await alternate(
       [
         () => runLoad(floorOptions, floorCall),
         ...fetchCalls.map((call) => () => runLoad(fetchOptions, call)),
+        () => runLoad(fetchOptions, consumerCall),
       ],
       budget.rounds,
     );
+    await Promise.all(group.map((consumer) => consumer.close()));
     const floor = throughput(floorRun as LoadResult);
     cells.push({
       kind: 'fetch',
@@ -265,6 +278,56 @@ export async function codecFetch(
         };
       }),
     });
+    const consumed = throughput(codecRuns[codecs.length] as LoadResult);
+    cells.at(-1)?.rows.push({
+      label: SDK_CONSUMER_LABEL,
+      contentType: transportCodecOf(url, undefined).fetchAccept,
+      result: consumed,
+      vsFloor: ratio(consumed.mibPerSec, floor.mibPerSec),
+    });
   }
   return cells;
+}
+
+/** The fetch row of the SDK's consumer with its defaults (binary bodies, read-ahead). */
+export const SDK_CONSUMER_LABEL = 'SDK consumer (default: binaryCodec, read-ahead)';
+
+/**
+ * `count` consumers of one group on `topic`, each reading only partition i (the others it holds are
+ * paused), from the beginning, fetching as much per request as the HTTP API allows, committing nothing.
+ */
+async function sdkConsumers(
+  url: string,
+  topic: string,
+  count: number,
+  partitions: number,
+  group: string,
+): Promise<Consumer[]> {
+  const { StreambedClient } = await import('../../lib/client/client.ts');
+  const client = new StreambedClient({ endpoint: url, auth: 'none' });
+  const consumers = Array.from({ length: count }, (_, i) =>
+    client.consumer({
+      group,
+      topic,
+      memberId: `bench-${i}`,
+      autoOffsetReset: 'earliest',
+      autoCommit: false,
+      maxPollRecords: 10_000,
+      maxFetchBytes: HTTP_MAX_FETCH_BYTES,
+    }),
+  );
+  for (const consumer of consumers) await consumer.connect();
+  // Members joined one after another: wait until the partitions are spread, one reader each.
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const held = consumers.map((c) => c.assignment());
+    if (held.every((h) => h.length > 0) && new Set(held.flat()).size === partitions) break;
+    await Promise.all(consumers.map((c) => c.poll({ maxRecords: 1, timeoutMs: 50 })));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  for (const consumer of consumers) {
+    const own = consumer.assignment()[0] as number;
+    consumer.pause(consumer.assignment().filter((p) => p !== own));
+    await consumer.seek(own, 'beginning');
+  }
+  return consumers;
 }

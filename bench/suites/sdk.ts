@@ -28,6 +28,7 @@ import {
   type CodecUnderTest,
   codecFetch,
   codecProduce,
+  SDK_CONSUMER_LABEL,
   transportCodecOf,
 } from './sdk-codec.ts';
 import { type ProducerRun, type RunTarget, runProducers, startCountedApi } from './sdk-load.ts';
@@ -262,10 +263,15 @@ export async function sdkSuite(
     const fetch = await codecFetch(stack, api.url, codecs, config.codec, run, log);
     for (const cell of fetch) logCell(cell, log);
 
+    // Fetch is judged on what the SDK's consumer reaches with its defaults (read-ahead over binary
+    // bodies), produce on the transport's default codec; the other rows are shown beside them.
     const binaryRows = (cells: CodecCell[]) =>
       cells.map((cell) => ({
         cell,
-        row: cell.rows.find((row) => row.label.includes('binaryCodec')) ?? cell.rows.at(-1),
+        row:
+          cell.rows.find((row) => row.label === SDK_CONSUMER_LABEL) ??
+          cell.rows.find((row) => row.label.includes('binaryCodec')) ??
+          cell.rows.at(-1),
       }));
     const ratioTarget = (kind: 'produce' | 'fetch', cells: CodecCell[], limit: number): SdkTarget => {
       const rows = binaryRows(cells);
