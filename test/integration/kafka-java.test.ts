@@ -1,23 +1,22 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import { freePort } from '../../lib/harness/process.ts';
-import { ApiKey, decodeResponse, encodeRecordBatch, encodeRequest } from '../../lib/kafka/index.ts';
+import {
+  buildJar,
+  idempotentBatch,
+  type Line,
+  type Running,
+  scenario,
+  start,
+  until,
+} from '../java/interop.ts';
 import { startLocal, stopLocal } from '../support/local-start.ts';
 
-const run = promisify(execFile);
-const project = new URL('../java/kafka-interop/', import.meta.url).pathname;
-const jar = join(project, 'target', 'kafka-interop.jar');
 /** kafka-clients as pinned in test/java/kafka-interop/pom.xml. */
 const CLIENT = 'the Java client (kafka-clients 4.1.1)';
-
-/** One JSON line the interop program printed. */
-type Line = Record<string, unknown>;
 
 interface HttpRecord {
   readonly offset: number;
@@ -27,64 +26,11 @@ interface HttpRecord {
   readonly valueBase64: string;
 }
 
-const parseLines = (text: string): Line[] =>
-  text
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Line);
-
-async function until(what: string, check: () => boolean, timeoutMs = 90_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/**
- * Builds the interop jar once (`mvn -q -B package`; ~/.m2 is the cache). Maven is required: without it
- * the test fails here, saying so, rather than skipping.
- */
-function buildJar(): void {
-  const version = spawnSync('mvn', ['-v'], { encoding: 'utf8' });
-  if (version.error !== undefined || version.status !== 0) {
-    throw new Error(
-      'mvn (Maven 3) is needed to build the Java client interop program (test/java/kafka-interop): ' +
-        'install it (apt-get install maven; .ci/run does) and run the test again',
-    );
-  }
-  const built = spawnSync('mvn', ['-q', '-B', 'package'], {
-    cwd: project,
-    encoding: 'utf8',
-    timeout: 600_000,
-  });
-  if (built.status !== 0) throw new Error(`mvn package failed:\n${built.stdout}\n${built.stderr}`);
-}
-
-/** One request over a fresh connection to the Kafka door (size-prefixed), and the response's bytes. */
-async function roundTrip(host: string, port: number, request: Uint8Array): Promise<Uint8Array> {
-  const socket = connect(port, host);
-  try {
-    const size = Buffer.alloc(4);
-    size.writeInt32BE(request.length);
-    socket.write(Buffer.concat([size, request]));
-    let received = Buffer.alloc(0);
-    for await (const chunk of socket) {
-      received = Buffer.concat([received, chunk as Buffer]);
-      if (received.length >= 4 && received.length >= 4 + received.readInt32BE(0)) break;
-    }
-    return received.subarray(4, 4 + received.readInt32BE(0));
-  } finally {
-    socket.destroy();
-  }
-}
-
 /** A long-running group member (the `member` scenario) and what it printed so far. */
 interface Member {
   readonly name: string;
-  readonly process: ChildProcess;
+  readonly running: Running;
   assigned: number[];
-  readonly exited: Promise<void>;
 }
 
 describe(`${CLIENT} against the Kafka door of npm start`, () => {
@@ -95,18 +41,8 @@ describe(`${CLIENT} against the Kafka door of npm start`, () => {
   const members: Member[] = [];
 
   /** Runs one scenario to its end: its JSON lines. */
-  const java = async (scenario: string, ...args: (string | number)[]): Promise<Line[]> => {
-    try {
-      const { stdout } = await run('java', ['-jar', jar, bootstrap, scenario, ...args.map(String)], {
-        maxBuffer: 64 * 1024 * 1024,
-        timeout: 120_000,
-      });
-      return parseLines(stdout);
-    } catch (error) {
-      const e = error as { stdout?: string; stderr?: string; message: string };
-      throw new Error(`java ${scenario} failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
-    }
-  };
+  const java = (name: string, ...args: (string | number)[]): Promise<Line[]> =>
+    scenario(bootstrap, name, ...args);
   const httpJson = async <T>(path: string, init?: RequestInit): Promise<T> => {
     const res = await fetch(`${http}${path}`, init);
     assert.ok(res.ok, `${path}: HTTP ${res.status} ${await res.clone().text()}`);
@@ -138,7 +74,7 @@ describe(`${CLIENT} against the Kafka door of npm start`, () => {
     bootstrap = `127.0.0.1:${kafkaPort}`;
   });
   after(async () => {
-    for (const m of members) m.process.kill('SIGKILL');
+    for (const m of members) m.running.process.kill('SIGKILL');
     if (child !== undefined) await stopLocal(child);
     rmSync(dataDir, { recursive: true, force: true });
   });
@@ -235,6 +171,39 @@ describe(`${CLIENT} against the Kafka door of npm start`, () => {
     );
   });
 
+  test("an operator's AdminClient calls on a group and its topic: group listing, description and offsets, listOffsets, describeConfigs, deleteRecords", async () => {
+    await createTopic('java-inspect', 2);
+    const sent = await java('produce', 'java-inspect', 'none', 12);
+    await java('consume', 'java-inspect', 'java-inspectors', 12);
+    const calls = new Map<string, Line>();
+    for (const line of await java('admin-inspect', 'java-inspect', 'java-inspectors')) {
+      calls.set(String(line.call), line);
+    }
+    const groups = calls.get('listConsumerGroups')?.result as { groupId: string }[];
+    assert.ok(groups.some((g) => g.groupId === 'java-inspectors'));
+    assert.deepEqual(calls.get('describeConsumerGroups')?.result, {
+      state: 'Empty',
+      members: 0,
+      assignor: '',
+      coordinator: 0,
+    });
+    const ends = [0, 1].map((p) => sent.filter((l) => l.partition === p).length);
+    assert.deepEqual(calls.get('listConsumerGroupOffsets')?.result, {
+      'java-inspect-0': ends[0],
+      'java-inspect-1': ends[1],
+    });
+    assert.equal(calls.get('listOffsets latest')?.result, ends[0]);
+    // Max-timestamp (ListOffsets v7+) is not served; the Java client fails only that spec.
+    assert.equal(calls.get('listOffsets maxTimestamp')?.error, 'UnsupportedVersionException');
+    assert.equal(
+      (calls.get('describeConfigs')?.result as Record<string, string>)['cleanup.policy'],
+      'delete',
+    );
+    assert.equal(calls.get('deleteRecords')?.result, 1);
+    // The last call wins in the map: listOffsets earliest after deleteRecords.
+    assert.equal(calls.get('listOffsets earliest')?.result, 1);
+  });
+
   test('offsetsForTimes finds the first record at or after a timestamp in each partition, and a seek there reads exactly the records from it', async () => {
     await createTopic('java-times', 2);
     const early = await java('produce', 'java-times', 'none', 10);
@@ -281,57 +250,22 @@ describe(`${CLIENT} against the Kafka door of npm start`, () => {
 
   test('the idempotent producer recovers from OUT_OF_ORDER_SEQUENCE_NUMBER by bumping its own epoch, which the door accepts: every record appended once, in order', async () => {
     await createTopic('java-recover', 1);
-    const proc = spawn('java', ['-jar', jar, bootstrap, 'produce-recover', 'java-recover'], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    proc.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-    });
-    proc.stderr?.on('data', (chunk: Buffer) => {
-      err += chunk.toString();
-    });
-    const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-    await until('the first five records and the producer id', () => out.includes('"producerId"'), 60_000);
-    const [id] = parseLines(out).filter((l) => l.producerId !== undefined);
+    const lines: Line[] = [];
+    const producer = start(bootstrap, ['produce-recover', 'java-recover'], (line) => lines.push(line));
+    await until('the first five records and the producer id', () => lines.some((l) => l.producerId), 60_000);
+    const id = lines.find((l) => l.producerId !== undefined);
     assert.equal(id?.epoch, 0);
     // Another batch under the producer's id and epoch takes sequence 5: the producer's own batch 5 is
     // now out of sequence, and the Java client answers that with an epoch bump (KIP-360).
-    const [host, port] = bootstrap.split(':') as [string, string];
-    const batch = encodeRecordBatch({
-      baseOffset: 0,
-      compression: 'none',
-      baseTimestamp: Date.now(),
-      maxTimestamp: Date.now(),
-      producerId: BigInt(String(id?.producerId)),
-      producerEpoch: 0,
-      baseSequence: 5,
-      records: [0, 1].map((i) => ({
-        timestampDelta: 0,
-        offsetDelta: i,
-        key: Buffer.from(`intruder-${i}`),
-        value: Buffer.from('x'),
-        headers: [],
-      })),
-    });
-    const request = encodeRequest(
-      { apiKey: ApiKey.Produce, apiVersion: 9, correlationId: 1, clientId: 'intruder' },
-      {
-        transactionalId: null,
-        acks: -1,
-        timeoutMs: 10_000,
-        topicData: [{ name: 'java-recover', partitionData: [{ index: 0, records: batch }] }],
-      },
+    assert.deepEqual(
+      await idempotentBatch(bootstrap, 'java-recover', String(id?.producerId), 5, [
+        'intruder-0',
+        'intruder-1',
+      ]),
+      [0, 5n],
     );
-    const { body } = decodeResponse(ApiKey.Produce, 9, await roundTrip(host, Number(port), request));
-    const answered = (
-      body.responses as { partitionResponses: { errorCode: number; baseOffset: bigint }[] }[]
-    )[0]?.partitionResponses[0];
-    assert.deepEqual([answered?.errorCode, answered?.baseOffset], [0, 5n]);
-    proc.stdin?.end('go\n');
-    assert.equal(await exited, 0, err);
-    const lines = parseLines(out);
+    producer.process.stdin?.end('go\n');
+    assert.equal(await producer.exited, 0, producer.stderr());
     assert.deepEqual(
       lines.filter((l) => l.key !== undefined).map((l) => [l.key, l.error ?? l.offset]),
       [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((i) => [`r-${i}`, i < 5 ? i : i + 2]),
@@ -362,29 +296,21 @@ describe(`${CLIENT} against the Kafka door of npm start`, () => {
     };
     /** `${partition}:${offset}` of every record whose commit succeeded. */
     const committed: string[] = [];
-    const start = (name: string): Member => {
-      const proc = spawn('java', ['-jar', jar, bootstrap, 'member', TOPIC, GROUP], {
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
-      const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-      const member: Member = { name, process: proc, assigned: [], exited };
-      let pending = '';
-      proc.stdout?.on('data', (chunk: Buffer) => {
-        pending += chunk.toString();
-        const lines = pending.split('\n');
-        pending = lines.pop() ?? '';
-        for (const line of parseLines(lines.join('\n'))) {
+    const join = (name: string): Member => {
+      const member: Member = {
+        name,
+        assigned: [],
+        running: start(bootstrap, ['member', TOPIC, GROUP], (line) => {
           if (Array.isArray(line.assigned)) member.assigned = line.assigned as number[];
           if (typeof line.committed === 'string') committed.push(line.committed);
-        }
-      });
-      proc.stderr?.on('data', () => {});
+        }),
+      };
       members.push(member);
       return member;
     };
     const stop = async (member: Member) => {
-      member.process.stdin?.end('stop\n');
-      await member.exited;
+      member.running.process.stdin?.end('stop\n');
+      await member.running.exited;
       members.splice(members.indexOf(member), 1);
       member.assigned = [];
     };
@@ -396,9 +322,9 @@ describe(`${CLIENT} against the Kafka door of npm start`, () => {
     };
 
     await produce(60);
-    const a = start('a');
-    const b = start('b');
-    const c = start('c');
+    const a = join('a');
+    const b = join('b');
+    const c = join('c');
     await until('every member to get partitions', () => covers([a, b, c]));
     await produce(60);
     await until('the records so far to be committed', () => committed.length >= 120);
@@ -408,7 +334,7 @@ describe(`${CLIENT} against the Kafka door of npm start`, () => {
     await produce(60);
     await until('the records so far to be committed', () => committed.length >= 180);
 
-    const back = start('c again');
+    const back = join('c again');
     await until('every member to get partitions again', () => covers([a, b, back]));
     await produce(60);
     await until('every record to be committed', () => committed.length >= produced);

@@ -56,6 +56,7 @@ public final class Main {
             case "admin-create" -> adminCreate(bootstrap, rest[0], Integer.parseInt(rest[1]));
             case "admin-describe" -> adminDescribe(bootstrap, rest[0]);
             case "admin-delete" -> adminDelete(bootstrap, rest[0]);
+            case "admin-inspect" -> AdminInspect.run(common(bootstrap), rest[0], rest[1]);
             case "produce" -> produce(bootstrap, rest[0], rest[1], Integer.parseInt(rest[2]));
             case "consume" -> consume(bootstrap, rest[0], rest[1], Integer.parseInt(rest[2]));
             case "offsets-for-times" -> offsetsForTimes(bootstrap, rest[0], Long.parseLong(rest[1]));
@@ -68,7 +69,7 @@ public final class Main {
         }
     }
 
-    private static Properties common(String bootstrap) {
+    static Properties common(String bootstrap) {
         Properties p = new Properties();
         p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         p.put(AdminClientConfig.CLIENT_ID_CONFIG, "java-interop");
