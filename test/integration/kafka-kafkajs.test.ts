@@ -127,4 +127,28 @@ describe('kafkajs 2.2.4 against the Kafka door of npm start', () => {
     }
     assert.ok(!(await admin.listTopics()).includes('missing-topic'));
   });
+
+  test('a transactional producer is refused at once with a clear error (no transactions), and appends nothing', async () => {
+    await admin.createTopics({ topics: [{ topic: 'txn-refused', numPartitions: 1 }] });
+    const producer = kafka.producer({ transactionalId: 'tx-1', maxInFlightRequests: 1, idempotent: true });
+    try {
+      // kafkajs looks for the transaction coordinator first; FindCoordinator key type 1 is answered
+      // INVALID_REQUEST ("Streambed has no transactions"), which it does not retry: no hang.
+      await assert.rejects(
+        (async () => {
+          await producer.connect();
+          const transaction = await producer.transaction();
+          await transaction.send({ topic: 'txn-refused', messages: [{ value: 'x' }] });
+          await transaction.commit();
+        })(),
+        /coordinator/i,
+      );
+    } finally {
+      await producer.disconnect();
+    }
+    const described = (await (await fetch(`${http}/topics/txn-refused`)).json()) as {
+      partitionStates: { highWatermark: number }[];
+    };
+    assert.equal(described.partitionStates[0]?.highWatermark, 0);
+  });
 });
