@@ -280,77 +280,88 @@ describe(`${CLIENT} against the Kafka door of npm start`, () => {
     ]);
   });
 
-  test('three Java consumers share six partitions, rebalance when one leaves and when it returns; every record is committed exactly once', async () => {
-    const TOPIC = 'java-six';
-    const GROUP = 'java-members';
-    const PARTITIONS = 6;
-    await createTopic(TOPIC, PARTITIONS);
-    let produced = 0;
-    const produce = async (count: number) => {
-      const batch = Array.from({ length: count }, (_, i) => ({
-        partition: (produced + i) % PARTITIONS,
-        valueBase64: Buffer.from(`record-${produced + i}`).toString('base64'),
-      }));
-      await httpProduce(TOPIC, batch);
-      produced += count;
-    };
-    /** `${partition}:${offset}` of every record whose commit succeeded. */
-    const committed: string[] = [];
-    const join = (name: string): Member => {
-      const member: Member = {
-        name,
-        assigned: [],
-        running: start(bootstrap, ['member', TOPIC, GROUP], (line) => {
-          if (Array.isArray(line.assigned)) member.assigned = line.assigned as number[];
-          if (typeof line.committed === 'string') committed.push(line.committed);
-        }),
+  for (const [slug, protocol, assignor] of [
+    ['range', 'range (eager)', 'org.apache.kafka.clients.consumer.RangeAssignor'],
+    [
+      'cooperative',
+      'cooperative-sticky (incremental)',
+      'org.apache.kafka.clients.consumer.CooperativeStickyAssignor',
+    ],
+  ] as const) {
+    test(`three Java consumers (${protocol}) share six partitions, rebalance when one leaves and when it returns; every record is committed exactly once`, async () => {
+      const TOPIC = `java-six-${slug}`;
+      const GROUP = `java-members-${slug}`;
+      const PARTITIONS = 6;
+      await createTopic(TOPIC, PARTITIONS);
+      let produced = 0;
+      const produce = async (count: number) => {
+        const batch = Array.from({ length: count }, (_, i) => ({
+          partition: (produced + i) % PARTITIONS,
+          valueBase64: Buffer.from(`record-${produced + i}`).toString('base64'),
+        }));
+        await httpProduce(TOPIC, batch);
+        produced += count;
       };
-      members.push(member);
-      return member;
-    };
-    const stop = async (member: Member) => {
-      member.running.process.stdin?.end('stop\n');
-      await member.running.exited;
-      members.splice(members.indexOf(member), 1);
-      member.assigned = [];
-    };
-    const covers = (group: readonly Member[]) => {
-      const all = group.flatMap((m) => m.assigned).sort((a, b) => a - b);
-      return (
-        group.every((m) => m.assigned.length > 0) && all.length === PARTITIONS && all.every((p, i) => p === i)
+      /** `${partition}:${offset}` of every record whose commit succeeded. */
+      const committed: string[] = [];
+      const join = (name: string): Member => {
+        const member: Member = {
+          name,
+          assigned: [],
+          running: start(bootstrap, ['member', TOPIC, GROUP, assignor], (line) => {
+            if (Array.isArray(line.assigned)) member.assigned = line.assigned as number[];
+            if (typeof line.committed === 'string') committed.push(line.committed);
+          }),
+        };
+        members.push(member);
+        return member;
+      };
+      const stop = async (member: Member) => {
+        member.running.process.stdin?.end('stop\n');
+        await member.running.exited;
+        members.splice(members.indexOf(member), 1);
+        member.assigned = [];
+      };
+      const covers = (group: readonly Member[]) => {
+        const all = group.flatMap((m) => m.assigned).sort((a, b) => a - b);
+        return (
+          group.every((m) => m.assigned.length > 0) &&
+          all.length === PARTITIONS &&
+          all.every((p, i) => p === i)
+        );
+      };
+
+      await produce(60);
+      const a = join('a');
+      const b = join('b');
+      const c = join('c');
+      await until('every member to get partitions', () => covers([a, b, c]));
+      await produce(60);
+      await until('the records so far to be committed', () => committed.length >= 120);
+
+      await stop(c);
+      await until('the two left to take over all six partitions', () => covers([a, b]));
+      await produce(60);
+      await until('the records so far to be committed', () => committed.length >= 180);
+
+      const back = join('c again');
+      await until('every member to get partitions again', () => covers([a, b, back]));
+      await produce(60);
+      await until('every record to be committed', () => committed.length >= produced);
+
+      const expected = Array.from(
+        { length: produced },
+        (_, i) => `${i % PARTITIONS}:${Math.floor(i / PARTITIONS)}`,
       );
-    };
-
-    await produce(60);
-    const a = join('a');
-    const b = join('b');
-    const c = join('c');
-    await until('every member to get partitions', () => covers([a, b, c]));
-    await produce(60);
-    await until('the records so far to be committed', () => committed.length >= 120);
-
-    await stop(c);
-    await until('the two left to take over all six partitions', () => covers([a, b]));
-    await produce(60);
-    await until('the records so far to be committed', () => committed.length >= 180);
-
-    const back = join('c again');
-    await until('every member to get partitions again', () => covers([a, b, back]));
-    await produce(60);
-    await until('every record to be committed', () => committed.length >= produced);
-
-    const expected = Array.from(
-      { length: produced },
-      (_, i) => `${i % PARTITIONS}:${Math.floor(i / PARTITIONS)}`,
-    );
-    assert.deepEqual([...committed].sort(), expected.sort(), 'each record committed exactly once');
-    const overHttp = await httpJson<{ offsets: { partition: number; offset: number; lagRecords: number }[] }>(
-      `/groups/${GROUP}/offsets?topic=${TOPIC}`,
-    );
-    assert.deepEqual(
-      overHttp.offsets.map((o) => [o.partition, o.offset, o.lagRecords]),
-      Array.from({ length: PARTITIONS }, (_, p) => [p, produced / PARTITIONS, 0]),
-    );
-    for (const m of [...members]) await stop(m);
-  });
+      assert.deepEqual([...committed].sort(), expected.sort(), 'each record committed exactly once');
+      const overHttp = await httpJson<{
+        offsets: { partition: number; offset: number; lagRecords: number }[];
+      }>(`/groups/${GROUP}/offsets?topic=${TOPIC}`);
+      assert.deepEqual(
+        overHttp.offsets.map((o) => [o.partition, o.offset, o.lagRecords]),
+        Array.from({ length: PARTITIONS }, (_, p) => [p, produced / PARTITIONS, 0]),
+      );
+      for (const m of [...members]) await stop(m);
+    });
+  }
 });

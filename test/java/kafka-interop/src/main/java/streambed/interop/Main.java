@@ -60,7 +60,7 @@ public final class Main {
             case "produce" -> produce(bootstrap, rest[0], rest[1], Integer.parseInt(rest[2]));
             case "consume" -> consume(bootstrap, rest[0], rest[1], Integer.parseInt(rest[2]));
             case "offsets-for-times" -> offsetsForTimes(bootstrap, rest[0], Long.parseLong(rest[1]));
-            case "member" -> member(bootstrap, rest[0], rest[1]);
+            case "member" -> member(bootstrap, rest[0], rest[1], rest.length > 2 ? rest[2] : null);
             case "produce-recover" -> produceRecover(bootstrap, rest[0]);
             default -> {
                 System.err.println("unknown scenario " + args[1]);
@@ -299,9 +299,10 @@ public final class Main {
      * A long-running group member: prints {@code {"assigned":[...]}} after each rebalance and
      * {@code {"committed":"p:o"}} for every record whose commit (commitSync of that record alone)
      * succeeded; a failed commit prints {@code {"commitFailed":...}}. A line "stop" on stdin closes the
-     * consumer (LeaveGroup) and ends the program.
+     * consumer (LeaveGroup) and ends the program. An optional assignor class picks the protocol
+     * (partition.assignment.strategy), e.g. the CooperativeStickyAssignor for incremental rebalances.
      */
-    private static void member(String bootstrap, String topic, String group) throws Exception {
+    private static void member(String bootstrap, String topic, String group, String assignor) throws Exception {
         AtomicBoolean stop = new AtomicBoolean(false);
         Thread stdin = new Thread(() -> {
             try (BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
@@ -314,7 +315,9 @@ public final class Main {
         });
         stdin.setDaemon(true);
         stdin.start();
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerProps(bootstrap, group))) {
+        Properties props = consumerProps(bootstrap, group);
+        if (assignor != null) props.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, assignor);
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props)) {
             consumer.subscribe(List.of(topic), new ConsumerRebalanceListener() {
                 @Override public void onPartitionsRevoked(Collection<TopicPartition> partitions) {}
                 @Override public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
@@ -325,14 +328,19 @@ public final class Main {
                 }
             });
             while (!stop.get()) {
-                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-                    TopicPartition tp = new TopicPartition(r.topic(), r.partition());
-                    try {
-                        consumer.commitSync(Map.of(tp, new OffsetAndMetadata(r.offset() + 1)));
-                        Json.line("committed", r.partition() + ":" + r.offset());
-                    } catch (CommitFailedException | org.apache.kafka.common.errors.RebalanceInProgressException e) {
-                        Json.line("commitFailed", r.partition() + ":" + r.offset(), "error", e.getClass().getSimpleName());
-                        break;
+                ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(200));
+                for (TopicPartition tp : records.partitions()) {
+                    for (ConsumerRecord<byte[], byte[]> r : records.records(tp)) {
+                        try {
+                            consumer.commitSync(Map.of(tp, new OffsetAndMetadata(r.offset() + 1)));
+                            Json.line("committed", r.partition() + ":" + r.offset());
+                        } catch (CommitFailedException | org.apache.kafka.common.errors.RebalanceInProgressException e) {
+                            Json.line("commitFailed", r.partition() + ":" + r.offset(), "error", e.getClass().getSimpleName());
+                            // Not committed: read it again if the partition is still ours (a cooperative
+                            // rebalance can keep it), else its next owner starts from the committed offset.
+                            if (consumer.assignment().contains(tp)) consumer.seek(tp, r.offset());
+                            break;
+                        }
                     }
                 }
             }
