@@ -146,6 +146,34 @@ describe(`${CLIENT} against the Kafka door of npm start`, () => {
     assert.equal(total, 60, 'nothing of the refused batches was appended');
   });
 
+  test('plain producers with acks=1 (offsets answered) and acks=0 (no answer: offset -1) append every record', async () => {
+    await createTopic('java-acks', 1);
+    const one = await java('produce', 'java-acks', 'none', 5, '1');
+    assert.deepEqual(
+      one.map((l) => l.offset),
+      [0, 1, 2, 3, 4],
+    );
+    const zero = await java('produce', 'java-acks', 'gzip', 5, '0');
+    assert.deepEqual(
+      zero.map((l) => l.offset),
+      [-1, -1, -1, -1, -1],
+    );
+    // acks=0 is not waited for: the records land shortly after.
+    let keys: (string | null)[] = [];
+    await until(
+      'the acks=0 records to land',
+      () => keys.length === 10,
+      30_000,
+      async () => {
+        keys = (await httpRecords('java-acks', 0)).map((r) => r.key);
+      },
+    );
+    assert.deepEqual(
+      keys,
+      [0, 1, 2, 3, 4, 0, 1, 2, 3, 4].map((i) => `key-${i}`),
+    );
+  });
+
   test('a KafkaConsumer in a group (classic protocol) reads every record and commits; a second run reads nothing; the HTTP API shows lag 0', async () => {
     await createTopic('java-group', 3);
     const sent = await java('produce', 'java-group', 'gzip', 24);

@@ -24,13 +24,20 @@ export const parseLines = (text: string): Line[] =>
     .map((l) => JSON.parse(l) as Line);
 
 /**
- * Resolves once `check()` holds; throws naming `what` after `timeoutMs`.
+ * Resolves once `check()` holds; throws naming `what` after `timeoutMs`. `refresh` runs before each look.
  *
  * @example await until('every member to get partitions', () => covers(members));
  */
-export async function until(what: string, check: () => boolean, timeoutMs = 90_000): Promise<void> {
+export async function until(
+  what: string,
+  check: () => boolean,
+  timeoutMs = 90_000,
+  refresh?: () => Promise<void>,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!check()) {
+  for (;;) {
+    await refresh?.();
+    if (check()) return;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -57,10 +57,11 @@ public final class Main {
             case "admin-describe" -> adminDescribe(bootstrap, rest[0]);
             case "admin-delete" -> adminDelete(bootstrap, rest[0]);
             case "admin-inspect" -> AdminInspect.run(common(bootstrap), rest[0], rest[1]);
-            case "produce" -> produce(bootstrap, rest[0], rest[1], Integer.parseInt(rest[2]));
+            case "produce" -> produce(bootstrap, rest[0], rest[1], Integer.parseInt(rest[2]), rest.length > 3 ? rest[3] : "all");
             case "consume" -> consume(bootstrap, rest[0], rest[1], Integer.parseInt(rest[2]));
             case "offsets-for-times" -> offsetsForTimes(bootstrap, rest[0], Long.parseLong(rest[1]));
-            case "member" -> member(bootstrap, rest[0], rest[1], rest.length > 2 ? rest[2] : null);
+            case "member" -> member(bootstrap, rest[0], rest[1], rest.length > 2 ? rest[2] : null,
+                    rest.length > 3 ? rest[3] : null);
             case "produce-recover" -> produceRecover(bootstrap, rest[0]);
             default -> {
                 System.err.println("unknown scenario " + args[1]);
@@ -102,16 +103,19 @@ public final class Main {
     }
 
     /**
-     * An idempotent producer (the Java default: enable.idempotence=true, acks=all) with linger and the
-     * given compression: {@code count} records keyed {@code key-<i>} with a header {@code n=<i>}, one
+     * An idempotent producer (the Java default: enable.idempotence=true, acks=all; a plain one with
+     * acks 0 or 1) with linger and the given compression: {@code count} records keyed {@code key-<i>} with a header {@code n=<i>}, one
      * JSON line per acknowledged record in send order, or one error line.
      */
-    private static void produce(String bootstrap, String topic, String compression, int count) throws Exception {
+    private static void produce(String bootstrap, String topic, String compression, int count, String acks) throws Exception {
         Properties p = common(bootstrap);
         p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
         p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
         p.put(ProducerConfig.LINGER_MS_CONFIG, "20");
         p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, compression);
+        p.put(ProducerConfig.ACKS_CONFIG, acks);
+        // Idempotence needs acks=all: with acks 0 or 1 the producer is a plain one.
+        if (!acks.equals("all") && !acks.equals("-1")) p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "false");
         p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, "30000");
         p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, "20000");
         try (KafkaProducer<String, String> producer = new KafkaProducer<>(p)) {
@@ -300,9 +304,11 @@ public final class Main {
      * {@code {"committed":"p:o"}} for every record whose commit (commitSync of that record alone)
      * succeeded; a failed commit prints {@code {"commitFailed":...}}. A line "stop" on stdin closes the
      * consumer (LeaveGroup) and ends the program. An optional assignor class picks the protocol
-     * (partition.assignment.strategy), e.g. the CooperativeStickyAssignor for incremental rebalances.
+     * (partition.assignment.strategy), e.g. the CooperativeStickyAssignor for incremental rebalances;
+     * an optional group.instance.id makes it a static member.
      */
-    private static void member(String bootstrap, String topic, String group, String assignor) throws Exception {
+    private static void member(String bootstrap, String topic, String group, String assignor, String instanceId)
+            throws Exception {
         AtomicBoolean stop = new AtomicBoolean(false);
         Thread stdin = new Thread(() -> {
             try (BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
@@ -317,6 +323,7 @@ public final class Main {
         stdin.start();
         Properties props = consumerProps(bootstrap, group);
         if (assignor != null) props.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, assignor);
+        if (instanceId != null) props.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, instanceId);
         try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props)) {
             consumer.subscribe(List.of(topic), new ConsumerRebalanceListener() {
                 @Override public void onPartitionsRevoked(Collection<TopicPartition> partitions) {}
