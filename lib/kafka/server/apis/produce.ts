@@ -55,8 +55,8 @@ const PRODUCE_OVERRIDES = { InvalidArgument: KafkaError.INVALID_RECORD } as cons
  * batches are refused (transactions are not served).
  *
  * logStartOffset is sent with UNKNOWN_PRODUCER_ID and OUT_OF_ORDER_SEQUENCE_NUMBER, the errors a
- * producer reads it with (the Java client retries UNKNOWN_PRODUCER_ID unchanged, forever, while it is
- * -1); it costs a read of the partition's head, so a success answers -1 (unknown, which clients
+ * producer reads it with (while it is -1 the Java client resends an UNKNOWN_PRODUCER_ID batch
+ * unchanged until its delivery timeout); it costs a read of the partition's head, so a success answers -1 (unknown, which clients
  * accept): the commit path's append does not return the log start. logAppendTimeMs is -1 because
  * Streambed keeps the producer's timestamps (CreateTime): there is no LogAppendTime topic.
  *
