@@ -4,9 +4,26 @@ import { describe, test } from 'node:test';
 import { localCallerVerifier } from '../../functions/local/sigv4-presigned.ts';
 import { main } from '../../lib/cli/main.ts';
 import { createKafkaAuthToken, InvalidArgumentError } from '../../lib/client/index.ts';
+import { CallerRejectedError } from '../../lib/kafka/auth/errors.ts';
 import { parseCallerToken } from '../../lib/kafka/auth/token.ts';
 
 const credentials = { accessKeyId: 'AKIAUNITTOKEN0000001', secretAccessKey: 'unit-token-secret' };
+
+const NOW = Date.UTC(2026, 0, 15, 12, 0, 0);
+const token = (over: Partial<Parameters<typeof createKafkaAuthToken>[0]> = {}) =>
+  createKafkaAuthToken({
+    clusterId: 'c1',
+    region: 'eu-west-1',
+    credentials,
+    now: () => new Date(NOW),
+    ...over,
+  });
+/** A real token's URL with one change. */
+async function edited(change: (url: URL) => void): Promise<string> {
+  const url = new URL(Buffer.from(await token(), 'base64url').toString('utf8'));
+  change(url);
+  return Buffer.from(url.toString(), 'utf8').toString('base64url');
+}
 
 /** Runs the CLI with these AWS variables in the process environment (the default credential chain reads it). */
 async function cli(argv: string[], vars: Record<string, string>) {
@@ -113,5 +130,40 @@ describe('streambed kafka-token', () => {
     const { code, stderr } = await cli(['kafka-token', '--expires-in', '7200'], vars);
     assert.equal(code, 2);
     assert.match(stderr, /--expires-in must be 1 to 3600 seconds, got 7200/);
+  });
+});
+
+describe('the local verifier (npm start --auth sigv4)', () => {
+  const verifier = localCallerVerifier({ identity: credentials, account: '111122223333' });
+  test("a token signed with npm start's identity for this cluster is answered as STS would", async () => {
+    assert.deepEqual(await verifier.verifyCaller(await token(), { clusterId: 'c1', now: NOW }), {
+      arn: 'arn:aws:iam::111122223333:user/local',
+      account: '111122223333',
+      userId: credentials.accessKeyId,
+      expiresAt: NOW + 900_000,
+    });
+  });
+  test('a wrong secret, another cluster, another key, an unexpected session token or a changed URL are refused', async () => {
+    const cases = [
+      [
+        await token({ credentials: { ...credentials, secretAccessKey: 'wrong' } }),
+        'c1',
+        /SignatureDoesNotMatch/,
+      ],
+      [await token(), 'c2', /token for another cluster than 'c2'/],
+      [
+        await token({ credentials: { ...credentials, accessKeyId: 'AKIAOTHER' } }),
+        'c1',
+        /InvalidClientTokenId/,
+      ],
+      [await token({ credentials: { ...credentials, sessionToken: 'st' } }), 'c1', /InvalidClientTokenId/],
+      [await edited((u) => u.searchParams.set('X-Amz-Expires', '901')), 'c1', /SignatureDoesNotMatch/],
+    ] as const;
+    for (const [t, clusterId, message] of cases) {
+      await assert.rejects(
+        verifier.verifyCaller(t, { clusterId, now: NOW }),
+        (e: Error) => e instanceof CallerRejectedError && message.test(e.message),
+      );
+    }
   });
 });

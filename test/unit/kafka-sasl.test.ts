@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { localCallerVerifier } from '../../functions/local/sigv4-presigned.ts';
 import { createKafkaAuthToken } from '../../lib/client/kafka-token.ts';
 import { principalAuthorizer, roleArnOf } from '../../lib/kafka/auth/authorize.ts';
 import {
@@ -338,41 +337,6 @@ describe('the STS verifier, against an HTTP server answering as STS does', () =>
     });
     assert.throws(() => parseCallerIdentity('<html>captive portal</html>'), VerifierUnavailableError);
     assert.throws(() => parseCallerIdentity('{"GetCallerIdentityResponse":{}}'), VerifierUnavailableError);
-  });
-});
-
-describe('the local verifier (npm start --auth sigv4)', () => {
-  const verifier = localCallerVerifier({ identity: credentials, account: '111122223333' });
-  test("a token signed with npm start's identity for this cluster is answered as STS would", async () => {
-    assert.deepEqual(await verifier.verifyCaller(await token(), { clusterId: 'c1', now: NOW }), {
-      arn: 'arn:aws:iam::111122223333:user/local',
-      account: '111122223333',
-      userId: credentials.accessKeyId,
-      expiresAt: NOW + 900_000,
-    });
-  });
-  test('a wrong secret, another cluster, another key, an unexpected session token or a changed URL are refused', async () => {
-    const cases = [
-      [
-        await token({ credentials: { ...credentials, secretAccessKey: 'wrong' } }),
-        'c1',
-        /SignatureDoesNotMatch/,
-      ],
-      [await token(), 'c2', /token for another cluster than 'c2'/],
-      [
-        await token({ credentials: { ...credentials, accessKeyId: 'AKIAOTHER' } }),
-        'c1',
-        /InvalidClientTokenId/,
-      ],
-      [await token({ credentials: { ...credentials, sessionToken: 'st' } }), 'c1', /InvalidClientTokenId/],
-      [await edited((u) => u.searchParams.set('X-Amz-Expires', '901')), 'c1', /SignatureDoesNotMatch/],
-    ] as const;
-    for (const [t, clusterId, message] of cases) {
-      await assert.rejects(
-        verifier.verifyCaller(t, { clusterId, now: NOW }),
-        (e: Error) => e instanceof CallerRejectedError && message.test(e.message),
-      );
-    }
   });
 });
 
