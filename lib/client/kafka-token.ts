@@ -19,6 +19,14 @@ export interface KafkaAuthTokenOptions {
   readonly now?: () => Date;
 }
 
+let chain: Promise<AwsCredentialIdentityProvider> | undefined;
+
+/** The default credential chain, made once: its cache keeps instance or container credentials between tokens. */
+function defaultCredentials(): Promise<AwsCredentialIdentityProvider> {
+  chain ??= import('@aws-sdk/credential-provider-node').then((m) => m.defaultProvider());
+  return chain;
+}
+
 /**
  * A token for the Kafka door's SASL authentication: a presigned `sts:GetCallerIdentity` request
  * (SigV4 query signing with your AWS credentials, `x-streambed-cluster` signed), base64url-encoded.
@@ -50,8 +58,7 @@ export async function createKafkaAuthToken(options: KafkaAuthTokenOptions): Prom
     import('@smithy/signature-v4'),
     import('@aws-crypto/sha256-js'),
   ]);
-  const credentials =
-    options.credentials ?? (await import('@aws-sdk/credential-provider-node')).defaultProvider();
+  const credentials = options.credentials ?? (await defaultCredentials());
   const signer = new SignatureV4({
     service: 'sts',
     region,
