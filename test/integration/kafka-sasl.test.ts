@@ -285,19 +285,36 @@ describe('the Kafka door of npm start -- --auth sigv4 (SASL with a presigned STS
     },
   );
 
-  test('@platformatic/kafka with SASL PLAIN and the token as the password produces', async () => {
-    const producer = new PlatformaticProducer({
-      clientId: 'platformatic-sasl',
-      bootstrapBrokers: [broker],
-      serializers: stringSerializers,
-      sasl: { mechanism: 'PLAIN', username: 'aws', password: await token() },
-    });
-    try {
+  for (const mechanism of ['PLAIN', 'OAUTHBEARER'] as const) {
+    test(`@platformatic/kafka with SASL ${mechanism} and the token produces; a wrong token is refused`, async () => {
+      const sasl = async (t: string) =>
+        mechanism === 'PLAIN' ? { mechanism, username: 'aws', password: t } : { mechanism, token: t };
+      const producer = new PlatformaticProducer({
+        clientId: 'platformatic-sasl',
+        bootstrapBrokers: [broker],
+        serializers: stringSerializers,
+        sasl: await sasl(await token()),
+      });
       const before = await highWatermark('secured');
-      await producer.send({ messages: [{ topic: 'secured', key: 'p', value: 'platformatic' }] });
+      try {
+        await producer.send({ messages: [{ topic: 'secured', key: 'p', value: mechanism }] });
+        assert.equal(await highWatermark('secured'), before + 1);
+      } finally {
+        await producer.close();
+      }
+      const refused = new PlatformaticProducer({
+        clientId: 'platformatic-sasl-refused',
+        bootstrapBrokers: [broker],
+        serializers: stringSerializers,
+        retries: 0,
+        sasl: await sasl(await token({ clusterId: 'another-cluster' })),
+      });
+      try {
+        await assert.rejects(refused.send({ messages: [{ topic: 'secured', value: 'must not land' }] }));
+      } finally {
+        await refused.close().catch(() => undefined);
+      }
       assert.equal(await highWatermark('secured'), before + 1);
-    } finally {
-      await producer.close();
-    }
-  });
+    });
+  }
 });
