@@ -7,6 +7,7 @@ import { freePort } from '../../lib/harness/process.ts';
 import {
   buildJar,
   idempotentBatch,
+  KAFKA_CLIENTS_VERSION,
   type Line,
   type Running,
   scenario,
@@ -15,8 +16,7 @@ import {
 } from '../java/interop.ts';
 import { startLocal, stopLocal } from '../support/local-start.ts';
 
-/** kafka-clients as pinned in test/java/kafka-interop/pom.xml. */
-const CLIENT = 'the Java client (kafka-clients 4.1.1)';
+const CLIENT = `the Java client (kafka-clients ${KAFKA_CLIENTS_VERSION})`;
 
 interface HttpRecord {
   readonly offset: number;

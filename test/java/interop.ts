@@ -43,9 +43,19 @@ export async function until(
   }
 }
 
+/** kafka-clients as pinned in kafka-interop/pom.xml. */
+const PINNED = '4.3.1';
+
 /**
- * Builds the interop jar (`mvn -q -B package`; ~/.m2 is the cache, outside the clone). Maven is
- * required: without it this throws, saying so, rather than letting the test skip.
+ * The kafka-clients version the jar is built with: the pom's, or `STREAMBED_JAVA_KAFKA_VERSION` (any
+ * 4.x Maven Central serves) to try another client with the same tests.
+ */
+export const KAFKA_CLIENTS_VERSION = process.env.STREAMBED_JAVA_KAFKA_VERSION ?? PINNED;
+
+/**
+ * Builds the interop jar (`mvn -q -B package`; ~/.m2 is the cache, outside the clone) with
+ * {@link KAFKA_CLIENTS_VERSION}. Maven is required: without it this throws, saying so, rather than
+ * letting the test skip.
  */
 export function buildJar(): void {
   const version = spawnSync('mvn', ['-v'], { encoding: 'utf8' });
@@ -55,7 +65,7 @@ export function buildJar(): void {
         'install it (apt-get install maven; .ci/run does) and run the test again',
     );
   }
-  const built = spawnSync('mvn', ['-q', '-B', 'package'], {
+  const built = spawnSync('mvn', ['-q', '-B', `-Dkafka.version=${KAFKA_CLIENTS_VERSION}`, 'package'], {
     cwd: project,
     encoding: 'utf8',
     timeout: 600_000,
