@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { describe, test } from 'node:test';
 import { localCallerVerifier } from '../../functions/local/sigv4-presigned.ts';
 import { createKafkaAuthToken } from '../../lib/client/kafka-token.ts';
@@ -9,6 +10,7 @@ import { ALL_APIS, SASL_APIS } from '../../lib/kafka/server/apis/index.ts';
 import type { KafkaEngine } from '../../lib/kafka/server/context.ts';
 import { dispatch, type Outcome, servedVersions } from '../../lib/kafka/server/dispatch.ts';
 import { KafkaError } from '../../lib/kafka/server/error-codes.ts';
+import { startKafkaServer } from '../../lib/kafka/server/server.ts';
 
 const credentials = { accessKeyId: 'AKIAUNITGATE00000001', secretAccessKey: 'unit-gate-secret' };
 const T0 = Date.UTC(2026, 0, 15, 12, 0, 0);
@@ -216,4 +218,52 @@ describe('authenticated sessions (KIP-368)', () => {
     assert.deepEqual(raw, { kind: 'respond', bytes: new Uint8Array() });
     assert.equal(c.sasl.state, 'authenticated');
   });
+});
+
+describe('the TCP server with auth', () => {
+  /** Writes `bytes` to a new connection; resolves with what came back once the server closed it. */
+  async function exchange(port: number, bytes: Uint8Array): Promise<Buffer> {
+    const socket = connect(port, '127.0.0.1');
+    const received: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => received.push(chunk));
+    socket.on('error', () => {});
+    await new Promise<void>((resolve) => {
+      socket.once('close', () => resolve());
+      socket.write(bytes);
+    });
+    return Buffer.concat(received);
+  }
+  const framed = (message: Uint8Array) => {
+    const out = Buffer.alloc(4 + message.length);
+    out.writeInt32BE(message.length, 0);
+    out.set(message, 4);
+    return out;
+  };
+
+  test(
+    'a Produce before authentication closes the connection with no answer; more than 512 KiB before it too',
+    { timeout: 30_000 },
+    async () => {
+      const produced: unknown[] = [];
+      const server = await startKafkaServer({
+        engine: { produce: async (r: unknown) => produced.push(r) } as unknown as KafkaEngine,
+        port: 0,
+        auth: { verifier: localCallerVerifier({ identity: credentials }) },
+      });
+      try {
+        const request = encodeRequest(
+          { apiKey: ApiKey.Produce, apiVersion: 9, correlationId: 1, clientId: 't' },
+          produce,
+        );
+        assert.equal((await exchange(server.broker.port, framed(request))).length, 0);
+        // A frame announcing 1 MiB, of which 600 KiB are sent: closed before the frame is whole.
+        const big = Buffer.alloc(4 + 600 * 1024);
+        big.writeInt32BE(1024 * 1024, 0);
+        assert.equal((await exchange(server.broker.port, big)).length, 0);
+        assert.deepEqual(produced, []);
+      } finally {
+        await server.close();
+      }
+    },
+  );
 });

@@ -76,6 +76,13 @@ export interface KafkaServer {
 /** The SASL APIs: served (and listed by ApiVersions) only when authentication is required. */
 const SASL_API_KEYS: ReadonlySet<number> = new Set([ApiKey.SaslHandshake, ApiKey.SaslAuthenticate]);
 
+/**
+ * The most a connection may send before it first authenticates, in bytes not yet handled (Kafka's
+ * `sasl.server.max.receive.size`, 512 KiB): an unauthenticated peer cannot make the server buffer a
+ * 100 MiB frame.
+ */
+const MAX_UNAUTHENTICATED_BYTES = 512 * 1024;
+
 /** Requests read ahead of the one being handled before the socket stops being read. */
 const MAX_QUEUED = 64;
 
@@ -164,6 +171,8 @@ function serveConnection(
   };
   const frames = new FrameSplitter();
   let queued = 0;
+  /** The bytes of the requests queued and not yet handled. */
+  let unhandled = 0;
   /** Set once a response that ends the connection was written: later requests are not read. */
   let ending = false;
   let chain: Promise<void> = Promise.resolve();
@@ -182,8 +191,17 @@ function serveConnection(
       close(error instanceof Error ? error.message : String(error));
       return;
     }
+    if (
+      ctx.sasl !== undefined &&
+      ctx.sasl.caller === undefined &&
+      frames.buffered + unhandled + messages.reduce((n, m) => n + m.length, 0) > MAX_UNAUTHENTICATED_BYTES
+    ) {
+      close(`more than ${MAX_UNAUTHENTICATED_BYTES} bytes before authentication`);
+      return;
+    }
     for (const message of messages) {
       queued++;
+      unhandled += message.length;
       if (queued >= MAX_QUEUED) socket.pause();
       chain = chain
         .then(async () => {
@@ -204,6 +222,7 @@ function serveConnection(
             } else if (outcome.kind === 'close') close(outcome.reason);
           } finally {
             queued--;
+            unhandled -= message.length;
             if (queued < MAX_QUEUED / 2 && socket.isPaused() && !socket.destroyed) socket.resume();
           }
         })
