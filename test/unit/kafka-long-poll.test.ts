@@ -87,4 +87,20 @@ describe('a gated look of the long poll', () => {
     assert.equal(reads, 3);
     assert.equal(heads, 2);
   });
+
+  test('a head read that fails is followed by the full read, which answers', async () => {
+    let reads = 0;
+    let heads = 0;
+    const look = gatedLook({
+      read: async () => ++reads,
+      highWatermark: async () => {
+        heads++;
+        throw new Error('the topic was deleted');
+      },
+      reusableAt: () => 4,
+    });
+    assert.equal(await look(), 1);
+    assert.equal(await look(), 2);
+    assert.deepEqual([reads, heads], [2, 1]);
+  });
 });

@@ -70,7 +70,8 @@ export interface GatedLookOptions<T> {
  * One partition's look for {@link longPoll}, made cheap when nothing changed: after a read that found
  * records (too few for minBytes), the next look reads only the high watermark, and reads records
  * again only when it moved; until then the last read stands. Records below an unchanged high
- * watermark do not change (offsets are dense and immutable), so the answer is the same one.
+ * watermark do not change (offsets are dense and immutable), so the answer is the same one. A head read
+ * that fails is followed by the full read (whose value carries the error, as a look without the gate).
  *
  * @example
  * const look = gatedLook({
@@ -83,7 +84,10 @@ export interface GatedLookOptions<T> {
 export function gatedLook<T>(options: GatedLookOptions<T>): () => Promise<T> {
   let last: { readonly value: T; readonly at: number } | undefined;
   return async () => {
-    if (last !== undefined && (await options.highWatermark()) === last.at) return last.value;
+    // A cheap look that fails falls back to the full one, which reports the error as its value does.
+    if (last !== undefined && (await options.highWatermark().catch(() => undefined)) === last.at) {
+      return last.value;
+    }
     const value = await options.read();
     const at = options.reusableAt(value);
     last = at === undefined ? undefined : { value, at };
