@@ -36,6 +36,8 @@ interface Member {
   readonly consumer: Consumer<string, string, string, string>;
   stream?: MessagesStream<string, string, string, string>;
   assigned: number[];
+  /** Stops processing (after the record in hand), then closes the stream and leaves the group. */
+  stop: () => Promise<void>;
 }
 
 interface HttpRecord {
@@ -210,13 +212,17 @@ describe('@platformatic/kafka 2.12.1 against the Kafka door of npm start', () =>
     );
   });
 
-  // Skipped: flaky (passed 3 of 3 alone, failed 2 of 2 in the whole file, one record short or one
-  // committed twice). @platformatic/kafka 2.12.1 retries a commit the coordinator fenced
-  // (ILLEGAL_GENERATION / REBALANCE_IN_PROGRESS) after it rejoins, under the new generation, whether or
-  // not the partition is still the member's (Consumer#commit, rejoinAttempts < retries); with
-  // retries: 0 it does not, but then the group does not settle. The server's fencing is the one
-  // kafka-groups-interop.test.ts passes with kafkajs; see the report for issue 12.
-  test.skip('a group of three shares six partitions, rebalances when one leaves and when it returns; every record is committed exactly once', async () => {
+  // @platformatic/kafka 2.12.1 retries a commit the coordinator refused (REBALANCE_IN_PROGRESS,
+  // ILLEGAL_GENERATION: Kafka's answers, in Kafka's conditions) after it rejoins, under the new generation,
+  // whether or not the partition is still the member's (Consumer#commit: rejoin, then commit again). Such a
+  // commit lands (the member is in the new generation), on a partition that may have moved: the new owner
+  // then starts after a record nobody counted, or reads it again. Kafka's own brokers accept it too. So the
+  // members here commit as a careful user of this client does: only while the consumer is an active member
+  // of a settled generation (Consumer#isActive: not while it rejoins), for a partition still assigned then.
+  // A commit sent then is processed before the member's next JoinGroup (one connection, in order), and the
+  // join barrier cannot close without that JoinGroup: the coordinator accepts it (Stable or
+  // PreparingRebalance, the member's generation), so the client never retries it.
+  test('a group of three shares six partitions, rebalances when one leaves and when it returns; every record is committed exactly once', async () => {
     const TOPIC = 'pl-groups';
     const GROUP = 'pl-group';
     const PARTITIONS = 6;
@@ -253,10 +259,18 @@ describe('@platformatic/kafka 2.12.1 against the Kafka door of npm start', () =>
     const members: Member[] = [];
     const start = async (name: string): Promise<Member> => {
       const c = consumer(GROUP, `platformatic-${name.replace(/ /g, '-')}`);
-      const member: Member = { name, consumer: c, assigned: [] };
-      /** Per partition, the offset this member last committed. */
-      const done = new Map<number, bigint>();
+      const member: Member = { name, consumer: c, assigned: [], stop: async () => {} };
+      let stopping = false;
+      /**
+       * Per partition, the offset of the next record this member is to commit: one past its last
+       * commit, or, once a join gave it the partition, the group's committed offset then.
+       */
+      const next = new Map<number, bigint>();
+      /** Completed joins of this member (each a generation with its assignment). */
+      let joins = 0;
       c.on('consumer:group:join', (payload) => {
+        joins++;
+        next.clear();
         member.assigned = (payload.assignments ?? [])
           .filter((a) => a.topic === TOPIC)
           .flatMap((a) => a.partitions)
@@ -274,47 +288,74 @@ describe('@platformatic/kafka 2.12.1 against the Kafka door of npm start', () =>
       });
       member.stream = stream;
       stream.on('error', (error) => errors.push(error));
-      // One message at a time, committed explicitly before the next: a commit the group refuses (its
-      // generation moved on) does not count, and the record is whoever commits it next's.
-      void (async () => {
+      const owns = (partition: number) =>
+        (c.assignments ?? []).some((x) => x.topic === TOPIC && x.partitions.includes(partition));
+      const gone = () => stopping || c.closed || stream.closed;
+      /** Processes one record: commits it if it is this member's next one (see above), else skips it. */
+      const handle = async (m: StringMessage): Promise<void> => {
+        for (;;) {
+          // Not while the consumer rejoins: wait for the generation to settle (or the member to close).
+          while (!c.isActive() && !gone()) await new Promise((r) => setTimeout(r, 20));
+          // A partition no longer owned is the new owner's to read from the last commit.
+          if (gone() || !owns(m.partition)) return;
+          const at = joins;
+          let from = next.get(m.partition);
+          if (from === undefined) {
+            const listed = await c.listCommittedOffsets({
+              topics: [{ topic: TOPIC, partitions: [m.partition] }],
+            });
+            if (joins !== at) continue; // a rebalance meanwhile: decide again
+            from = listed.get(TOPIC)?.[m.partition] ?? 0n; // indexed by partition
+            next.set(m.partition, from);
+          }
+          // Below: processed already (the stream rewinds to the committed offset on every join). Above:
+          // fetched before a rebalance; the stream fetches it again from the committed offset.
+          if (m.offset !== from) return;
+          if (!c.isActive()) continue;
+          try {
+            await c.commit({
+              offsets: [
+                { topic: m.topic, partition: m.partition, offset: m.offset + 1n, leaderEpoch: m.leaderEpoch },
+              ],
+            });
+          } catch {
+            return; // refused, and not retried: the new owner reads the record from the last commit
+          }
+          if (joins !== at) {
+            // The client retried the commit after a rejoin: where it landed is not known (above).
+            errors.push(new Error(`the commit of ${m.partition}:${m.offset} was retried across a rebalance`));
+            return;
+          }
+          committed.push(`${m.partition}:${m.offset}`);
+          next.set(m.partition, m.offset + 1n);
+          return;
+        }
+      };
+      const loop = (async () => {
         try {
           for await (const m of stream as AsyncIterable<StringMessage>) {
-            // A record of a partition this member no longer owns (the stream may still hold records
-            // fetched before a rebalance) is not its to commit: the new owner reads it from the last
-            // commit. One at or below what this member already committed there (the stream rewinds to
-            // the committed offset on every join) was processed already.
-            const owned = (c.assignments ?? []).some(
-              (x) => x.topic === m.topic && x.partitions.includes(m.partition),
-            );
-            if (!owned || m.offset < (done.get(m.partition) ?? -1n)) continue;
-            const generation = c.generationId;
-            try {
-              await c.commit({
-                offsets: [
-                  {
-                    topic: m.topic,
-                    partition: m.partition,
-                    offset: m.offset + 1n,
-                    leaderEpoch: m.leaderEpoch,
-                  },
-                ],
-              });
-              // A commit the coordinator fenced (the generation moved on) is retried by the client after
-              // it rejoins, under the new generation: it does not count unless the partition stayed here.
-              const still = (c.assignments ?? []).some(
-                (x) => x.topic === m.topic && x.partitions.includes(m.partition),
-              );
-              if (c.generationId !== generation && !still) continue;
-              committed.push(`${m.partition}:${m.offset}`);
-              done.set(m.partition, m.offset + 1n);
-            } catch {
-              // Refused: the rebalance hands the partition on from the last committed offset.
-            }
+            await handle(m);
+            if (gone()) break;
           }
         } catch (error) {
-          if (c.isActive()) errors.push(error);
+          if (!stopping) errors.push(error);
         }
       })();
+      member.stop = async () => {
+        if (stopping) return;
+        stopping = true;
+        const closing = stream.close();
+        await loop;
+        await closing;
+        // Not in the middle of a rejoin (another member's leave starts one): closed then, a @platformatic/kafka
+        // 2.12.1 consumer sometimes never returned from close (2 runs in 6; its connection stayed open
+        // while the server already had the group empty).
+        await until('the member to settle before it leaves', () => c.isActive() || c.closed, 30_000).catch(
+          () => {},
+        );
+        await c.close();
+      };
+      closers.push(member.stop);
       members.push(member);
       return member;
     };
@@ -340,8 +381,7 @@ describe('@platformatic/kafka 2.12.1 against the Kafka door of npm start', () =>
       () => committed.length >= 120,
     );
 
-    await c.stream?.close();
-    await c.consumer.close();
+    await c.stop();
     c.assigned = [];
     await until(
       () => `the two left to take over all six partitions: ${state()}`,
