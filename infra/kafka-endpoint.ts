@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,6 +52,7 @@ import {
 import { Construct } from 'constructs';
 import { buildSync } from 'esbuild';
 import type { HandlerGroup } from '../functions/routes.ts';
+import { NATIVE_MODULES } from './function.ts';
 import { OBJECT_PREFIX } from './storage.ts';
 import type { Streambed } from './streambed.ts';
 
@@ -726,6 +727,29 @@ let placeholder: string | undefined;
  * the local esbuild (never in Docker), once per process. When the stack is not being bundled
  * (`cdk synth` of another stack, template-only tests), main.mjs is a stub that exits with an error.
  */
+/**
+ * The image's package.json: only the native modules the bundle loads at run time (esbuild cannot bundle
+ * them), at the versions the repository's package.json pins. The Dockerfile installs them during the
+ * linux/arm64 image build, so npm takes that platform's binary.
+ */
+export function imagePackageJson(): {
+  name: string;
+  private: true;
+  type: 'module';
+  dependencies: Record<string, string>;
+} {
+  const root = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as {
+    dependencies?: Record<string, string>;
+  };
+  const dependencies: Record<string, string> = {};
+  for (const name of NATIVE_MODULES) {
+    const version = root.dependencies?.[name];
+    if (version === undefined) throw new Error(`package.json has no dependency ${name}`);
+    dependencies[name] = version;
+  }
+  return { name: 'streambed-kafka-endpoint', private: true, type: 'module', dependencies };
+}
+
 function stageImage(bundle: boolean): string {
   if (bundle && staged !== undefined) return staged;
   if (!bundle && placeholder !== undefined) return placeholder;
@@ -733,6 +757,7 @@ function stageImage(bundle: boolean): string {
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   mkdirSync(dir, { recursive: true });
   copyFileSync(join(PROJECT_ROOT, 'infra/kafka/Dockerfile'), join(dir, 'Dockerfile'));
+  writeFileSync(join(dir, 'package.json'), `${JSON.stringify(imagePackageJson(), null, 2)}\n`);
   if (!bundle) {
     writeFileSync(
       join(dir, 'main.mjs'),
