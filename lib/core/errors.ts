@@ -99,7 +99,8 @@ export class UnknownProducerIdError extends StreambedError {
 /**
  * Kafka's OUT_OF_ORDER_SEQUENCE_NUMBER: the producer skipped a sequence number. `ahead` when the batch
  * is past the next expected sequence — a batch that overtook one still in flight (the server waits a
- * moment for that one before refusing).
+ * moment for that one before refusing). `noState` when the partition has no state for the producer
+ * (never appended there, or its state expired): Kafka answers that case UNKNOWN_PRODUCER_ID.
  *
  * @example new OutOfOrderSequenceError('producer 9 expected sequence 10, got 14', { ahead: true })
  */
@@ -107,9 +108,11 @@ export class OutOfOrderSequenceError extends StreambedError {
   readonly code = 'OutOfOrderSequence';
   readonly status = 409;
   readonly ahead: boolean;
-  constructor(message: string, options?: { cause?: unknown; ahead?: boolean }) {
+  readonly noState: boolean;
+  constructor(message: string, options?: { cause?: unknown; ahead?: boolean; noState?: boolean }) {
     super(message, options);
     this.ahead = options?.ahead ?? false;
+    this.noState = options?.noState ?? false;
   }
 }
 

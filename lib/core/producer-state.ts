@@ -73,14 +73,15 @@ export type ProducerDecision =
  */
 export function decide(state: ProducerState | undefined, batch: ProducerBatch): ProducerDecision {
   const who = `producer ${batch.producerId}`;
-  const outOfOrder = (message: string, ahead = false) => ({
+  const outOfOrder = (message: string, ahead = false, noState = false) => ({
     kind: 'error' as const,
-    error: new OutOfOrderSequenceError(`${who} ${message}`, { ahead }),
+    error: new OutOfOrderSequenceError(`${who} ${message}`, { ahead, noState }),
   });
   if (state === undefined) {
     if (batch.sequence === 0) return { kind: 'append' };
     return outOfOrder(
       `has no state on this partition (new, or idle past the expiration): expected sequence 0, got ${batch.sequence}`,
+      true,
       true,
     );
   }

@@ -30,9 +30,11 @@ describe('an idempotent producer without state on the partition, as Kafka client
     assert.equal(decision.kind, 'error');
     if (decision.kind !== 'error') return;
     assert.equal(toKafkaError(decision.error).errorCode, 59);
-    // The adapter's rethrow for expired state (not `ahead`) keeps the engine's words.
-    const expired = new OutOfOrderSequenceError(decision.error.message, { ahead: false });
+    // The adapter's rethrow for expired state (not `ahead`) keeps the flag; the message does not decide.
+    const expired = new OutOfOrderSequenceError(decision.error.message, { ahead: false, noState: true });
     assert.equal(toKafkaError(expired).errorCode, 59);
+    const sameWordsNoFlag = new OutOfOrderSequenceError(decision.error.message, { ahead: false });
+    assert.equal(toKafkaError(sameWordsNoFlag).errorCode, 45);
   });
 
   test('a gap after known state stays OUT_OF_ORDER_SEQUENCE_NUMBER (45)', () => {

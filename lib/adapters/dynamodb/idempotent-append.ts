@@ -115,7 +115,7 @@ export class IdempotentAppender {
         // refusal is final at once (no predecessor wait).
         const expired = known !== undefined && state === undefined;
         if (expired && decision.error instanceof OutOfOrderSequenceError && decision.error.ahead) {
-          throw new OutOfOrderSequenceError(decision.error.message, { ahead: false });
+          throw new OutOfOrderSequenceError(decision.error.message, { ahead: false, noState: true });
         }
         throw decision.error;
       }

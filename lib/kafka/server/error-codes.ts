@@ -83,13 +83,6 @@ export interface KafkaFailure {
 }
 
 /**
- * How the engine words an out-of-order refusal of a producer that has no state on the partition: it
- * never appended there, or its state expired (`decide` in lib/core/producer-state.ts; the unit test
- * builds the error with `decide` itself, so a change of wording fails it).
- */
-const NO_PRODUCER_STATE = /has no state on this partition/;
-
-/**
  * The Kafka error code for anything a handler caught: a Kafka protocol error carries its own, a
  * Streambed error goes through {@link STREAMBED_TO_KAFKA} (`overrides` first, for the few places
  * where Kafka uses another code for the same failure, e.g. INVALID_RECORD for a bad record in a
@@ -107,7 +100,7 @@ const NO_PRODUCER_STATE = /has no state on this partition/;
 export function toKafkaError(error: unknown, overrides: Readonly<Record<string, number>> = {}): KafkaFailure {
   const errorMessage = error instanceof Error ? error.message : String(error);
   if (error instanceof KafkaProtocolError) return { errorCode: error.kafkaErrorCode, errorMessage };
-  if (error instanceof OutOfOrderSequenceError && NO_PRODUCER_STATE.test(error.message)) {
+  if (error instanceof OutOfOrderSequenceError && error.noState) {
     return { errorCode: KafkaError.UNKNOWN_PRODUCER_ID, errorMessage };
   }
   if (error instanceof StreambedError) {
