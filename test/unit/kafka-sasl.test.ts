@@ -374,4 +374,12 @@ describe('authorization of verified callers', () => {
       /neither a 12-digit account id nor an ARN pattern/,
     );
   });
+  test('neither an account nor an allow-list is refused at construction (any AWS principal must be allowed explicitly)', () => {
+    assert.throws(() => principalAuthorizer({}), /say who may connect/);
+    assert.throws(() => principalAuthorizer({ account: '12345' }), /12 digits, got 12345/);
+    const anyone = principalAuthorizer({ allowedPrincipals: ['arn:*'] });
+    anyone(caller('arn:aws:iam::999999999999:user/eve'));
+    const nobody = principalAuthorizer({ allowedPrincipals: [] });
+    assert.throws(() => nobody(caller('arn:aws:iam::123456789012:user/ada')), PrincipalNotAllowedError);
+  });
 });

@@ -39,7 +39,8 @@ function patternToRegExp(pattern: string): RegExp {
 
 /**
  * The default authorization: callers of the server's own account, or, with `allowedPrincipals`,
- * exactly those. With neither, every verified caller is allowed (say so in the banner).
+ * exactly those. Neither is refused at construction: a verified caller is merely some AWS principal,
+ * of any account, so allowing every one must be said (`allowedPrincipals: ['arn:*']`).
  *
  * @example
  * const authorize = principalAuthorizer({ allowedPrincipals: ['arn:aws:iam::123456789012:role/app-*'] });
@@ -64,8 +65,13 @@ export function principalAuthorizer(options: PrincipalAuthorizerOptions): Caller
     };
   }
   const account = options.account;
+  if (account === undefined || !/^\d{12}$/.test(account)) {
+    throw new InvalidArgumentError(
+      `say who may connect: the server's account (12 digits, got ${String(account)}) or allowedPrincipals; ['arn:*'] allows any AWS principal`,
+    );
+  }
   return (caller) => {
-    if (account === undefined || caller.account === account) return;
+    if (caller.account === account) return;
     throw new PrincipalNotAllowedError(
       `${caller.arn} is of account ${caller.account}, not this cluster's (${account})`,
     );
