@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type Command, Option } from 'commander';
 import {
   type ConsumerRecord,
+  FETCH_MAX_RECORDS,
   type StreambedClient,
   type StreambedError,
   UnknownPartitionError,
@@ -240,7 +241,9 @@ async function fetchPartition(
           topic,
           partition: cursor.partition,
           offset: cursor.offset,
-          maxRecords: Math.max(1, Math.min(500, remaining)),
+          // As many as are still wanted, up to the server's most: asking for fewer than a stored batch
+          // holds would fetch that batch again for each slice of it.
+          maxRecords: Math.max(1, Math.min(FETCH_MAX_RECORDS, remaining)),
         }),
       { retries: 4, maxDelayMs: 1_000 },
     );

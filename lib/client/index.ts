@@ -39,6 +39,7 @@ export { Admin, type GroupDescription, type ResetOffsetsOptions } from './admin.
 export { binaryCodec } from './binary-codec.ts';
 export { type ClientOptions, StreambedClient } from './client.ts';
 export { Consumer, type ConsumerOptions, type SeekTarget } from './consumer.ts';
+export { FETCH_MAX_RECORDS } from './consumer-fetch.ts';
 export { DirectTransport, type DirectTransportOptions } from './direct-transport.ts';
 export { errorFromResponse, isRetryable, RemoteError, retryAfterMs } from './errors.ts';
 export { HttpTransport, type HttpTransportOptions } from './http-transport.ts';
