@@ -727,6 +727,9 @@ let placeholder: string | undefined;
  * the local esbuild (never in Docker), once per process. When the stack is not being bundled
  * (`cdk synth` of another stack, template-only tests), main.mjs is a stub that exits with an error.
  */
+/** Native modules only the Kafka door loads: snappy and LZ4 records sections (lib/kafka/protocol/compression.ts). */
+const KAFKA_NATIVE_MODULES = ['snappy', 'lz4-napi'] as const;
+
 /**
  * The image's package.json: only the native modules the bundle loads at run time (esbuild cannot bundle
  * them), at the versions the repository's package.json pins. The Dockerfile installs them during the
@@ -742,7 +745,7 @@ export function imagePackageJson(): {
     dependencies?: Record<string, string>;
   };
   const dependencies: Record<string, string> = {};
-  for (const name of NATIVE_MODULES) {
+  for (const name of [...NATIVE_MODULES, ...KAFKA_NATIVE_MODULES]) {
     const version = root.dependencies?.[name];
     if (version === undefined) throw new Error(`package.json has no dependency ${name}`);
     dependencies[name] = version;

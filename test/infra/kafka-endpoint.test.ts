@@ -577,14 +577,19 @@ describe('KafkaEndpoint: the image', () => {
     const bundle = readFileSync(join(dir, 'main.mjs'), 'utf8');
     assert.match(bundle, /ADVERTISED_HOST/);
     assert.match(bundle, /import\.meta\.main/);
-    // The native CRC32C is installed in the image build at the version the repository pins.
+    // The native CRC32C, snappy and LZ4 are installed in the image build at the versions the repository pins.
     const staged = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
       dependencies: Record<string, string>;
     };
     const root = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
       dependencies: Record<string, string>;
     };
-    assert.deepEqual(staged.dependencies, { '@node-rs/crc32': root.dependencies['@node-rs/crc32'] });
+    assert.deepEqual(
+      staged.dependencies,
+      Object.fromEntries(
+        ['@node-rs/crc32', 'snappy', 'lz4-napi'].map((name) => [name, root.dependencies[name]]),
+      ),
+    );
     assert.match(readFileSync(join(dir, 'Dockerfile'), 'utf8'), /^RUN npm install --omit=dev /m);
   });
 });
