@@ -94,7 +94,9 @@ export class UnsupportedCompressionTypeError extends KafkaProtocolError {
   readonly kafkaErrorCode: number = KafkaErrorCode.UNSUPPORTED_COMPRESSION_TYPE;
   readonly compression: string;
   constructor(compression: string) {
-    super(`record batch compression '${compression}' is not supported (supported: none, gzip, zstd)`);
+    super(
+      `record batch compression '${compression}' is not supported here (read: none, gzip, snappy, lz4, zstd where their codecs load; written: none, gzip, zstd)`,
+    );
     this.compression = compression;
   }
 }

@@ -92,7 +92,11 @@ describe(
     });
 
     for (const codec of ['gzip', 'zstd', 'snappy', 'lz4']) {
-      test(`kcat -z ${codec}: the records round-trip (snappy and lz4 are not advertised, so librdkafka sends them uncompressed), never a hang`, async () => {
+      // librdkafka 2.0.2 compresses gzip, snappy and lz4 only for brokers serving Produce v0 (a check
+      // that also leaves them uncompressed against Kafka 4 brokers, which dropped v0-2): it sends those
+      // uncompressed here, and zstd compressed. Compressed snappy and lz4 come from the Java client
+      // (kafka-java.test.ts) and @platformatic/kafka (kafka-platformatic.test.ts).
+      test(`kcat -z ${codec}: the records round-trip, never a hang`, async () => {
         const topic = `kcat-${codec}`;
         await createTopic(topic, 1);
         // Compressible values large enough that librdkafka does compress them when it may.

@@ -159,6 +159,30 @@ describe('@platformatic/kafka 2.12.1 against the Kafka door of npm start', () =>
     );
   });
 
+  test('batches compressed with snappy, lz4, gzip and zstd (by the client itself) are appended and read back over HTTP', async () => {
+    await admin.createTopics({ topics: ['pl-codecs'], partitions: 1, replicas: 1 });
+    const p = producer('platformatic-codecs');
+    const codecs = ['snappy', 'lz4', 'gzip', 'zstd'] as const;
+    for (const compression of codecs) {
+      await p.send({
+        compression,
+        messages: Array.from({ length: 20 }, (_, i) => ({
+          topic: 'pl-codecs',
+          partition: 0,
+          key: `${compression}-${i}`,
+          value: `${compression}:${String(i).repeat(200)}`,
+        })),
+      });
+    }
+    const records = await httpRecords('pl-codecs', 0);
+    assert.deepEqual(
+      records.map((r) => [r.offset, r.key, Buffer.from(r.valueBase64, 'base64').toString()]),
+      codecs.flatMap((c, k) =>
+        Array.from({ length: 20 }, (_, i) => [k * 20 + i, `${c}-${i}`, `${c}:${String(i).repeat(200)}`]),
+      ),
+    );
+  });
+
   test('offsets by timestamp (Admin and Consumer listOffsets), then a manual-mode consumer reads from there', async () => {
     await admin.createTopics({ topics: ['pl-time'], partitions: 1, replicas: 1 });
     const p = producer('platformatic-time');

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { crc32c } from '../../lib/core/segment/crc.ts';
@@ -15,6 +16,10 @@ import {
 } from '../../lib/kafka/index.ts';
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+const require = createRequire(import.meta.url);
+const snappy = require('snappy') as { compressSync(input: Buffer): Buffer };
+const lz4 = require('lz4-napi') as { compressFrameSync(data: Buffer): Buffer };
 
 function input(compression: KafkaCompression, overrides: Partial<RecordBatchInput> = {}): RecordBatchInput {
   return {
@@ -76,6 +81,23 @@ function expected(i: RecordBatchInput) {
 }
 
 /** Sets the attributes' compression bits of an encoded batch and fixes its CRC. */
+/** The batch with its records section compressed by `compress` and labelled `code` (length and CRC fixed). */
+function recompressed(
+  bytes: Uint8Array,
+  code: number,
+  compress: (section: Uint8Array) => Uint8Array,
+): Uint8Array {
+  const section = compress(bytes.subarray(RECORD_BATCH_HEADER_BYTES));
+  const out = new Uint8Array(RECORD_BATCH_HEADER_BYTES + section.length);
+  out.set(bytes.subarray(0, RECORD_BATCH_HEADER_BYTES));
+  out.set(section, RECORD_BATCH_HEADER_BYTES);
+  const view = new DataView(out.buffer);
+  view.setInt32(8, out.length - 12);
+  view.setInt16(21, (view.getInt16(21) & ~7) | code);
+  view.setUint32(17, crc32c(out.subarray(21)));
+  return out;
+}
+
 function withCompressionCode(bytes: Uint8Array, code: number): Uint8Array {
   const copy = bytes.slice();
   const view = new DataView(copy.buffer);
@@ -178,20 +200,33 @@ describe('record batch v2', () => {
     assert.throws(() => decodeRecordBatch(bytes), UnsupportedRecordFormatError);
   });
 
-  test('snappy and lz4 are refused with UNSUPPORTED_COMPRESSION_TYPE, both ways', () => {
-    const bytes = encodeRecordBatch(input('none'));
-    for (const [code, name] of [
-      [2, 'snappy'],
-      [3, 'lz4'],
+  test('snappy (xerial framing, as Kafka writes it, or a bare block) and lz4 (a frame) batches decode to their records; encoding them is refused (no door writes them)', () => {
+    const plain = encodeRecordBatch(input('none'));
+    const expected = decodeRecordBatch(plain).batch.records;
+    const framedSnappy = (section: Uint8Array) => {
+      const block = snappy.compressSync(Buffer.from(section));
+      const length = Buffer.alloc(4);
+      length.writeInt32BE(block.length);
+      return Buffer.concat([
+        Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0, 0, 0, 0, 1, 0, 0, 0, 1]),
+        length,
+        block,
+      ]);
+    };
+    for (const [code, name, compress] of [
+      [2, 'snappy', framedSnappy],
+      [2, 'snappy', (section: Uint8Array) => snappy.compressSync(Buffer.from(section))],
+      [3, 'lz4', (section: Uint8Array) => lz4.compressFrameSync(Buffer.from(section))],
     ] as const) {
-      assert.throws(
-        () => decodeRecordBatch(withCompressionCode(bytes, code)),
-        (e: unknown) =>
-          e instanceof UnsupportedCompressionTypeError && e.compression === name && e.kafkaErrorCode === 76,
-      );
+      const decoded = decodeRecordBatch(recompressed(plain, code, compress)).batch;
+      assert.equal(decoded.compression, name);
+      assert.deepStrictEqual(decoded.records, expected);
       assert.throws(() => encodeRecordBatch(input(name)), UnsupportedCompressionTypeError);
     }
-    assert.throws(() => decodeRecordBatch(withCompressionCode(bytes, 5)), UnsupportedCompressionTypeError);
+    // Codes past zstd name no compression at all.
+    assert.throws(() => decodeRecordBatch(withCompressionCode(plain, 5)), UnsupportedCompressionTypeError);
+    // An uncompressed section labelled snappy or lz4 is corrupt, not a crash.
+    assert.throws(() => decodeRecordBatch(withCompressionCode(plain, 3)), CorruptRecordBatchError);
   });
 
   test('truncation, a short header and garbage in a compressed section are corrupt', () => {

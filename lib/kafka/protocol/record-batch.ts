@@ -6,6 +6,7 @@ import {
   UnsupportedCompressionTypeError,
   UnsupportedRecordFormatError,
 } from '../errors.ts';
+import { decompressLz4, decompressSnappy } from './compression.ts';
 import { describe, KafkaReader, KafkaWriter, varintBytes } from './primitives.ts';
 
 /*
@@ -29,7 +30,9 @@ import { describe, KafkaReader, KafkaWriter, varintBytes } from './primitives.ts
  *       53     4  baseSequence          int32; -1 when not idempotent
  *       57     4  recordCount           int32
  *       61     n  records               recordCount records; when compressed, one gzip member /
- *                                       zstd frame of all of them (the header stays uncompressed)
+ *                                       snappy stream (xerial framing, or a bare block) / LZ4 frame /
+ *                                       zstd frame of all of them (the header stays uncompressed;
+ *                                       snappy and LZ4 layouts in compression.ts)
  *
  *   record:  varint    length            bytes of the record after this field
  *            int8      attributes        unused, 0
@@ -141,8 +144,8 @@ function compressRecords(compression: KafkaCompression, bytes: Uint8Array): Uint
 
 function decompressRecords(compression: KafkaCompression, bytes: Uint8Array, where: string): Uint8Array {
   if (compression === 'none') return bytes;
-  if (compression !== 'gzip' && compression !== 'zstd')
-    throw new UnsupportedCompressionTypeError(compression);
+  if (compression === 'snappy') return decompressSnappy(bytes, MAX_UNCOMPRESSED_RECORDS_BYTES, where);
+  if (compression === 'lz4') return decompressLz4(bytes, MAX_UNCOMPRESSED_RECORDS_BYTES, where);
   try {
     const options = { maxOutputLength: MAX_UNCOMPRESSED_RECORDS_BYTES };
     const out = compression === 'gzip' ? gunzipSync(bytes, options) : zstdDecompressSync(bytes, options);
