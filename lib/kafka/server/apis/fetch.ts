@@ -3,7 +3,7 @@ import { ApiKey } from '../../protocol/api.ts';
 import { encodeRecordBatch } from '../../protocol/record-batch.ts';
 import { type HandlerContext, int64, type KafkaApiHandler } from '../context.ts';
 import { KafkaError, toKafkaError } from '../error-codes.ts';
-import { longPoll } from '../long-poll.ts';
+import { gatedLook, longPoll } from '../long-poll.ts';
 import { emptyBatch, toRecordBatch } from '../records.ts';
 
 interface FetchRequest {
@@ -65,12 +65,24 @@ export const fetch: KafkaApiHandler = {
         responses: [],
       };
     }
+    // Each partition's look is one head read while its high watermark stays (long-poll.ts gatedLook).
+    const looks = req.topics.map((t) => ({
+      topic: t.topic,
+      partitions: t.partitions.map((p) =>
+        gatedLook({
+          read: () => fetchPartition(ctx, t.topic, p),
+          highWatermark: () => ctx.engine.listOffsets(t.topic, p.partition, 'latest'),
+          reusableAt: (d) =>
+            d.errorCode === KafkaError.NONE && d.records.length > 0 ? Number(d.highWatermark) : undefined,
+        }),
+      ),
+    }));
     const responses = await longPoll(
       async () => {
         const looked = await Promise.all(
-          req.topics.map(async (t) => ({
+          looks.map(async (t) => ({
             topic: t.topic,
-            partitions: await Promise.all(t.partitions.map((p) => fetchPartition(ctx, t.topic, p))),
+            partitions: await Promise.all(t.partitions.map((look) => look())),
           })),
         );
         const trimmed = applyMaxBytes(looked, req.maxBytes);
