@@ -446,8 +446,11 @@ export interface KafkaGroupStore {
    * yet); false, writing nothing, when another writer came first. `next.version` must be `expected + 1`.
    */
   put(next: StoredKafkaGroup, expected: number | undefined): Promise<boolean>;
-  /** Every Kafka group: name, protocol type and state (the encoded rest is not read). */
-  list(): Promise<Pick<StoredKafkaGroup, 'group' | 'protocolType' | 'state'>[]>;
+  /**
+   * Every Kafka group as stored (strongly consistent): ListGroups brings each up to date in memory
+   * (expired members, a due barrier) before it reports the state, as DescribeGroups does.
+   */
+  list(): Promise<StoredKafkaGroup[]>;
   /**
    * Commits offsets of one topic incarnation into the group's committed offsets (the ones
    * {@link GroupStore.fetch} reads) in ONE atomic step with a check of `fence` against the stored

@@ -153,4 +153,46 @@ describe('Kafka group coordinator over a store', () => {
       E.INVALID_REQUEST,
     );
   });
+
+  test('ListGroups reports a group as of now, as DescribeGroups does (members past their session: Empty), without writing', async () => {
+    const clock = fakeClock();
+    const store = new MemoryStore();
+    const groups = new KafkaGroupCoordinator({
+      store,
+      engine,
+      clock,
+      config: { initialRebalanceDelayMs: 0 },
+      newMemberId: () => 'm1',
+    });
+    await groups.joinGroup(join(''), 9, { clientId: 'c', clientHost: '' });
+    const j = await groups.joinGroup(join('m1'), 9, { clientId: 'c', clientHost: '' });
+    await groups.syncGroup(
+      {
+        groupId: 'g',
+        generationId: j.generationId,
+        memberId: 'm1',
+        groupInstanceId: null,
+        protocolType: null,
+        protocolName: null,
+        assignments: [{ memberId: 'm1', assignment: new Uint8Array([1]) }],
+      },
+      5,
+    );
+    const listed = async () => (await groups.listGroups({ statesFilter: [], typesFilter: [] }, 5)).groups;
+    assert.deepEqual(
+      (await listed()).map((g) => [g.groupId, g.groupState]),
+      [['g', 'Stable']],
+    );
+    // The member's session (10 s) passes with no heartbeat: the stored item still says Stable.
+    await clock.sleep(11_000);
+    const version = store.items.get('g')?.version;
+    assert.deepEqual(
+      (await listed()).map((g) => [g.groupId, g.groupState]),
+      [['g', 'Empty']],
+    );
+    assert.equal(store.items.get('g')?.version, version, 'ListGroups wrote nothing');
+    assert.deepEqual((await groups.listGroups({ statesFilter: ['Stable'], typesFilter: [] }, 5)).groups, []);
+    const described = await groups.describeGroups({ groups: ['g'], includeAuthorizedOperations: false }, 5);
+    assert.equal(described.groups[0]?.groupState, 'Empty');
+  });
 });

@@ -95,19 +95,14 @@ export class DynamoKafkaGroupStore implements KafkaGroupStore {
     }
   }
 
-  async list(): Promise<Pick<StoredKafkaGroup, 'group' | 'protocolType' | 'state'>[]> {
+  async list(): Promise<StoredKafkaGroup[]> {
     const items = await queryAll(this.client, {
       TableName: this.table,
       KeyConditionExpression: 'pk = :pk',
       ExpressionAttributeValues: { ':pk': S(KGROUP_PK) },
-      ProjectionExpression: 'sk, pt, st',
       ConsistentRead: true,
     });
-    return items.map((item) => ({
-      group: str(item, 'sk'),
-      protocolType: str(item, 'pt'),
-      state: str(item, 'st'),
-    }));
+    return items.map(decode);
   }
 
   /**

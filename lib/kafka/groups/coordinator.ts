@@ -290,13 +290,19 @@ export class KafkaGroupCoordinator {
   async listGroups(request: ListGroupsRequest, _version: number): Promise<ListGroupsResponse> {
     const [kafka, others] = await Promise.all([this.store.list(), this.engine.listGroups()]);
     const known = new Set(kafka.map((g) => g.group));
+    const now = this.clock.now();
     const all = [
-      ...kafka.map((g) => ({
-        groupId: g.group,
-        protocolType: g.protocolType,
-        groupState: g.state,
-        groupType: 'classic',
-      })),
+      ...kafka.map((stored) => {
+        // Up to date as of now (a group whose members all expired is Empty), in memory only: the next
+        // request that touches the group writes the transition.
+        const g = advance(fromStored(stored.group, stored), now, this.config);
+        return {
+          groupId: g.group,
+          protocolType: g.protocolType ?? '',
+          groupState: g.phase,
+          groupType: 'classic',
+        };
+      }),
       ...others
         .filter((g) => !known.has(g))
         .map((g) => ({ groupId: g, protocolType: '', groupState: 'Empty', groupType: 'classic' })),
