@@ -131,6 +131,29 @@ describe('Kafka group state machine: JoinGroup', () => {
     assert.equal((later as { response: JoinGroupResponse }).response.errorCode, E.UNKNOWN_MEMBER_ID);
   });
 
+  test('the barrier waits for a member id handed out with MEMBER_ID_REQUIRED (as Kafka), so a member arriving mid-rebalance joins this generation, not the next', () => {
+    // 'a' joins a new group (the barrier cannot close before the 3 s initial delay).
+    const withA = joinAs(emptyGroup('billing'), 'a', 0);
+    // A newcomer asks for an id meanwhile: it is pending.
+    const asked = joined(withA, '', 100);
+    assert.equal(asked.kind, 'respond');
+    // Past the delay every member has rejoined, but the handed-out id is on its way: still open.
+    assert.equal(advance(asked.state, 3_000, config).phase, 'PreparingRebalance');
+    // The newcomer joins with its id: the barrier closes with both in generation 1.
+    const both = advance(waiting(joined(asked.state, 'fresh-id', 3_100)).state, 3_100, config);
+    assert.equal(both.phase, 'CompletingRebalance');
+    assert.equal(both.generation, 1);
+    assert.deepEqual(both.members.map((m) => m.memberId).sort(), ['a', 'fresh-id']);
+    // A handed-out id that never comes back expires after its join's session timeout (10 s): then it closes.
+    assert.equal(advance(asked.state, 10_099, config).phase, 'PreparingRebalance');
+    const closed = advance(asked.state, 10_100, config);
+    assert.equal(closed.phase, 'CompletingRebalance');
+    assert.deepEqual(
+      closed.members.map((m) => m.memberId),
+      ['a'],
+    );
+  });
+
   test('three members: the barrier waits for the initial delay, then generation 1 with the first joiner as leader, who alone gets all metadata', () => {
     let s = emptyGroup('billing');
     s = joinAs(s, 'a', 0);

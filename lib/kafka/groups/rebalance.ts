@@ -11,8 +11,9 @@ import { fromBase64, type GroupConfig, type GroupMember, type GroupState } from 
  *   rejoining a rebalance in progress (it waits in JoinGroup, as Kafka keeps awaiting members alive),
  *   and, in CompletingRebalance, not before its rebalance timeout (it may be waiting in SyncGroup);
  *   losing a member in Stable or CompletingRebalance starts a rebalance;
- * - a rebalance's join barrier closes once every member has rejoined (not before the initial delay
- *   of a new group), or at its deadline, dropping who has not rejoined.
+ * - a rebalance's join barrier closes once every member has rejoined and no member id handed out with
+ *   MEMBER_ID_REQUIRED is still pending (not before the initial delay of a new group), or at its
+ *   deadline, dropping who has not rejoined.
  */
 
 /**
@@ -131,10 +132,12 @@ export function advance(state: GroupState, now: number, config: GroupConfig): Gr
   }
   const expired = new Set(next.members.filter((m) => !alive(next, m, now)).map((m) => m.memberId));
   next = removeMembers(next, expired, now, config);
+  // Kafka's hasAllMembersJoined: every member rejoined and no handed-out id (MEMBER_ID_REQUIRED) is
+  // still on its way; those expire after their join's session timeout, and the deadline closes anyway.
   if (
     next.phase === 'PreparingRebalance' &&
     now >= next.joinNotBefore &&
-    (next.members.every((m) => m.awaitingJoin) || now >= next.joinDeadline)
+    ((next.members.every((m) => m.awaitingJoin) && next.pending.length === 0) || now >= next.joinDeadline)
   ) {
     next = completeJoin(next, now);
   }
