@@ -23,6 +23,7 @@ export const GroupErrorCode = {
   GROUP_ID_NOT_FOUND: 69,
   MEMBER_ID_REQUIRED: 79,
   GROUP_MAX_SIZE_REACHED: 81,
+  FENCED_INSTANCE_ID: 82,
 } as const;
 
 export type GroupErrorCodeValue = (typeof GroupErrorCode)[keyof typeof GroupErrorCode];

@@ -135,11 +135,53 @@ function rejoin(state: GroupState, member: GroupMember, now: number, config: Gro
 }
 
 /**
+ * A static member (KIP-345: a `group.instance.id`) joining with no member id while the group holds its
+ * instance: the old member id is replaced by a new one, keeping the assignment and generation (the old
+ * id is fenced: it is no longer a member). In a Stable group with the same protocols that is all — the
+ * member gets the current generation back, no rebalance (the leader, v9+, with `skipAssignment`: the
+ * assignment stands). Otherwise (protocols changed, or a rebalance completing) it rejoins a rebalance.
+ */
+function replaceStatic(
+  state: GroupState,
+  holder: GroupMember,
+  request: JoinGroupRequest,
+  version: number,
+  client: ClientInfo,
+  now: number,
+  config: GroupConfig,
+  newMemberId: string,
+): JoinDecision {
+  const member = memberOf(request, newMemberId, client, now, holder);
+  const replaced: GroupState = {
+    ...state,
+    members: state.members.map((m) => (m.memberId === holder.memberId ? member : m)),
+    leader: state.leader === holder.memberId ? newMemberId : state.leader,
+  };
+  if (state.phase === 'Stable' && sameProtocols(holder, request)) {
+    const response = joinResponse(replaced, newMemberId);
+    const isLeader = replaced.leader === newMemberId;
+    return {
+      state: replaced,
+      kind: 'respond',
+      response: { ...response, skipAssignment: isLeader && version >= 9 },
+    };
+  }
+  return {
+    state: rejoin(replaced, member, now, config),
+    kind: 'wait',
+    memberId: newMemberId,
+    after: state.generation,
+  };
+}
+
+/**
  * Decides a JoinGroup (Kafka ≥ 2.2 behaviour): an empty member id gets MEMBER_ID_REQUIRED with a new
- * id (v4+; older versions join with it at once); a new member, or the leader or a member whose
- * protocols changed, (re)starts a rebalance and waits for the barrier; a known member rejoining with
- * the same protocols while the group is Stable or CompletingRebalance gets the current generation.
- * `state` must already be {@link advance}d to `now`; `newMemberId` is the id to hand out.
+ * id (v4+; older versions join with it at once) — a static member (`groupInstanceId`) gets its id at
+ * once, and takes over its instance's place if the group holds it ({@link replaceStatic}); a member id
+ * that is not the one its instance holds is FENCED_INSTANCE_ID. A new member, or the leader or a
+ * member whose protocols changed, (re)starts a rebalance and waits for the barrier; a known member
+ * rejoining with the same protocols while the group is Stable or CompletingRebalance gets the current
+ * generation. `state` must already be {@link advance}d to `now`; `newMemberId` is the id to hand out.
  *
  * @example
  * const d = join(state, request, 9, { clientId: 'app', clientHost: '/10.0.0.7' }, now, config, 'app-4f…');
@@ -163,8 +205,16 @@ export function join(
   if (refused !== undefined) return respond(refused);
   let memberId = request.memberId;
   let pending = state.pending;
+  const instance = request.groupInstanceId;
+  const holder = instance === null ? undefined : state.members.find((m) => m.groupInstanceId === instance);
+  if (holder !== undefined && memberId !== '' && memberId !== holder.memberId) {
+    return respond(GroupErrorCode.FENCED_INSTANCE_ID);
+  }
+  if (memberId === '' && holder !== undefined) {
+    return replaceStatic(state, holder, request, version, client, now, config, newMemberId);
+  }
   if (memberId === '') {
-    if (version >= 4) {
+    if (version >= 4 && instance === null) {
       const asked: GroupState = {
         ...state,
         pending: [...state.pending, { memberId: newMemberId, expiresAt: now + request.sessionTimeoutMs }],

@@ -29,8 +29,20 @@ export function syncResponse(state: GroupState, errorCode: number, assignment = 
   };
 }
 
-/** Kafka's validateCurrentMember: the member must be in the group, at its generation. */
-function memberError(state: GroupState, memberId: string, generation: number): number | undefined {
+/**
+ * Kafka's validateCurrentMember: a static instance now held by another member id is fenced; the member
+ * must be in the group, at its generation.
+ */
+function memberError(
+  state: GroupState,
+  memberId: string,
+  generation: number,
+  groupInstanceId: string | null = null,
+): number | undefined {
+  if (groupInstanceId !== null) {
+    const holder = state.members.find((m) => m.groupInstanceId === groupInstanceId);
+    if (holder !== undefined && holder.memberId !== memberId) return GroupErrorCode.FENCED_INSTANCE_ID;
+  }
   if (!state.members.some((m) => m.memberId === memberId)) return GroupErrorCode.UNKNOWN_MEMBER_ID;
   if (generation !== state.generation) return GroupErrorCode.ILLEGAL_GENERATION;
   return undefined;
@@ -63,7 +75,7 @@ export function sync(
     kind: 'respond',
     response: syncResponse(state, code, assignment),
   });
-  const invalid = memberError(state, request.memberId, request.generationId);
+  const invalid = memberError(state, request.memberId, request.generationId, request.groupInstanceId);
   if (invalid !== undefined) return respond(invalid);
   if (
     (request.protocolType !== null && request.protocolType !== state.protocolType) ||
@@ -139,7 +151,7 @@ export function heartbeat(
   request: HeartbeatRequest,
   now: number,
 ): { readonly state: GroupState; readonly errorCode: number } {
-  const invalid = memberError(state, request.memberId, request.generationId);
+  const invalid = memberError(state, request.memberId, request.generationId, request.groupInstanceId);
   if (invalid !== undefined) return { state, errorCode: invalid };
   const member = state.members.find((m) => m.memberId === request.memberId);
   const stale =
@@ -170,12 +182,28 @@ export function leave(
   const leaving = version >= 3 ? request.members : [{ memberId: request.memberId, groupInstanceId: null }];
   const known = (id: string) =>
     state.members.some((m) => m.memberId === id) || state.pending.some((p) => p.memberId === id);
-  const members = leaving.map((m) => ({
+  // A static member leaves by its instance id (its member id may be '': an operator removing it); a
+  // member id that is not the one holding the instance is fenced.
+  const resolved = leaving.map((m): { id: string; errorCode: number } => {
+    if (m.groupInstanceId === null) {
+      return {
+        id: m.memberId,
+        errorCode: known(m.memberId) ? GroupErrorCode.NONE : GroupErrorCode.UNKNOWN_MEMBER_ID,
+      };
+    }
+    const holder = state.members.find((x) => x.groupInstanceId === m.groupInstanceId);
+    if (holder === undefined) return { id: m.memberId, errorCode: GroupErrorCode.UNKNOWN_MEMBER_ID };
+    if (m.memberId !== '' && m.memberId !== holder.memberId) {
+      return { id: m.memberId, errorCode: GroupErrorCode.FENCED_INSTANCE_ID };
+    }
+    return { id: holder.memberId, errorCode: GroupErrorCode.NONE };
+  });
+  const members = leaving.map((m, i) => ({
     memberId: m.memberId,
     groupInstanceId: m.groupInstanceId,
-    errorCode: known(m.memberId) ? GroupErrorCode.NONE : GroupErrorCode.UNKNOWN_MEMBER_ID,
+    errorCode: (resolved[i] as { errorCode: number }).errorCode,
   }));
-  const gone = new Set(leaving.map((m) => m.memberId));
+  const gone = new Set(resolved.filter((r) => r.errorCode === GroupErrorCode.NONE).map((r) => r.id));
   const next = removeMembers(
     { ...state, pending: state.pending.filter((p) => !gone.has(p.memberId)) },
     gone,
