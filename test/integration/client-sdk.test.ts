@@ -67,7 +67,14 @@ class FaultyTransport {
         this.refuse.delete(n);
         while (this.produceCalls < this.refuseAfterStarted)
           await new Promise<void>((r) => this.started.push(r));
-        throw new ThrottledError(`injected: produce call ${n} refused`);
+        // With Retry-After 1 s: the server waits up to 300 ms for an overtaken predecessor
+        // (PREDECESSOR_WAITS_MS), so a retry of this call within that window would let the later calls
+        // wait for it instead of being refused out of order, and the reorder path would go untested.
+        throw Object.defineProperty(
+          new ThrottledError(`injected: produce call ${n} refused`),
+          Symbol.for('streambed.retryAfterMs'),
+          { value: 1_000 },
+        );
       }
       const result = await this.inner.produce(request);
       const armed = [...this.lose].find((k) => k <= n);
