@@ -63,6 +63,7 @@ public final class Main {
             case "member" -> member(bootstrap, rest[0], rest[1], rest.length > 2 ? rest[2] : null,
                     rest.length > 3 ? rest[3] : null);
             case "produce-recover" -> produceRecover(bootstrap, rest[0]);
+            case "unsupported" -> Unsupported.run(common(bootstrap), rest[0]);
             default -> {
                 System.err.println("unknown scenario " + args[1]);
                 System.exit(2);
