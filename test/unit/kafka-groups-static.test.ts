@@ -119,12 +119,17 @@ describe('Kafka static membership (group.instance.id)', () => {
     assert.equal(old.skipAssignment, false);
   });
 
-  test('a static member restarting with other protocols starts a rebalance instead', () => {
+  test('a restart with other metadata for the same protocol (a fresh subscription: generation -1, nothing owned) is no rebalance; during a rebalance it rejoins it', () => {
     const s = stableStatic();
-    const d = decide(s, request('', 'ib', 'v2'), 4_000, 'b2');
-    assert.equal(d.kind, 'wait');
-    assert.equal(d.state.phase, 'PreparingRebalance');
-    assert.equal(awaitJoin(d.state, 'b2', 1), undefined);
+    const d = decide(s, request('', 'ib', 'fresh-subscription'), 4_000, 'b2');
+    assert.equal(response(d).generationId, 1);
+    assert.equal(d.state.phase, 'Stable');
+    // Completing a rebalance, the replacement joins it (Kafka prepares another).
+    const completing: GroupState = { ...s, phase: 'CompletingRebalance' };
+    const during = decide(completing, request('', 'ib'), 4_000, 'b3');
+    assert.equal(during.kind, 'wait');
+    assert.equal(during.state.phase, 'PreparingRebalance');
+    assert.equal(awaitJoin(during.state, 'b3', 1), undefined);
   });
 
   test('a join, sync or heartbeat with a member id that is not the one holding its instance is FENCED_INSTANCE_ID', () => {

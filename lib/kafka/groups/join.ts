@@ -2,7 +2,7 @@ import { InvalidArgumentError } from '../../core/errors.ts';
 import { validateGroupName } from '../../core/validation.ts';
 import { GroupErrorCode, GroupTooLargeError } from './errors.ts';
 import type { JoinGroupRequest, JoinGroupResponse } from './messages.ts';
-import { advance, joinError, joinResponse, prepareRebalance } from './rebalance.ts';
+import { advance, joinError, joinResponse, prepareRebalance, selectProtocol } from './rebalance.ts';
 import { type GroupConfig, type GroupMember, type GroupState, stateBytes, toBase64 } from './state.ts';
 
 /** Who sent a request (the request header's client id, the connection's peer). */
@@ -137,9 +137,10 @@ function rejoin(state: GroupState, member: GroupMember, now: number, config: Gro
 /**
  * A static member (KIP-345: a `group.instance.id`) joining with no member id while the group holds its
  * instance: the old member id is replaced by a new one, keeping the assignment and generation (the old
- * id is fenced: it is no longer a member). In a Stable group with the same protocols that is all — the
- * member gets the current generation back, no rebalance (the leader, v9+, with `skipAssignment`: the
- * assignment stands). Otherwise (protocols changed, or a rebalance completing) it rejoins a rebalance.
+ * id is fenced: it is no longer a member). In a Stable group whose protocol choice it does not change
+ * that is all — the member gets the current generation back, no rebalance (the leader, v9+, with
+ * `skipAssignment`: the assignment stands). Otherwise (the chosen protocol would change, or a rebalance
+ * is completing) it rejoins a rebalance.
  */
 function replaceStatic(
   state: GroupState,
@@ -157,7 +158,9 @@ function replaceStatic(
     members: state.members.map((m) => (m.memberId === holder.memberId ? member : m)),
     leader: state.leader === holder.memberId ? newMemberId : state.leader,
   };
-  if (state.phase === 'Stable' && sameProtocols(holder, request)) {
+  // Kafka's static rejoin: no rebalance unless the group's protocol choice changes. Metadata alone may
+  // differ (a restarted Java consumer's subscription carries generation -1 and no owned partitions).
+  if (state.phase === 'Stable' && selectProtocol(replaced.members, replaced.leader) === state.protocolName) {
     const response = joinResponse(replaced, newMemberId);
     const isLeader = replaced.leader === newMemberId;
     return {
