@@ -1,4 +1,5 @@
 import { InvalidArgumentError, StreambedError } from '../core/errors.ts';
+import { MAX_MAX_RECORDS } from '../engine/fetch.ts';
 import type { ConsumerRecord } from './records.ts';
 import type { Transport, TransportFetchResult } from './transport.ts';
 
@@ -8,7 +9,7 @@ import type { Transport, TransportFetchResult } from './transport.ts';
  * max.poll.records does; asking the server for only that many would fetch a stored batch again for
  * each slice of it.
  */
-export const FETCH_MAX_RECORDS = 10_000;
+export const FETCH_MAX_RECORDS = MAX_MAX_RECORDS;
 
 /** A fetch's outcome, settled (a read-ahead nobody takes must not reject unhandled). */
 type Fetched =

@@ -1,11 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { freePort } from '../../lib/harness/process.ts';
 import { buildJar, KAFKA_CLIENTS_VERSION, type Running, start, until } from '../java/interop.ts';
-import { startLocal, stopLocal } from '../support/local-start.ts';
+import { type LocalKafka, startLocalKafka } from '../support/local-start.ts';
 
 /** A static group member (the `member` scenario with a group.instance.id) and what it printed. */
 interface Member {
@@ -16,8 +12,7 @@ interface Member {
 }
 
 describe(`static membership with the Java client (kafka-clients ${KAFKA_CLIENTS_VERSION}) against the Kafka door`, () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'streambed-kafka-java-static-'));
-  let child: Awaited<ReturnType<typeof startLocal>>['child'] | undefined;
+  let local: LocalKafka | undefined;
   let http = '';
   let bootstrap = '';
   const running: Running[] = [];
@@ -53,16 +48,12 @@ describe(`static membership with the Java client (kafka-clients ${KAFKA_CLIENTS_
 
   before(async () => {
     buildJar();
-    const [port, kafkaPort] = [await freePort(), await freePort()];
-    const started = await startLocal(port, dataDir, {}, ['--kafka-port', String(kafkaPort)]);
-    child = started.child;
-    http = `http://127.0.0.1:${port}`;
-    bootstrap = `127.0.0.1:${kafkaPort}`;
+    local = await startLocalKafka('kafka-java-static');
+    ({ http, bootstrap } = local);
   });
   after(async () => {
     for (const r of running) r.process.kill('SIGKILL');
-    if (child !== undefined) await stopLocal(child);
-    rmSync(dataDir, { recursive: true, force: true });
+    await local?.stop();
   });
 
   test('the leader, a static member, restarted within its session timeout gets its partitions back with no rebalance: the other member keeps its assignment untouched, and the restarted one consumes', async () => {

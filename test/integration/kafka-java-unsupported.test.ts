@@ -1,29 +1,20 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { freePort } from '../../lib/harness/process.ts';
 import { buildJar, KAFKA_CLIENTS_VERSION, scenario } from '../java/interop.ts';
-import { startLocal, stopLocal } from '../support/local-start.ts';
+import { type LocalKafka, startLocalKafka } from '../support/local-start.ts';
 
 describe(`what the Kafka door does not serve, as the Java client (kafka-clients ${KAFKA_CLIENTS_VERSION}) meets it`, () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'streambed-kafka-java-unsupported-'));
-  let child: Awaited<ReturnType<typeof startLocal>>['child'] | undefined;
+  let local: LocalKafka | undefined;
   let bootstrap = '';
   let http = '';
 
   before(async () => {
     buildJar();
-    const [port, kafkaPort] = [await freePort(), await freePort()];
-    const started = await startLocal(port, dataDir, {}, ['--kafka-port', String(kafkaPort)]);
-    child = started.child;
-    http = `http://127.0.0.1:${port}`;
-    bootstrap = `127.0.0.1:${kafkaPort}`;
+    local = await startLocalKafka('kafka-java-unsupported');
+    ({ http, bootstrap } = local);
   });
   after(async () => {
-    if (child !== undefined) await stopLocal(child);
-    rmSync(dataDir, { recursive: true, force: true });
+    await local?.stop();
   });
 
   test('transactions, KIP-848 consumer groups and share groups each fail at once with a clear error, never a hang, and nothing is written', async () => {

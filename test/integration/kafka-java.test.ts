@@ -1,9 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { freePort } from '../../lib/harness/process.ts';
 import {
   buildJar,
   idempotentBatch,
@@ -14,7 +10,7 @@ import {
   start,
   until,
 } from '../java/interop.ts';
-import { startLocal, stopLocal } from '../support/local-start.ts';
+import { type LocalKafka, startLocalKafka } from '../support/local-start.ts';
 
 const CLIENT = `the Java client (kafka-clients ${KAFKA_CLIENTS_VERSION})`;
 
@@ -34,8 +30,7 @@ interface Member {
 }
 
 describe(`${CLIENT} against the Kafka door of npm start`, () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'streambed-kafka-java-'));
-  let child: Awaited<ReturnType<typeof startLocal>>['child'] | undefined;
+  let local: LocalKafka | undefined;
   let http = '';
   let bootstrap = '';
   const members: Member[] = [];
@@ -67,16 +62,12 @@ describe(`${CLIENT} against the Kafka door of npm start`, () => {
 
   before(async () => {
     buildJar();
-    const [port, kafkaPort] = [await freePort(), await freePort()];
-    const started = await startLocal(port, dataDir, {}, ['--kafka-port', String(kafkaPort)]);
-    child = started.child;
-    http = `http://127.0.0.1:${port}`;
-    bootstrap = `127.0.0.1:${kafkaPort}`;
+    local = await startLocalKafka('kafka-java');
+    ({ http, bootstrap } = local);
   });
   after(async () => {
     for (const m of members) m.running.process.kill('SIGKILL');
-    if (child !== undefined) await stopLocal(child);
-    rmSync(dataDir, { recursive: true, force: true });
+    await local?.stop();
   });
 
   test('AdminClient creates a topic with 3 partitions, describes it, and deletes it; GET /topics sees each step', async () => {

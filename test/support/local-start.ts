@@ -1,4 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../../lib/harness/process.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
 
@@ -73,4 +77,31 @@ export async function stopLocal(child: ChildProcess, graceMs = 30_000): Promise<
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** An `npm start` with its Kafka door on: the HTTP base URL, the Kafka bootstrap address, and how to end it. */
+export interface LocalKafka {
+  readonly http: string;
+  readonly bootstrap: string;
+  /** Stops npm start and removes its data directory. */
+  stop(): Promise<void>;
+}
+
+/**
+ * `npm start` on free ports with the Kafka door on, in a new temporary data directory named after `name`.
+ *
+ * @example const local = await startLocalKafka('kafka-java'); ... await local.stop();
+ */
+export async function startLocalKafka(name: string): Promise<LocalKafka> {
+  const dataDir = mkdtempSync(join(tmpdir(), `streambed-${name}-`));
+  const [port, kafkaPort] = [await freePort(), await freePort()];
+  const { child } = await startLocal(port, dataDir, {}, ['--kafka-port', String(kafkaPort)]);
+  return {
+    http: `http://127.0.0.1:${port}`,
+    bootstrap: `127.0.0.1:${kafkaPort}`,
+    stop: async () => {
+      await stopLocal(child);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }

@@ -74,6 +74,34 @@ const join = (memberId: string) => ({
   protocols: [{ name: 'range', metadata: new Uint8Array([1]) }],
 });
 
+/** A coordinator over a memory store holding group 'g' Stable at generation 1 with one member, m1. */
+async function stableOfOne() {
+  const clock = fakeClock();
+  const store = new MemoryStore();
+  const groups = new KafkaGroupCoordinator({
+    store,
+    engine,
+    clock,
+    config: { initialRebalanceDelayMs: 0 },
+    newMemberId: () => 'm1',
+  });
+  await groups.joinGroup(join(''), 9, { clientId: 'c', clientHost: '' });
+  const j = await groups.joinGroup(join('m1'), 9, { clientId: 'c', clientHost: '' });
+  await groups.syncGroup(
+    {
+      groupId: 'g',
+      generationId: j.generationId,
+      memberId: 'm1',
+      groupInstanceId: null,
+      protocolType: null,
+      protocolName: null,
+      assignments: [{ memberId: 'm1', assignment: new Uint8Array([1]) }],
+    },
+    5,
+  );
+  return { clock, store, groups };
+}
+
 describe('Kafka group coordinator over a store', () => {
   test('a JoinGroup waits for the initial rebalance delay on the injected clock, polling the stored state, then answers generation 1', async () => {
     const clock = fakeClock();
@@ -90,29 +118,7 @@ describe('Kafka group coordinator over a store', () => {
   });
 
   test('a commit refused by the stored fence is checked again and answered with the code for what changed', async () => {
-    const clock = fakeClock();
-    const store = new MemoryStore();
-    const groups = new KafkaGroupCoordinator({
-      store,
-      engine,
-      clock,
-      config: { initialRebalanceDelayMs: 0 },
-      newMemberId: () => 'm1',
-    });
-    await groups.joinGroup(join(''), 9, { clientId: 'c', clientHost: '' });
-    const j = await groups.joinGroup(join('m1'), 9, { clientId: 'c', clientHost: '' });
-    await groups.syncGroup(
-      {
-        groupId: 'g',
-        generationId: j.generationId,
-        memberId: 'm1',
-        groupInstanceId: null,
-        protocolType: null,
-        protocolName: null,
-        assignments: [],
-      },
-      5,
-    );
+    const { store, groups } = await stableOfOne();
     const request = (generation: number) => ({
       groupId: 'g',
       generationIdOrMemberEpoch: generation,
@@ -155,29 +161,7 @@ describe('Kafka group coordinator over a store', () => {
   });
 
   test('ListGroups reports a group as of now, as DescribeGroups does (members past their session: Empty), without writing', async () => {
-    const clock = fakeClock();
-    const store = new MemoryStore();
-    const groups = new KafkaGroupCoordinator({
-      store,
-      engine,
-      clock,
-      config: { initialRebalanceDelayMs: 0 },
-      newMemberId: () => 'm1',
-    });
-    await groups.joinGroup(join(''), 9, { clientId: 'c', clientHost: '' });
-    const j = await groups.joinGroup(join('m1'), 9, { clientId: 'c', clientHost: '' });
-    await groups.syncGroup(
-      {
-        groupId: 'g',
-        generationId: j.generationId,
-        memberId: 'm1',
-        groupInstanceId: null,
-        protocolType: null,
-        protocolName: null,
-        assignments: [{ memberId: 'm1', assignment: new Uint8Array([1]) }],
-      },
-      5,
-    );
+    const { clock, store, groups } = await stableOfOne();
     const listed = async () => (await groups.listGroups({ statesFilter: [], typesFilter: [] }, 5)).groups;
     assert.deepEqual(
       (await listed()).map((g) => [g.groupId, g.groupState]),
