@@ -27,7 +27,11 @@ export const handler = httpApi({
       metrics.addMetric('FetchedBatches', MetricUnit.Count, frame.batches.length);
       return { ...binary(200, FETCH_FRAME_TYPE, encodeFetchFrame(frame)), headers: FRAME_HEADERS };
     }
-    const result = await engine.fetch(request);
+    // base64 values and JSON take more room than a frame's bytes: a JSON answer stays under 6 MB.
+    const result = await engine.fetch({
+      ...request,
+      maxBytes: Math.min(request.maxBytes, LIMITS.maxJsonFetchBytes),
+    });
     metrics.addMetric('FetchedRecords', MetricUnit.Count, result.records.length);
     return json(
       200,

@@ -1,5 +1,6 @@
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { LIMITS } from '../../functions/api/openapi-common.ts';
 import type { Consumer } from '../../lib/client/consumer.ts';
 import { HttpTransport } from '../../lib/client/http-transport.ts';
 import type { BodyCodec } from '../../lib/client/json-codec.ts';
@@ -7,7 +8,6 @@ import type { ProduceRecord } from '../../lib/core/types.ts';
 import { entryAttribute } from '../support/entry.ts';
 import {
   type LoadResult,
-  MiB,
   mergeLoads,
   ratio,
   runLoad,
@@ -174,13 +174,13 @@ export function transportCodecOf(url: string, codec: BodyCodec | undefined): Bod
   return (transportFor(url, codec) as unknown as { codec: BodyCodec }).codec;
 }
 
-/** The HTTP API's largest fetch `maxBytes` (functions/api/openapi-common.ts LIMITS.maxFetchBytes). */
-const HTTP_MAX_FETCH_BYTES = 3 * MiB;
+/** The HTTP API's largest fetch `maxBytes`. */
+const HTTP_MAX_FETCH_BYTES = LIMITS.maxFetchBytes;
 
 /**
  * HTTP fetch of 1 MiB batches through the SDK's transport, as much per fetch as the HTTP API allows
- * (maxRecords 10,000, maxBytes 3 MiB: two stored batches in a binary frame, whose maxBytes counts
- * stored bytes; three batches' records in JSON, whose maxBytes counts payload), each consumer reading
+ * (maxRecords 10,000, maxBytes 4 MiB: three stored batches in a binary frame, whose maxBytes counts
+ * stored bytes; 3 MiB of records in JSON, whose answers carry at most that much payload), each consumer reading
  * its own partition from offset 0 round and round, beside the fetch suite's floor: ranged GETs of
  * exactly the same batches, 8 in flight per consumer.
  */

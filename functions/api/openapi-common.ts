@@ -14,8 +14,16 @@ export const LIMITS = {
   maxBinaryRequestBytes: 4 * 1024 * 1024,
   maxRecordsPerRequest: 10_000,
   maxPartitionsPerCommit: 100,
-  /** Largest `maxBytes` for a fetch over HTTP, so a response stays under 6 MB even base64-encoded. */
-  maxFetchBytes: 3 * 1024 * 1024,
+  /**
+   * Largest `maxBytes` for a fetch over HTTP: a binary frame of 4 MiB of batches is 5.6 MB once
+   * API Gateway's base64 has it, under Lambda's 6 MB response.
+   */
+  maxFetchBytes: 4 * 1024 * 1024,
+  /**
+   * A JSON answer carries at most this much record payload whatever `maxBytes` asks (fewer bytes than
+   * asked is always a valid answer): base64 values and JSON take more room than a frame's bytes.
+   */
+  maxJsonFetchBytes: 3 * 1024 * 1024,
   maxFetchRecords: 10_000,
 } as const;
 

@@ -18,8 +18,11 @@ export interface StoredObject {
 export interface ObjectStore {
   /** Writes a new object; never overwrites one. */
   put(key: string, body: Uint8Array): Promise<void>;
-  /** Reads `length` bytes at `offset` (a ranged GET). */
-  getRange(key: string, offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * Reads `length` bytes at `offset` (a ranged GET). With `into` (`length` bytes long) the bytes may
+   * be written there and `into` returned; a store that returns other bytes is fine (the caller copies).
+   */
+  getRange(key: string, offset: number, length: number, into?: Uint8Array): Promise<Uint8Array>;
   /** Keys under `prefix` in key order, from the first key after `startAfter` when given. */
   list(prefix: string, startAfter?: string): AsyncIterable<StoredObject>;
   deleteMany(keys: readonly string[]): Promise<void>;

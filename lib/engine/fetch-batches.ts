@@ -5,7 +5,7 @@ import { segmentKey } from '../core/object-keys.ts';
 import type { PartitionRef } from '../core/ports.ts';
 import { batchExtent, encodeBatch, type LogRecord, offsetDelta, recordSize } from '../core/segment/index.ts';
 import type { FetchRequest, TopicRecord } from '../core/types.ts';
-import type { FetchFrame, FrameBatch } from '../core/wire/fetch-frame.ts';
+import { allocateFetchFrame, type FetchFrame, type FrameBatch } from '../core/wire/fetch-frame.ts';
 import type { EngineContext } from './context.ts';
 import { mapLimit, withTopic } from './context.ts';
 import { entriesFrom, fetchLimits, head, readBatch, rereadOnMissing } from './fetch.ts';
@@ -63,10 +63,12 @@ async function readBatchesFrom(
     cursor = entryEnd(entry);
     if (records >= maxRecords) break;
   }
-  const batches: FrameBatch[] = await mapLimit(picked, ctx.fetchConcurrency, async (entry) => ({
+  // Each batch is read straight into its place in the answer's frame (encodeFetchFrame copies nothing).
+  const slots = allocateFetchFrame(picked.map((entry) => entry.byteLength));
+  const batches: FrameBatch[] = await mapLimit(picked, ctx.fetchConcurrency, async (entry, i) => ({
     baseOffset: entry.baseOffset,
     appendTime: entry.appendTime,
-    bytes: await storedBatch(ctx, topic, ref, entry),
+    bytes: await storedBatch(ctx, topic, ref, entry, slots[i] as Uint8Array),
   }));
   if (oversized === undefined) return { batches, nextOffset: cursor, ...base };
   const slice = await sliceOf(ctx, topic, ref, oversized, offset, maxRecords, maxBytes);
@@ -74,15 +76,21 @@ async function readBatchesFrom(
   return { batches: [slice.batch], nextOffset: slice.nextOffset, ...base };
 }
 
-/** A batch's bytes by one ranged GET, checked to be the batch the index names (not its CRC). */
+/**
+ * A batch's bytes by one ranged GET into `slot`, checked to be the batch the index names (not its
+ * CRC); returns `slot`.
+ */
 async function storedBatch(
   ctx: EngineContext,
   topic: TopicRecord,
   ref: PartitionRef,
   entry: IndexEntry,
+  slot: Uint8Array,
 ): Promise<Uint8Array> {
   const key = segmentKey(topic.name, topic.id, entry.objectId);
-  const bytes = await ctx.objects.getRange(key, entry.byteOffset, entry.byteLength);
+  const got = await ctx.objects.getRange(key, entry.byteOffset, entry.byteLength, slot);
+  if (got !== slot && got.byteLength === slot.byteLength) slot.set(got);
+  const bytes = got.byteLength === slot.byteLength ? slot : got;
   const extent = bytes.length >= 16 ? batchExtent(bytes, 0) : -1;
   const partition = bytes.length >= 16 ? new DataView(bytes.buffer, bytes.byteOffset).getUint32(12) : -1;
   if (extent !== entry.byteLength || partition !== ref.partition) {

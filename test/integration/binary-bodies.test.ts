@@ -210,6 +210,41 @@ describe('binary bodies over HTTP (npm start handlers on MinIO + DynamoDB Local)
     await transport.close();
   });
 
+  test('maxBytes 4 MiB: a frame carries up to 4 MiB of whole batches; a JSON answer at most 3 MiB of payload', async () => {
+    await call(url, 'POST', '/topics', { json: { name: 'wide', partitions: 1 } });
+    const value = 'y'.repeat(1018);
+    // Five batches of 700 records of ~1 KiB: 0.7 MiB each, so 5 of them (3.5 MiB) fit in a 4 MiB frame.
+    for (let b = 0; b < 5; b++) {
+      const records = Array.from({ length: 700 }, (_, i) =>
+        rec(`${String(b * 700 + i).padStart(5)}${value}`),
+      );
+      const body = encodeSegment([{ partition: 0, compression: 'none', records }]).bytes;
+      assert.equal((await produceBinary('wide', body)).status, 200);
+    }
+    const frame = decodeFetchFrame(
+      await fetchFrame('wide', 0, 'offset=0&maxRecords=10000&maxBytes=4194304'),
+      {
+        offset: 0,
+      },
+    );
+    assert.equal(frame.records.length, 3500, 'every batch travels: 3.5 MiB of batches in one frame');
+    const json = await call(
+      url,
+      'GET',
+      '/topics/wide/partitions/0/records?offset=0&maxRecords=10000&maxBytes=4194304',
+    );
+    assert.equal(json.status, 200);
+    const payload = json.body.records.reduce(
+      (n: number, r: { valueBase64: string }) => n + Buffer.from(r.valueBase64, 'base64').length,
+      0,
+    );
+    assert.ok(
+      payload <= 3 * 1024 * 1024 && payload > 3 * 1024 * 1024 - 2048,
+      `JSON payload ${payload} bytes`,
+    );
+    assert.equal(json.body.nextOffset, json.body.records.length);
+  });
+
   test('bytes damaged in S3 are caught by the reader (CRC32C) as CorruptSegment, and by the JSON path as 500', async () => {
     await call(url, 'POST', '/topics', { json: { name: 'rot', partitions: 1 } });
     const { bytes } = encodeSegment([{ partition: 0, compression: 'none', records: [rec('hello world')] }]);

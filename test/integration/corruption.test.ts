@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { S3ObjectStore } from '../../lib/adapters/s3/object-store.ts';
 import { CorruptSegmentError } from '../../lib/core/errors.ts';
 import type { Streambed } from '../../lib/engine/streambed.ts';
 import { bytes, type TestStack, testStack } from '../support/stack.ts';
@@ -67,5 +68,34 @@ describe('corrupt stored bytes', () => {
     const { key } = await produceOne('missing');
     await stack.s3.send(new DeleteObjectCommand({ Bucket: stack.bucket, Key: key }));
     await assert.rejects(log.fetch({ topic: 'missing', partition: 0, offset: 0 }), CorruptSegmentError);
+    await assert.rejects(
+      log.fetchBatches({ topic: 'missing', partition: 0, offset: 0 }),
+      CorruptSegmentError,
+    );
+  });
+
+  test('the binary fetch, which reads batches straight into its frame, refuses a truncated object too', async () => {
+    const { key, body } = await produceOne('trunc-frame');
+    const whole = await log.fetchBatches({ topic: 'trunc-frame', partition: 1, offset: 0 });
+    assert.equal(whole.batches.length, 1);
+    await replace(key, body.subarray(0, body.length - 5));
+    await assert.rejects(
+      stack.engine().fetchBatches({ topic: 'trunc-frame', partition: 1, offset: 0 }),
+      CorruptSegmentError,
+    );
+  });
+
+  test('a ranged read into a buffer fills exactly that buffer, and refuses a range the object does not hold', async () => {
+    const { key, body } = await produceOne('into');
+    const objects = new S3ObjectStore({ client: stack.s3, bucket: stack.bucket });
+    const into = new Uint8Array(10);
+    const got = await objects.getRange(key, 3, 10, into);
+    assert.equal(got, into);
+    assert.deepEqual(into, body.subarray(3, 13));
+    await assert.rejects(objects.getRange(key, body.length - 4, 10, new Uint8Array(10)), CorruptSegmentError);
+    // A buffer of another length than asked is not written: the bytes come back in a new array.
+    const other = new Uint8Array(4);
+    assert.deepEqual(await objects.getRange(key, 0, 6, other), body.subarray(0, 6));
+    assert.deepEqual(other, new Uint8Array(4));
   });
 });

@@ -13,7 +13,12 @@ import { encodeBatch, encodeSegment, readSegment } from '../../lib/core/segment/
 import { planSegment } from '../../lib/core/segment-plan.ts';
 import type { TopicRecord } from '../../lib/core/types.ts';
 import { DEFAULT_TOPIC_CONFIG } from '../../lib/core/validation.ts';
-import { decodeFetchFrame, encodeFetchFrame, FETCH_FRAME_TYPE } from '../../lib/core/wire/fetch-frame.ts';
+import {
+  allocateFetchFrame,
+  decodeFetchFrame,
+  encodeFetchFrame,
+  FETCH_FRAME_TYPE,
+} from '../../lib/core/wire/fetch-frame.ts';
 import { parseProducerHeaders, producerHeaders, SEGMENT_TYPE } from '../../lib/core/wire/produce-headers.ts';
 import { batchesArb, onlyCorrupt, record, utf8 } from './segment-fixtures.ts';
 
@@ -94,6 +99,58 @@ describe('fetch frame (binary fetch answers)', () => {
       [21, 24],
     );
     assert.equal(read.nextOffset, 26);
+  });
+
+  test('batches read into allocateFetchFrame slots are framed in place: same bytes as a copied frame, no copy', () => {
+    const a = encodeBatch({ partition: 0, compression: 'none', records: records(5) });
+    const b = encodeBatch({ partition: 0, compression: 'gzip', records: records(3, 5) });
+    const header = { highWatermark: 8, logStartOffset: 0, nextOffset: 8 };
+    const copied = encodeFetchFrame({
+      ...header,
+      batches: [
+        { baseOffset: 0, appendTime: 1, bytes: a },
+        { baseOffset: 5, appendTime: 2, bytes: b },
+      ],
+    });
+    const [slotA, slotB] = allocateFetchFrame([a.length, b.length]) as [Uint8Array, Uint8Array];
+    slotA.set(a);
+    slotB.set(b);
+    const placed = encodeFetchFrame({
+      ...header,
+      batches: [
+        { baseOffset: 0, appendTime: 1, bytes: slotA },
+        { baseOffset: 5, appendTime: 2, bytes: slotB },
+      ],
+    });
+    assert.deepEqual(placed, copied);
+    assert.equal(placed.buffer, slotA.buffer, "the frame is the slots' buffer");
+    assert.equal(decodeFetchFrame(placed, { offset: 0 }).records.length, 8);
+  });
+
+  test('adjacent views of a buffer allocateFetchFrame did not make are copied, the buffer left alone', () => {
+    const a = encodeBatch({ partition: 0, compression: 'none', records: records(2) });
+    const room = 40 + 16;
+    const foreign = new Uint8Array(room + a.length).fill(7);
+    foreign.set(a, room);
+    const frame = encodeFetchFrame({
+      highWatermark: 2,
+      logStartOffset: 0,
+      nextOffset: 2,
+      batches: [{ baseOffset: 0, appendTime: 1, bytes: foreign.subarray(room) }],
+    });
+    assert.notEqual(frame.buffer, foreign.buffer);
+    assert.ok(foreign.subarray(0, room).every((byte) => byte === 7));
+    // Slots used out of order, or only some of them, are copied too.
+    const slots = allocateFetchFrame([a.length, a.length]);
+    for (const slot of slots) slot.set(a);
+    const swapped = encodeFetchFrame({
+      highWatermark: 4,
+      logStartOffset: 0,
+      nextOffset: 4,
+      batches: [{ baseOffset: 0, appendTime: 1, bytes: slots[1] as Uint8Array }],
+    });
+    assert.notEqual(swapped.buffer, slots[0]?.buffer);
+    assert.equal(decodeFetchFrame(swapped, { offset: 0 }).records.length, 2);
   });
 
   test('an empty frame answers nextOffset and the watermarks', () => {

@@ -109,9 +109,21 @@ describe('segment round trip', () => {
     assert.ok(size('zstd') < size('none') / 5);
   });
 
-  test('decoded records do not alias the input bytes', () => {
+  test('records of an uncompressed batch are plain Uint8Array views of the input, not copies', () => {
     const { bytes } = encodeSegment([
       { partition: 0, compression: 'none', records: [record({ key: utf8('key') })] },
+    ]);
+    const [batch] = decodeSegment(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    const value = batch?.records[0]?.value as Uint8Array;
+    assert.equal(Object.getPrototypeOf(value), Uint8Array.prototype);
+    assert.equal(value.buffer, bytes.buffer);
+    assert.deepStrictEqual(batch?.records[0]?.key, utf8('key'));
+    assert.deepStrictEqual(value, utf8('v'));
+  });
+
+  test('records of a compressed batch do not alias the input bytes', () => {
+    const { bytes } = encodeSegment([
+      { partition: 0, compression: 'gzip', records: [record({ key: utf8('key') })] },
     ]);
     const [batch] = decodeSegment(bytes);
     bytes.fill(0);

@@ -57,7 +57,7 @@ export class S3ObjectStore implements ObjectStore {
     return head.ETag?.replaceAll('"', '') === md5 && head.ContentLength === body.byteLength;
   }
 
-  async getRange(key: string, offset: number, length: number): Promise<Uint8Array> {
+  async getRange(key: string, offset: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
     const out = await this.client
       .send(
         new GetObjectCommand({
@@ -74,6 +74,25 @@ export class S3ObjectStore implements ObjectStore {
         }
         return mapAwsError(error);
       });
+    const body = out.Body as (typeof out.Body & Partial<AsyncIterable<Uint8Array>>) | undefined;
+    if (into !== undefined && into.byteLength === length && body?.[Symbol.asyncIterator] !== undefined) {
+      // Straight into the caller's buffer (a fetch frame's slot): no concatenation, no copy after.
+      let at = 0;
+      for await (const chunk of body as AsyncIterable<Uint8Array>) {
+        if (at + chunk.byteLength > length) {
+          at = Number.POSITIVE_INFINITY; // more than the range: stop reading (the stream is destroyed)
+          break;
+        }
+        into.set(chunk, at);
+        at += chunk.byteLength;
+      }
+      if (at !== length) {
+        throw new CorruptSegmentError(
+          `object ${key} did not return exactly ${length} bytes at ${offset}; the index expects ${length}`,
+        );
+      }
+      return into;
+    }
     const bytes = (await out.Body?.transformToByteArray()) ?? new Uint8Array();
     if (bytes.byteLength !== length) {
       throw new CorruptSegmentError(

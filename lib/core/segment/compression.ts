@@ -62,7 +62,9 @@ export function compress(compression: Compression, bytes: Uint8Array): Uint8Arra
 /**
  * Decompresses a records section that must come out exactly `length` bytes long. The output is
  * capped at `length` while inflating, so a decompression bomb fails instead of allocating.
- * Returns a plain Uint8Array (not a Buffer) the caller owns.
+ * `none` returns `bytes` itself, not a copy: decoded records are views of the bytes they were read
+ * from (a fetched frame, a GET's body), which nothing writes to afterwards (a plain Uint8Array, never a
+ * Buffer). A copy here was a whole extra pass over every byte fetched, on the server and in every reader.
  */
 export function decompress(compression: Compression, bytes: Uint8Array, length: number): Uint8Array {
   if (compression === 'none') {
@@ -71,7 +73,8 @@ export function decompress(compression: Compression, bytes: Uint8Array, length: 
         `uncompressed records section is ${bytes.length} bytes, the header declares ${length}`,
       );
     }
-    return bytes.slice();
+    // A plain Uint8Array over the same memory (a Buffer's subarray would make every value a Buffer).
+    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
   const inflate = compression === 'gzip' ? zlib.gunzipSync : zstd().zstdDecompressSync;
   let out: Buffer;

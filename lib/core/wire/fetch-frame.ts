@@ -52,16 +52,54 @@ export interface FetchFrame {
   readonly batches: readonly FrameBatch[];
 }
 
+/** Buffers {@link allocateFetchFrame} made, by their batch count: their header is free to write. */
+const reserved = new WeakMap<ArrayBufferLike, number>();
+
 /**
- * Encodes a fetch frame; the batches are copied in as they are, never decoded.
+ * Room for a frame of batches of these lengths: one slot per batch, in order, inside one buffer that
+ * leaves space for the header. A reader that GETs each batch straight into its slot and passes the
+ * slots as the frame's batches makes {@link encodeFetchFrame} write only the header around them: the
+ * fetched bytes are never copied again.
+ *
+ * @example
+ * const slots = allocateFetchFrame(entries.map((e) => e.byteLength));
+ * await Promise.all(entries.map((e, i) => objects.getRange(key, e.byteOffset, e.byteLength, slots[i])));
+ */
+export function allocateFetchFrame(lengths: readonly number[]): Uint8Array[] {
+  const headerEnd = HEADER_BYTES + PER_BATCH * lengths.length;
+  const out = new Uint8Array(lengths.reduce((n, length) => n + length, headerEnd));
+  reserved.set(out.buffer, lengths.length);
+  let at = headerEnd;
+  return lengths.map((length) => {
+    const slot = out.subarray(at, at + length);
+    at += length;
+    return slot;
+  });
+}
+
+/** The whole buffer when the batches are exactly the slots of one {@link allocateFetchFrame}, in order. */
+function inPlace(batches: readonly FrameBatch[]): Uint8Array | undefined {
+  const buffer = batches[0]?.bytes.buffer;
+  if (buffer === undefined || reserved.get(buffer) !== batches.length) return undefined;
+  let at = HEADER_BYTES + PER_BATCH * batches.length;
+  for (const batch of batches) {
+    if (batch.bytes.buffer !== buffer || batch.bytes.byteOffset !== at) return undefined;
+    at += batch.bytes.length;
+  }
+  return at === buffer.byteLength ? new Uint8Array(buffer) : undefined;
+}
+
+/**
+ * Encodes a fetch frame; the batches go in as they are, never decoded — and are not even copied when
+ * they already sit in the slots of {@link allocateFetchFrame}.
  *
  * @example
  * const body = encodeFetchFrame({ highWatermark: 10, logStartOffset: 0, nextOffset: 10, batches: [{ baseOffset: 0, appendTime, bytes }] });
  */
 export function encodeFetchFrame(frame: FetchFrame): Uint8Array {
   const headerEnd = HEADER_BYTES + PER_BATCH * frame.batches.length;
-  const total = frame.batches.reduce((n, b) => n + b.bytes.length, headerEnd);
-  const out = new Uint8Array(total);
+  const placed = inPlace(frame.batches);
+  const out = placed ?? new Uint8Array(frame.batches.reduce((n, b) => n + b.bytes.length, headerEnd));
   out.set(MAGIC, 0);
   out[4] = VERSION;
   writeU64(out, 12, frame.highWatermark);
@@ -74,7 +112,7 @@ export function encodeFetchFrame(frame: FetchFrame): Uint8Array {
     writeU64(out, table, batch.baseOffset);
     writeU64(out, table + 8, batch.appendTime);
     table += PER_BATCH;
-    out.set(batch.bytes, at);
+    if (placed === undefined) out.set(batch.bytes, at);
     at += batch.bytes.length;
   }
   writeU32(out, 8, crc32c(out.subarray(12, headerEnd)));
