@@ -5,9 +5,11 @@ import type { Consumer } from '../../lib/client/consumer.ts';
 import { HttpTransport } from '../../lib/client/http-transport.ts';
 import type { BodyCodec } from '../../lib/client/json-codec.ts';
 import type { ProduceRecord } from '../../lib/core/types.ts';
+import { type CpuShares, cpuNow, cpuPerMiB } from '../support/cpu.ts';
 import { entryAttribute } from '../support/entry.ts';
 import {
   type LoadResult,
+  MiB,
   mergeLoads,
   ratio,
   runLoad,
@@ -28,12 +30,16 @@ export interface CodecUnderTest {
   readonly codec: BodyCodec | undefined;
 }
 
+/** CPU ms per MiB moved, by process (bench/support/cpu.ts); absent off Linux. */
+export type CpuPerMiB = CpuShares & { readonly total: number };
+
 export interface CodecRow {
   readonly label: string;
   /** Produce: the body's content type; fetch: the Accept header the codec sends. */
   readonly contentType: string;
   readonly result: Throughput;
   readonly vsFloor: number;
+  readonly cpuPerMiB?: CpuPerMiB;
 }
 
 export interface CodecCell {
@@ -41,6 +47,7 @@ export interface CodecCell {
   /** Produce calls in flight, or consumers (each on its own partition, one fetch at a time). */
   readonly concurrency: number;
   readonly floor: Throughput;
+  readonly floorCpuPerMiB?: CpuPerMiB;
   readonly rows: CodecRow[];
 }
 
@@ -59,21 +66,49 @@ export interface CodecBudget {
 const transportFor = (url: string, codec: BodyCodec | undefined) =>
   new HttpTransport({ endpoint: url, auth: 'none', ...(codec === undefined ? {} : { codec }) });
 
+/** `{ [key]: run.cpuPerMiB }`, or nothing when the CPU was not measured. */
+function cpuOf<K extends string>(key: K, run: ModeRun | undefined): { [P in K]?: CpuPerMiB } {
+  return (run?.cpuPerMiB === undefined ? {} : { [key]: run.cpuPerMiB }) as { [P in K]?: CpuPerMiB };
+}
+
+/** A mode's merged load, and the CPU every process spent per MiB while it ran. */
+interface ModeRun {
+  readonly load: LoadResult;
+  readonly cpuPerMiB?: CpuPerMiB;
+}
+
 /**
  * Runs the modes `rounds` times, alternating their order (floor first, then last), each under
- * `options`; returns the merged load of each mode.
+ * `options`; returns the merged load of each mode with the CPU spent during it.
  */
 async function alternate(
   modes: readonly ((round: number) => Promise<LoadResult>)[],
   rounds: number,
-): Promise<LoadResult[]> {
+): Promise<ModeRun[]> {
   const runs: LoadResult[][] = modes.map(() => []);
+  const zero = { bench: 0, server: 0, minio: 0, dynamodb: 0, other: 0 };
+  const spent: (CpuShares | undefined)[] = modes.map(() => ({ ...zero }));
   for (let r = 0; r < rounds; r++) {
     const order = modes.map((_, i) => i);
     if (r % 2 === 1) order.reverse();
-    for (const i of order) runs[i]?.push(await (modes[i] as (round: number) => Promise<LoadResult>)(r));
+    for (const i of order) {
+      const before = cpuNow();
+      runs[i]?.push(await (modes[i] as (round: number) => Promise<LoadResult>)(r));
+      const after = cpuNow();
+      const sofar = spent[i];
+      spent[i] =
+        before === undefined || after === undefined || sofar === undefined
+          ? undefined
+          : (Object.fromEntries(
+              (Object.keys(zero) as (keyof CpuShares)[]).map((k) => [k, sofar[k] + after[k] - before[k]]),
+            ) as unknown as CpuShares);
+    }
   }
-  return runs.map((list) => mergeLoads(list));
+  return runs.map((list, i) => {
+    const load = mergeLoads(list);
+    const cpu = cpuPerMiB(zero, spent[i], load.bytes / MiB);
+    return cpu === undefined ? { load } : { load, cpuPerMiB: cpu };
+  });
 }
 
 /**
@@ -147,14 +182,16 @@ export async function codecProduce(
       [() => runLoad(options, floorCall), ...sdkCalls.map((call) => () => runLoad(options, call))],
       budget.rounds,
     );
-    const floor = throughput(floorRun as LoadResult);
+    const floor = throughput((floorRun as ModeRun).load);
     cells.push({
       kind: 'produce',
       concurrency,
       floor,
+      ...cpuOf('floorCpuPerMiB', floorRun),
       rows: codecs.map((c, i) => {
-        const t = throughput(codecRuns[i] as LoadResult);
+        const t = throughput((codecRuns[i] as ModeRun).load);
         return {
+          ...cpuOf('cpuPerMiB', codecRuns[i]),
           label: c.label,
           contentType: transportCodecOf(url, c.codec).encodeProduce({
             topic: 't',
@@ -263,14 +300,16 @@ export async function codecFetch(
       budget.rounds,
     );
     await Promise.all(group.map((consumer) => consumer.close()));
-    const floor = throughput(floorRun as LoadResult);
+    const floor = throughput((floorRun as ModeRun).load);
     cells.push({
       kind: 'fetch',
       concurrency: consumers,
       floor,
+      ...cpuOf('floorCpuPerMiB', floorRun),
       rows: codecs.map((c, i) => {
-        const t = throughput(codecRuns[i] as LoadResult);
+        const t = throughput((codecRuns[i] as ModeRun).load);
         return {
+          ...cpuOf('cpuPerMiB', codecRuns[i]),
           label: c.label,
           contentType: transportCodecOf(url, c.codec).fetchAccept,
           result: t,
@@ -278,8 +317,9 @@ export async function codecFetch(
         };
       }),
     });
-    const consumed = throughput(codecRuns[codecs.length] as LoadResult);
+    const consumed = throughput((codecRuns[codecs.length] as ModeRun).load);
     cells.at(-1)?.rows.push({
+      ...cpuOf('cpuPerMiB', codecRuns[codecs.length]),
       label: SDK_CONSUMER_LABEL,
       contentType: transportCodecOf(url, undefined).fetchAccept,
       result: consumed,

@@ -332,9 +332,15 @@ export async function sdkSuite(
   }
 }
 
+/** ` [CPU 12.3 ms/MiB: bench 4, server 6, minio 2, dynamodb 0.3]`, or nothing when not measured. */
+function cpuText(cpu: CodecCell['floorCpuPerMiB']): string {
+  if (cpu === undefined) return '';
+  return ` [CPU ${cpu.total} ms/MiB: bench ${cpu.bench}, server ${cpu.server}, minio ${cpu.minio}, dynamodb ${cpu.dynamodb}]`;
+}
+
 function logCell(cell: CodecCell, log: (line: string) => void): void {
   log(
     `sdk ${cell.kind} 1 MiB, ${cell.kind === 'produce' ? 'concurrency' : 'consumers'} ${cell.concurrency}: floor ` +
-      `${cell.floor.mibPerSec} MiB/s; ${cell.rows.map((r) => `${r.label} [${r.contentType}] ${r.result.mibPerSec} MiB/s (${r.vsFloor}×)${r.result.errors > 0 ? ` ${r.result.errors} errors: ${r.result.firstError}` : ''}`).join('; ')}`,
+      `${cell.floor.mibPerSec} MiB/s${cpuText(cell.floorCpuPerMiB)}; ${cell.rows.map((r) => `${r.label} [${r.contentType}] ${r.result.mibPerSec} MiB/s (${r.vsFloor}×)${cpuText(r.cpuPerMiB)}${r.result.errors > 0 ? ` ${r.result.errors} errors: ${r.result.firstError}` : ''}`).join('; ')}`,
   );
 }

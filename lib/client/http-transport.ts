@@ -3,6 +3,7 @@ import { InvalidArgumentError } from '../core/errors.ts';
 import { binaryCodec } from './binary-codec.ts';
 import { type ErrorContext, errorFromResponse, networkError } from './errors.ts';
 import type { BodyCodec } from './json-codec.ts';
+import { type FetchAnswer, type FetchLike, nodeFetch } from './node-fetch.ts';
 import { type RequestSigner, sigv4Signer } from './sigv4.ts';
 import type {
   CommitRequest,
@@ -41,8 +42,11 @@ export interface HttpTransportOptions {
   readonly codec?: BodyCodec;
   /** How long one request may take before it fails with a retryable `Timeout`. @default 30_000 */
   readonly timeoutMs?: number;
-  /** The fetch implementation (a proxy, or a fault injector in tests). @default globalThis.fetch */
-  readonly fetch?: typeof globalThis.fetch;
+  /**
+   * The fetch implementation (a proxy, or a fault injector in tests); `globalThis.fetch` fits.
+   * @default nodeFetch() — node:http(s) with keep-alive, no web-stream copies (node-fetch.ts)
+   */
+  readonly fetch?: FetchLike;
   /** Extra headers on every request. */
   readonly headers?: Readonly<Record<string, string>>;
 }
@@ -82,7 +86,9 @@ export class HttpTransport implements Transport {
   private readonly signer: RequestSigner | undefined;
   private readonly codec: BodyCodec;
   private readonly timeoutMs: number;
-  private readonly fetchImpl: typeof globalThis.fetch;
+  private readonly fetchImpl: FetchLike;
+  /** Closes the keep-alive connections of the default fetch (none when `fetch` was given). */
+  private readonly closeFetch: () => void;
   private readonly headers: Readonly<Record<string, string>>;
   private closed = false;
 
@@ -110,7 +116,9 @@ export class HttpTransport implements Transport {
         : undefined);
     this.codec = options.codec ?? binaryCodec;
     this.timeoutMs = options.timeoutMs ?? 30_000;
-    this.fetchImpl = options.fetch ?? globalThis.fetch;
+    const own = options.fetch === undefined ? nodeFetch() : undefined;
+    this.fetchImpl = options.fetch ?? (own as FetchLike);
+    this.closeFetch = () => own?.close();
     this.headers = options.headers ?? {};
   }
 
@@ -148,7 +156,7 @@ export class HttpTransport implements Transport {
     }
     const { host: _, ...sent } = headers;
     const signal = AbortSignal.timeout(this.timeoutMs);
-    let response: Response;
+    let response: FetchAnswer;
     let bytes: Uint8Array;
     try {
       response = await this.fetchImpl(url, {
@@ -356,5 +364,6 @@ export class HttpTransport implements Transport {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.closeFetch();
   }
 }

@@ -67,7 +67,10 @@ const reserved = new WeakMap<ArrayBufferLike, number>();
  */
 export function allocateFetchFrame(lengths: readonly number[]): Uint8Array[] {
   const headerEnd = HEADER_BYTES + PER_BATCH * lengths.length;
-  const out = new Uint8Array(lengths.reduce((n, length) => n + length, headerEnd));
+  const total = lengths.reduce((n, length) => n + length, headerEnd);
+  // Not zero-filled (megabytes per fetch): encodeFetchFrame writes every header byte, and a reader
+  // fills every slot or fails the fetch, so no byte of it is sent unwritten.
+  const out = new Uint8Array(Buffer.allocUnsafeSlow(total).buffer, 0, total);
   reserved.set(out.buffer, lengths.length);
   let at = headerEnd;
   return lengths.map((length) => {
@@ -101,7 +104,7 @@ export function encodeFetchFrame(frame: FetchFrame): Uint8Array {
   const placed = inPlace(frame.batches);
   const out = placed ?? new Uint8Array(frame.batches.reduce((n, b) => n + b.bytes.length, headerEnd));
   out.set(MAGIC, 0);
-  out[4] = VERSION;
+  out.set([VERSION, 0, 0, 0], 4);
   writeU64(out, 12, frame.highWatermark);
   writeU64(out, 20, frame.logStartOffset);
   writeU64(out, 28, frame.nextOffset);
