@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { localClients } from '../../lib/adapters/clients.ts';
 import { S3ObjectStore } from '../../lib/adapters/s3/object-store.ts';
 import { CorruptSegmentError } from '../../lib/core/errors.ts';
 import type { Streambed } from '../../lib/engine/streambed.ts';
+import { endpointsFromEnv, type ServiceEndpoints } from '../../lib/harness/services.ts';
 import { bytes, type TestStack, testStack } from '../support/stack.ts';
 
 describe('corrupt stored bytes', () => {
@@ -83,6 +85,37 @@ describe('corrupt stored bytes', () => {
       stack.engine().fetchBatches({ topic: 'trunc-frame', partition: 1, offset: 0 }),
       CorruptSegmentError,
     );
+  });
+
+  test('a segment PUT sends its payload unsigned with a CRC32 checksum, and the store refuses bytes changed on the way', async () => {
+    const client = localClients(endpointsFromEnv() as ServiceEndpoints).s3;
+    const seen: Record<string, string>[] = [];
+    let damage = false;
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        const request = args.request as { headers: Record<string, string>; body?: unknown };
+        seen.push({ ...request.headers });
+        // After signing: a byte flipped in transit, which only the checksum can catch now.
+        if (damage && request.body instanceof Uint8Array) {
+          const body = Uint8Array.from(request.body);
+          body[10] = (body[10] ?? 0) ^ 0xff;
+          request.body = body;
+        }
+        return await next(args);
+      },
+      { step: 'finalizeRequest', priority: 'low', name: 'observeAndDamage' },
+    );
+    const store = new S3ObjectStore({ client, bucket: stack.bucket });
+    const body = new Uint8Array(64 * 1024).map((_, i) => i % 256);
+    await store.put('unsigned/ok', body);
+    assert.equal(seen.at(-1)?.['x-amz-content-sha256'], 'UNSIGNED-PAYLOAD');
+    assert.ok(seen.at(-1)?.['x-amz-checksum-crc32'], 'a CRC32 checksum header goes with it');
+    assert.deepEqual(await store.getRange('unsigned/ok', 0, body.length), body);
+    damage = true;
+    await assert.rejects(store.put('unsigned/damaged', body));
+    damage = false;
+    await assert.rejects(store.getRange('unsigned/damaged', 0, 1), CorruptSegmentError, 'nothing was stored');
+    client.destroy();
   });
 
   test('a ranged read into a buffer fills exactly that buffer, and refuses a range the object does not hold', async () => {

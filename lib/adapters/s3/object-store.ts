@@ -6,11 +6,22 @@ import {
   ListObjectsV2Command,
   NoSuchKey,
   PutObjectCommand,
+  type PutObjectCommandInput,
+  type PutObjectCommandOutput,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import type { BuildMiddleware } from '@smithy/types';
 import { CorruptSegmentError } from '../../core/errors.ts';
 import type { ObjectStore, StoredObject } from '../../core/ports.ts';
 import { mapAwsError } from '../aws-errors.ts';
+
+/** Marks a request's payload unsigned (`x-amz-content-sha256: UNSIGNED-PAYLOAD`), before SigV4 signs it. */
+const unsignedPayload: BuildMiddleware<PutObjectCommandInput, PutObjectCommandOutput> =
+  (next) => async (args) => {
+    const headers = (args.request as { headers?: Record<string, string> }).headers;
+    if (headers !== undefined) headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+    return await next(args);
+  };
 
 /**
  * Segment objects on S3 (or MinIO). Objects are written once with `If-None-Match: *`, so an id
@@ -30,17 +41,21 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async put(key: string, body: Uint8Array): Promise<void> {
+    const command = new PutObjectCommand({
+      Bucket: this.bucket,
+      Key: key,
+      Body: body,
+      ContentLength: body.byteLength,
+      ContentType: 'application/vnd.streambed.segment',
+      IfNoneMatch: '*',
+      // S3 checks the stored bytes against this CRC32 (the SDK's, on zlib's native crc32)...
+      ChecksumAlgorithm: 'CRC32',
+    });
+    // ...so the signature need not hash the body too: SigV4's SHA-256 of a 1 MiB segment is ~1.5 ms of
+    // CPU per PUT on the produce path, for a guarantee the checksum (and TLS) already give.
+    command.middlewareStack.add(unsignedPayload, { step: 'build', name: 'streambedUnsignedPayload' });
     try {
-      await this.client.send(
-        new PutObjectCommand({
-          Bucket: this.bucket,
-          Key: key,
-          Body: body,
-          ContentLength: body.byteLength,
-          ContentType: 'application/vnd.streambed.segment',
-          IfNoneMatch: '*',
-        }),
-      );
+      await this.client.send(command);
     } catch (error) {
       // An SDK retry of a PUT whose response was lost finds our own object: same bytes, same ETag.
       if (error instanceof Error && error.name === 'PreconditionFailed' && (await this.holds(key, body)))
