@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '../lib/core/errors.ts';
 import type { OffsetSpec } from '../lib/core/types.ts';
+import { BATCH_REFS_TYPE } from '../lib/core/wire/batch-refs.ts';
 import { encodeFetchFrame, FETCH_FRAME_TYPE } from '../lib/core/wire/fetch-frame.ts';
 import { httpApi, intParam, json, MetricUnit, metrics, pathParam } from './api/handler.ts';
 import { binary } from './api/http.ts';
@@ -22,7 +23,13 @@ export const handler = httpApi({
           ? 1024 * 1024
           : intParam(query.maxBytes, 'maxBytes', { max: LIMITS.maxFetchBytes }),
     };
-    if (acceptsFrame(event.headers.accept)) {
+    const answer = fetchAnswerType(event.headers.accept, engine.canReferenceBatches());
+    if (answer === BATCH_REFS_TYPE) {
+      const refs = await engine.fetchBatchRefs(request);
+      metrics.addMetric('ReferencedBatches', MetricUnit.Count, refs.batches.length);
+      return json(200, refs, { 'content-type': BATCH_REFS_TYPE, vary: 'accept' });
+    }
+    if (answer === FETCH_FRAME_TYPE) {
       const frame = await engine.fetchBatches(request);
       metrics.addMetric('FetchedBatches', MetricUnit.Count, frame.batches.length);
       return { ...binary(200, FETCH_FRAME_TYPE, encodeFetchFrame(frame)), headers: FRAME_HEADERS };
@@ -66,11 +73,20 @@ export const handler = httpApi({
 const FRAME_HEADERS = { 'content-type': FETCH_FRAME_TYPE, vary: 'accept' };
 
 /**
- * True when the Accept header asks for the binary fetch frame before JSON: listed with a q above 0
- * and not below application/json's (RFC 9110 §12.5.1, without wildcard ranking).
+ * The answer a fetch's Accept header asks for: the one with the highest q among JSON, the binary
+ * frame and — where the server can presign reads — batch references; on a tie the more compact one
+ * (references, then frame, then JSON). No Accept, or none of them listed with a q above 0: JSON.
+ * RFC 9110 §12.5.1, without wildcard ranking.
+ *
+ * @example
+ * fetchAnswerType('application/vnd.streambed.batches, application/json;q=0.5', true) // the frame type
  */
-function acceptsFrame(accept: string | undefined): boolean {
-  if (accept === undefined) return false;
+export function fetchAnswerType(
+  accept: string | undefined,
+  canReference: boolean,
+): typeof BATCH_REFS_TYPE | typeof FETCH_FRAME_TYPE | 'application/json' {
+  if (accept === undefined) return 'application/json';
+  let refs = 0;
   let frame = 0;
   let jsonQ = 0;
   for (const range of accept.split(',')) {
@@ -78,8 +94,11 @@ function acceptsFrame(accept: string | undefined): boolean {
     const qParam = params.find((p) => p.startsWith('q='));
     const q = qParam === undefined ? 1 : Number(qParam.slice(2));
     if (!Number.isFinite(q)) continue;
-    if (type === FETCH_FRAME_TYPE) frame = Math.max(frame, q);
+    if (type === BATCH_REFS_TYPE) refs = Math.max(refs, q);
+    else if (type === FETCH_FRAME_TYPE) frame = Math.max(frame, q);
     else if (type === 'application/json') jsonQ = Math.max(jsonQ, q);
   }
-  return frame > 0 && frame >= jsonQ;
+  if (canReference && refs > 0 && refs >= frame && refs >= jsonQ) return BATCH_REFS_TYPE;
+  if (frame > 0 && frame >= jsonQ) return FETCH_FRAME_TYPE;
+  return 'application/json';
 }

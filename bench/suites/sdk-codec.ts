@@ -1,10 +1,12 @@
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { LIMITS } from '../../functions/api/openapi-common.ts';
+import { binaryCodec } from '../../lib/client/binary-codec.ts';
 import type { Consumer } from '../../lib/client/consumer.ts';
 import { HttpTransport } from '../../lib/client/http-transport.ts';
 import type { BodyCodec } from '../../lib/client/json-codec.ts';
 import type { ProduceRecord } from '../../lib/core/types.ts';
+import { BATCH_REFS_TYPE } from '../../lib/core/wire/batch-refs.ts';
 import { type CpuShares, cpuNow, cpuPerMiB } from '../support/cpu.ts';
 import { entryAttribute } from '../support/entry.ts';
 import {
@@ -27,6 +29,8 @@ export const MIB_SHAPE: Shape = { id: '1024x1KiB', records: 1024, valueBytes: 10
 /** A codec under test: `codec` undefined is HttpTransport's default. */
 export interface CodecUnderTest {
   readonly label: string;
+  /** HttpTransport's `directReads` (fetch only). @default true */
+  readonly directReads?: boolean;
   readonly codec: BodyCodec | undefined;
 }
 
@@ -63,8 +67,16 @@ export interface CodecBudget {
   readonly bytesPerPartition: number;
 }
 
-const transportFor = (url: string, codec: BodyCodec | undefined) =>
-  new HttpTransport({ endpoint: url, auth: 'none', ...(codec === undefined ? {} : { codec }) });
+const transportFor = (url: string, codec: BodyCodec | undefined, directReads = true) =>
+  new HttpTransport({ endpoint: url, auth: 'none', directReads, ...(codec === undefined ? {} : { codec }) });
+
+/** The Accept header a fetch of this codec sends (batch references first when it reads directly). */
+function fetchAcceptOf(url: string, c: CodecUnderTest): string {
+  const codec = transportCodecOf(url, c.codec);
+  return codec === binaryCodec && c.directReads !== false
+    ? `${BATCH_REFS_TYPE}, ${codec.fetchAccept}`
+    : codec.fetchAccept;
+}
 
 /** `{ [key]: run.cpuPerMiB }`, or nothing when the CPU was not measured. */
 function cpuOf<K extends string>(key: K, run: ModeRun | undefined): { [P in K]?: CpuPerMiB } {
@@ -263,7 +275,7 @@ export async function codecFetch(
       return { bytes: batch.records * MIB_SHAPE.valueBytes, records: batch.records };
     };
     const fetchCalls = codecs.map((c) => {
-      const transport = transportFor(url, c.codec);
+      const transport = transportFor(url, c.codec, c.directReads);
       const offsets = new Array<number>(consumers).fill(0);
       return async (_: number, consumer: number) => {
         const out = await transport.fetch({
@@ -311,7 +323,7 @@ export async function codecFetch(
         return {
           ...cpuOf('cpuPerMiB', codecRuns[i]),
           label: c.label,
-          contentType: transportCodecOf(url, c.codec).fetchAccept,
+          contentType: fetchAcceptOf(url, c),
           result: t,
           vsFloor: ratio(t.mibPerSec, floor.mibPerSec),
         };
@@ -321,7 +333,7 @@ export async function codecFetch(
     cells.at(-1)?.rows.push({
       ...cpuOf('cpuPerMiB', codecRuns[codecs.length]),
       label: SDK_CONSUMER_LABEL,
-      contentType: transportCodecOf(url, undefined).fetchAccept,
+      contentType: fetchAcceptOf(url, { label: SDK_CONSUMER_LABEL, codec: undefined }),
       result: consumed,
       vsFloor: ratio(consumed.mibPerSec, floor.mibPerSec),
     });
@@ -330,7 +342,7 @@ export async function codecFetch(
 }
 
 /** The fetch row of the SDK's consumer with its defaults (binary bodies, read-ahead). */
-export const SDK_CONSUMER_LABEL = 'SDK consumer (default: binaryCodec, read-ahead)';
+export const SDK_CONSUMER_LABEL = 'SDK consumer (defaults: binaryCodec, direct reads, read-ahead)';
 
 /**
  * `count` consumers of one group on `topic`, each reading only partition i (the others it holds are

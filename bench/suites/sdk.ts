@@ -260,7 +260,15 @@ export async function sdkSuite(
     ];
     const produce = await codecProduce(stack, api.url, codecs, config.codec, run);
     for (const cell of produce) logCell(cell, log);
-    const fetch = await codecFetch(stack, api.url, codecs, config.codec, run, log);
+    // Fetch also shows binary frames through the API (the default reads batches from the bucket).
+    const fetchCodecs: CodecUnderTest[] =
+      defaultCodec === binaryCodec
+        ? [
+            ...codecs,
+            { label: 'binaryCodec, frames (directReads: false)', codec: binaryCodec, directReads: false },
+          ]
+        : codecs;
+    const fetch = await codecFetch(stack, api.url, fetchCodecs, config.codec, run, log);
     for (const cell of fetch) logCell(cell, log);
 
     // Fetch is judged on what the SDK's consumer reaches with its defaults (read-ahead over binary

@@ -1,4 +1,5 @@
 import { MAX_TIMESTAMP } from '../../lib/core/validation.ts';
+import { BATCH_REFS_TYPE } from '../../lib/core/wire/batch-refs.ts';
 import { FETCH_FRAME_TYPE } from '../../lib/core/wire/fetch-frame.ts';
 import { PRODUCER_HEADERS, SEGMENT_TYPE } from '../../lib/core/wire/produce-headers.ts';
 import {
@@ -172,13 +173,18 @@ export const recordPaths = {
         '200': {
           description:
             'Records from `offset`; empty at or past the high watermark. JSON unless `Accept` prefers ' +
-            `${FETCH_FRAME_TYPE}.`,
+            `${FETCH_FRAME_TYPE} (the stored batches, in a binary frame) or ${BATCH_REFS_TYPE} (the ` +
+            'stored batches by reference: a presigned URL per batch, which the reader GETs from the bucket ' +
+            'itself). Of the types `Accept` lists, the one with the highest q is answered; on a tie the ' +
+            'references, then the frame, then JSON. References are answered only where the server can ' +
+            'presign reads (always on AWS); otherwise that type is passed over.',
           content: {
             'application/json': { schema: ref('FetchResponse') },
             [FETCH_FRAME_TYPE]: {
               schema: { type: 'string', format: 'binary' },
               description: FETCH_FRAME_BODY,
             },
+            [BATCH_REFS_TYPE]: { schema: ref('BatchRefs') },
           },
         },
         '404': errorResponse('No such topic or partition.'),
@@ -376,6 +382,39 @@ export const recordSchemas = {
       },
       highWatermark: nonNegativeInteger,
       logStartOffset: nonNegativeInteger,
+    },
+  },
+  BatchRefs: {
+    type: 'object',
+    description:
+      'The batches a fetch sends, by reference. GET each `url` with the header `Range: <range>` (it is ' +
+      'signed) before `expiresAt`: the answer is `length` bytes, one stored batch with its own CRC32C ' +
+      '(layout in lib/core/segment/batch.ts), whose records sit at `baseOffset` + their offset delta. The ' +
+      'first batch may start below the offset asked for; a batch larger than `maxBytes` is named whole. ' +
+      'An object that is gone (403 or 404 from the bucket) means the log moved: fetch again.',
+    required: ['highWatermark', 'logStartOffset', 'nextOffset', 'expiresAt', 'batches'],
+    properties: {
+      highWatermark: nonNegativeInteger,
+      logStartOffset: nonNegativeInteger,
+      nextOffset: {
+        ...nonNegativeInteger,
+        description: 'Where to fetch next once every batch is read (past holes).',
+      },
+      expiresAt: { ...nonNegativeInteger, description: 'When the URLs stop working, in ms since the epoch.' },
+      batches: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['baseOffset', 'appendTime', 'length', 'url', 'range'],
+          properties: {
+            baseOffset: nonNegativeInteger,
+            appendTime: { ...nonNegativeInteger, description: 'LogAppendTime, ms since the epoch.' },
+            length: { type: 'integer', minimum: 16, description: 'The batch in bytes.' },
+            url: { type: 'string', format: 'uri', description: 'A presigned GET of the object holding it.' },
+            range: { type: 'string', pattern: '^bytes=[0-9]+-[0-9]+$' },
+          },
+        },
+      },
     },
   },
   OffsetResponse: {

@@ -1,9 +1,14 @@
 import { InvalidArgumentError } from '../core/errors.ts';
 import { type BatchInput, encodeSegment, type LogRecord } from '../core/segment/index.ts';
-import { decodeFetchFrame, FETCH_FRAME_TYPE } from '../core/wire/fetch-frame.ts';
+import { type DecodedFetchFrame, decodeFetchFrame, FETCH_FRAME_TYPE } from '../core/wire/fetch-frame.ts';
 import { producerHeaders, SEGMENT_TYPE } from '../core/wire/produce-headers.ts';
 import { type BodyCodec, type EncodedProduce, jsonCodec } from './json-codec.ts';
-import type { RecordOffset, TransportProduceRequest, TransportRecord } from './transport.ts';
+import type {
+  RecordOffset,
+  TransportFetchResult,
+  TransportProduceRequest,
+  TransportRecord,
+} from './transport.ts';
 
 /**
  * Binary bodies (the SDK's default over HTTP). Produce sends one segment object (segment.ts: one
@@ -22,26 +27,12 @@ export const binaryCodec: BodyCodec = {
     if (contentType?.split(';')[0]?.trim().toLowerCase() !== FETCH_FRAME_TYPE) {
       return jsonCodec.decodeFetch(contentType, body, request);
     }
-    const frame = decodeFetchFrame(body, {
-      offset: request.offset,
-      ...(request.maxRecords === undefined ? {} : { maxRecords: request.maxRecords }),
-    });
-    const records = frame.records.map(
-      (r): TransportRecord => ({
-        offset: r.offset,
-        timestamp: r.timestamp,
-        key: r.key,
-        value: r.value,
-        valueIsJson: r.valueIsJson,
-        headers: r.headers,
+    return transportResultOf(
+      decodeFetchFrame(body, {
+        offset: request.offset,
+        ...(request.maxRecords === undefined ? {} : { maxRecords: request.maxRecords }),
       }),
     );
-    return {
-      records,
-      nextOffset: frame.nextOffset,
-      highWatermark: frame.highWatermark,
-      logStartOffset: frame.logStartOffset,
-    };
   },
 };
 
@@ -93,5 +84,25 @@ function encodeSegmentBody(request: TransportProduceRequest): EncodedProduce {
       });
       return out;
     },
+  };
+}
+
+/** A decoded frame (or batches read by reference) as the transport's fetch result. */
+export function transportResultOf(frame: DecodedFetchFrame): TransportFetchResult {
+  const records = frame.records.map(
+    (r): TransportRecord => ({
+      offset: r.offset,
+      timestamp: r.timestamp,
+      key: r.key,
+      value: r.value,
+      valueIsJson: r.valueIsJson,
+      headers: r.headers,
+    }),
+  );
+  return {
+    records,
+    nextOffset: frame.nextOffset,
+    highWatermark: frame.highWatermark,
+    logStartOffset: frame.logStartOffset,
   };
 }

@@ -23,7 +23,11 @@ export interface ConsumerOptions {
   readonly autoOffsetReset?: 'earliest' | 'latest';
   /** Most records one {@link Consumer.poll} returns (Kafka's max.poll.records). @default 500 */
   readonly maxPollRecords?: number;
-  /** Soft cap on the bytes of one fetch of one partition. @default 1_048_576 */
+  /**
+   * Soft cap on the stored bytes of one fetch of one partition (Kafka's max.partition.fetch.bytes):
+   * whole batches while they fit; a first batch larger than it still comes whole when read from the
+   * bucket (HttpTransport's `directReads`), or sliced by the server in a frame. @default 1_048_576
+   */
   readonly maxFetchBytes?: number;
   /** How long to wait before reading a caught-up partition again. @default 500 */
   readonly pollIntervalMs?: number;

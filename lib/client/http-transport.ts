@@ -1,7 +1,9 @@
-import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
-import { InvalidArgumentError } from '../core/errors.ts';
-import { binaryCodec } from './binary-codec.ts';
+import { CorruptSegmentError, InvalidArgumentError } from '../core/errors.ts';
+import { BATCH_REFS_TYPE, type BatchRefs, readBatchRefs, recordsOfRefs } from '../core/wire/batch-refs.ts';
+import { binaryCodec, transportResultOf } from './binary-codec.ts';
+import { DirectReadError, readReferencedBatches } from './direct-reads.ts';
 import { type ErrorContext, errorFromResponse, networkError } from './errors.ts';
+import { DIRECT_READ_FAILURES, HTTP_LIMITS, type HttpTransportOptions } from './http-options.ts';
 import type { BodyCodec } from './json-codec.ts';
 import { type FetchAnswer, type FetchLike, nodeFetch } from './node-fetch.ts';
 import { type RequestSigner, sigv4Signer } from './sigv4.ts';
@@ -20,43 +22,10 @@ import type {
   Transport,
   TransportFetchRequest,
   TransportFetchResult,
-  TransportLimits,
   TransportProduceRequest,
 } from './transport.ts';
 
-export interface HttpTransportOptions {
-  /** The API's base URL: `npm start`'s (`http://127.0.0.1:8080`) or API Gateway's, with its stage path if any. */
-  readonly endpoint: string;
-  /**
-   * `'sigv4'` signs every request for API Gateway's IAM authorization (the default AWS credential
-   * chain unless `credentials`); `'none'` sends them unsigned, as `npm start` accepts.
-   */
-  readonly auth: 'none' | 'sigv4';
-  /** For sigv4. @default from an execute-api host name, else AWS_REGION */
-  readonly region?: string;
-  /** For sigv4. @default the default AWS credential chain */
-  readonly credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
-  /** Replaces `auth` with your own signer. */
-  readonly signer?: RequestSigner;
-  /** Produce and fetch bodies. @default binaryCodec (jsonCodec sends what curl users send) */
-  readonly codec?: BodyCodec;
-  /** How long one request may take before it fails with a retryable `Timeout`. @default 30_000 */
-  readonly timeoutMs?: number;
-  /**
-   * The fetch implementation (a proxy, or a fault injector in tests); `globalThis.fetch` fits.
-   * @default nodeFetch() — node:http(s) with keep-alive, no web-stream copies (node-fetch.ts)
-   */
-  readonly fetch?: FetchLike;
-  /** Extra headers on every request. */
-  readonly headers?: Readonly<Record<string, string>>;
-}
-
-/** The HTTP API's limits (docs/openapi.json): bodies ≤ 5 MiB, so ≤ 3 MiB of payload once base64-encoded. */
-const HTTP_LIMITS: TransportLimits = {
-  maxRecordsPerRequest: 10_000,
-  maxRequestPayloadBytes: 3 * 1024 * 1024,
-  maxPartitionsPerCommit: 50,
-};
+export type { HttpTransportOptions } from './http-options.ts';
 
 interface Call {
   readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -91,6 +60,8 @@ export class HttpTransport implements Transport {
   private readonly closeFetch: () => void;
   private readonly headers: Readonly<Record<string, string>>;
   private closed = false;
+  private readonly directReads: boolean;
+  private directFailures = 0;
 
   constructor(options: HttpTransportOptions) {
     let base: URL;
@@ -120,6 +91,7 @@ export class HttpTransport implements Transport {
     this.fetchImpl = options.fetch ?? (own as FetchLike);
     this.closeFetch = () => own?.close();
     this.headers = options.headers ?? {};
+    this.directReads = options.directReads ?? true;
   }
 
   private url(path: string, query: Readonly<Record<string, string>> = {}): URL {
@@ -237,6 +209,51 @@ export class HttpTransport implements Transport {
   }
 
   async fetch(request: TransportFetchRequest): Promise<TransportFetchResult> {
+    if (!this.readsDirectly()) return await this.fetchFramed(request);
+    const answer = await this.fetchThroughApi(request, `${BATCH_REFS_TYPE}, ${this.codec.fetchAccept}`);
+    if (!('refs' in answer)) return answer;
+    let bytes: Uint8Array[];
+    try {
+      bytes = await readReferencedBatches(this.fetchImpl, answer.refs, this.timeoutMs);
+    } catch (error) {
+      if (!(error instanceof DirectReadError)) throw error;
+      // The bucket is out of reach, the object gone or the URL stale: the API reads it (or says where
+      // the log is now). After a few failures in a row, stop asking for references.
+      this.directFailures++;
+      return await this.fetchFramed(request);
+    }
+    this.directFailures = 0;
+    return transportResultOf(
+      recordsOfRefs(
+        answer.refs,
+        bytes,
+        {
+          offset: request.offset,
+          ...(request.maxRecords === undefined ? {} : { maxRecords: request.maxRecords }),
+        },
+        request.partition,
+      ),
+    );
+  }
+
+  /** Whether fetches ask for batch references (binary bodies, `directReads`, not failing lately). */
+  private readsDirectly(): boolean {
+    return this.directReads && this.codec === binaryCodec && this.directFailures < DIRECT_READ_FAILURES;
+  }
+
+  /** A fetch answered with the records themselves (the codec's frame or JSON). */
+  private async fetchFramed(request: TransportFetchRequest): Promise<TransportFetchResult> {
+    const answer = await this.fetchThroughApi(request, this.codec.fetchAccept);
+    if ('refs' in answer)
+      throw new CorruptSegmentError('the server answered batch references nobody asked for');
+    return answer;
+  }
+
+  /** One fetch request through the API; a references answer comes back parsed, not followed. */
+  private async fetchThroughApi(
+    request: TransportFetchRequest,
+    accept: string,
+  ): Promise<TransportFetchResult | { readonly refs: BatchRefs }> {
     const { contentType, bytes } = await this.call({
       method: 'GET',
       path: `/topics/${seg(request.topic)}/partitions/${request.partition}/records`,
@@ -245,9 +262,12 @@ export class HttpTransport implements Transport {
         ...(request.maxRecords === undefined ? {} : { maxRecords: String(request.maxRecords) }),
         ...(request.maxBytes === undefined ? {} : { maxBytes: String(request.maxBytes) }),
       },
-      accept: this.codec.fetchAccept,
+      accept,
       context: { topic: request.topic, partition: request.partition, offset: request.offset },
     });
+    if (contentType?.split(';')[0]?.trim().toLowerCase() === BATCH_REFS_TYPE) {
+      return { refs: readBatchRefs(JSON.parse(Buffer.from(bytes).toString('utf8'))) };
+    }
     return this.codec.decodeFetch(contentType, bytes, request);
   }
 

@@ -23,6 +23,16 @@ export interface ObjectStore {
    * be written there and `into` returned; a store that returns other bytes is fine (the caller copies).
    */
   getRange(key: string, offset: number, length: number, into?: Uint8Array): Promise<Uint8Array>;
+  /**
+   * A URL anyone holding it can GET `length` bytes at `offset` with, sending exactly the returned
+   * `range` as its Range header, for `expiresInSeconds`. Absent where the store hands out no URLs.
+   */
+  presignRange?(
+    key: string,
+    offset: number,
+    length: number,
+    expiresInSeconds: number,
+  ): Promise<{ url: string; range: string }>;
   /** Keys under `prefix` in key order, from the first key after `startAfter` when given. */
   list(prefix: string, startAfter?: string): AsyncIterable<StoredObject>;
   deleteMany(keys: readonly string[]): Promise<void>;

@@ -2,7 +2,7 @@ import { CorruptSegmentError, OffsetOutOfRangeError } from '../core/errors.ts';
 import type { IndexEntry } from '../core/index-entry.ts';
 import { entryEnd } from '../core/index-entry.ts';
 import { segmentKey } from '../core/object-keys.ts';
-import type { PartitionRef } from '../core/ports.ts';
+import type { PartitionHead, PartitionRef } from '../core/ports.ts';
 import { batchExtent, encodeBatch, type LogRecord, offsetDelta, recordSize } from '../core/segment/index.ts';
 import type { FetchRequest, TopicRecord } from '../core/types.ts';
 import { allocateFetchFrame, type FetchFrame, type FrameBatch } from '../core/wire/fetch-frame.ts';
@@ -44,11 +44,46 @@ async function readBatchesFrom(
   const base = { highWatermark: h.highWatermark, logStartOffset: h.logStartOffset };
   if (offset < h.logStartOffset) throw new OffsetOutOfRangeError(offset, h.logStartOffset, h.highWatermark);
   if (offset >= h.highWatermark) return { batches: [], nextOffset: offset, ...base };
+  const { picked, oversized, cursor } = await pickBatches(ctx, ref, h, offset, maxRecords, maxBytes);
+  // Each batch is read straight into its place in the answer's frame (encodeFetchFrame copies nothing).
+  const slots = allocateFetchFrame(picked.map((entry) => entry.byteLength));
+  const batches: FrameBatch[] = await mapLimit(picked, ctx.fetchConcurrency, async (entry, i) => ({
+    baseOffset: entry.baseOffset,
+    appendTime: entry.appendTime,
+    bytes: await storedBatch(ctx, topic, ref, entry, slots[i] as Uint8Array),
+  }));
+  if (oversized === undefined) return { batches, nextOffset: cursor, ...base };
+  const slice = await sliceOf(ctx, topic, ref, oversized, offset, maxRecords, maxBytes);
+  if (slice === undefined) return { batches, nextOffset: entryEnd(oversized), ...base };
+  return { batches: [slice.batch], nextOffset: slice.nextOffset, ...base };
+}
+
+/** The index entries a fetch from `offset` sends, and where the next fetch starts. */
+export interface PickedBatches {
+  /** Whole stored batches, in offset order, within `maxBytes` and adding up to `maxRecords`. */
+  readonly picked: IndexEntry[];
+  /** The first batch when it alone is larger than `maxBytes` (then `picked` is empty). */
+  readonly oversized: IndexEntry | undefined;
+  /** Every offset below it is in a picked batch or a run compaction emptied. */
+  readonly cursor: number;
+}
+
+/**
+ * Chooses the stored batches a fetch from `offset` sends: whole batches while they fit in `maxBytes`
+ * and until `maxRecords` records from `offset` are in; `offset` is below the high watermark `h` has.
+ */
+export async function pickBatches(
+  ctx: EngineContext,
+  ref: PartitionRef,
+  h: PartitionHead,
+  offset: number,
+  maxRecords: number,
+  maxBytes: number,
+): Promise<PickedBatches> {
   const picked: IndexEntry[] = [];
   let oversized: IndexEntry | undefined;
   let bytes = 0;
   let records = 0;
-  // Every offset below `cursor` is in a picked batch or a run compaction emptied.
   let cursor = offset;
   for await (const entry of entriesFrom(ctx, ref, offset, h)) {
     if (entry.byteLength > 0) {
@@ -63,17 +98,7 @@ async function readBatchesFrom(
     cursor = entryEnd(entry);
     if (records >= maxRecords) break;
   }
-  // Each batch is read straight into its place in the answer's frame (encodeFetchFrame copies nothing).
-  const slots = allocateFetchFrame(picked.map((entry) => entry.byteLength));
-  const batches: FrameBatch[] = await mapLimit(picked, ctx.fetchConcurrency, async (entry, i) => ({
-    baseOffset: entry.baseOffset,
-    appendTime: entry.appendTime,
-    bytes: await storedBatch(ctx, topic, ref, entry, slots[i] as Uint8Array),
-  }));
-  if (oversized === undefined) return { batches, nextOffset: cursor, ...base };
-  const slice = await sliceOf(ctx, topic, ref, oversized, offset, maxRecords, maxBytes);
-  if (slice === undefined) return { batches, nextOffset: entryEnd(oversized), ...base };
-  return { batches: [slice.batch], nextOffset: slice.nextOffset, ...base };
+  return { picked, oversized, cursor };
 }
 
 /**

@@ -14,11 +14,13 @@ import type {
   TopicDescription,
   TopicRecord,
 } from '../core/types.ts';
+import type { BatchRefs } from '../core/wire/batch-refs.ts';
 import type { FetchFrame } from '../core/wire/fetch-frame.ts';
 import { EngineContext, type EngineDeps } from './context.ts';
 import { deleteRecords } from './delete-records.ts';
 import { fetchRecords, listOffsets } from './fetch.ts';
 import { fetchBatches } from './fetch-batches.ts';
+import { canReferenceBatches, fetchBatchRefs } from './fetch-refs.ts';
 import {
   commitOffsets,
   describeGroupOffsets,
@@ -126,6 +128,25 @@ export class Streambed {
    */
   fetchBatches(request: FetchRequest): Promise<FetchFrame> {
     return fetchBatches(this.ctx, request);
+  }
+
+  /**
+   * The batches {@link fetchBatches} would send, by reference: a presigned URL per batch that reads
+   * exactly its bytes from the bucket, for readers that GET them themselves (the server reads none
+   * of them). Throws DirectReadsUnavailableError where the object store cannot presign
+   * ({@link canReferenceBatches} says so first).
+   *
+   * @example
+   * const refs = await log.fetchBatchRefs({ topic: 'orders', partition: 0, offset: 17 });
+   * for (const b of refs.batches) await fetch(b.url, { headers: { range: b.range } });
+   */
+  fetchBatchRefs(request: FetchRequest): Promise<BatchRefs> {
+    return fetchBatchRefs(this.ctx, request);
+  }
+
+  /** True when the object store presigns reads, so {@link fetchBatchRefs} can answer. */
+  canReferenceBatches(): boolean {
+    return canReferenceBatches(this.ctx);
   }
 
   listOffsets(topic: string, partition: number, spec: OffsetSpec): Promise<number | null> {

@@ -10,6 +10,7 @@ import {
   type PutObjectCommandOutput,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { BuildMiddleware } from '@smithy/types';
 import { CorruptSegmentError } from '../../core/errors.ts';
 import type { ObjectStore, StoredObject } from '../../core/ports.ts';
@@ -70,6 +71,22 @@ export class S3ObjectStore implements ObjectStore {
       .catch(mapAwsError);
     const md5 = createHash('md5').update(body).digest('hex');
     return head.ETag?.replaceAll('"', '') === md5 && head.ContentLength === body.byteLength;
+  }
+
+  async presignRange(
+    key: string,
+    offset: number,
+    length: number,
+    expiresInSeconds: number,
+  ): Promise<{ url: string; range: string }> {
+    const range = `bytes=${offset}-${offset + length - 1}`;
+    // Range is signed: the URL reads this batch and nothing else of the object.
+    const url = await getSignedUrl(
+      this.client,
+      new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: range }),
+      { expiresIn: expiresInSeconds, signableHeaders: new Set(['range']) },
+    );
+    return { url, range };
   }
 
   async getRange(key: string, offset: number, length: number, into?: Uint8Array): Promise<Uint8Array> {

@@ -183,19 +183,49 @@ function decodeUnchecked(bytes: Uint8Array, request: FrameRequest): DecodedFetch
       `fetch frame header CRC32C mismatch: stored 0x${storedCrc.toString(16)}, computed 0x${computed.toString(16)}`,
     );
   }
-  const maxRecords = request.maxRecords ?? Number.POSITIVE_INFINITY;
-  const records: FetchedRecord[] = [];
+  const batches: FrameBatch[] = [];
   let at = headerEnd;
-  let previousEnd = 0;
   for (let i = 0; i < count; i++) {
     const baseOffset = r.u64Safe(`batch ${i} baseOffset`);
     const appendTime = r.u64Safe(`batch ${i} appendTime`);
+    const size = batchExtent(bytes, at);
+    batches.push({ baseOffset, appendTime, bytes: bytes.subarray(at, at + size) });
+    at += size;
+  }
+  if (at !== bytes.length) {
+    throw new CorruptSegmentError(`fetch frame has ${bytes.length - at} bytes after its ${count} batches`);
+  }
+  const { records, nextOffset } = recordsOfBatches(batches, request, frameNext);
+  return {
+    records,
+    nextOffset,
+    highWatermark,
+    logStartOffset,
+  };
+}
+
+/**
+ * The records from `request.offset` on (at most `maxRecords`) of whole stored batches in offset
+ * order — a frame's, or batches a reader fetched itself by their URLs — each verified by its CRC32C;
+ * `next` is where the answer said to read next (past holes). Throws CorruptSegmentError for damage or
+ * batches out of order.
+ *
+ * @example
+ * const { records, nextOffset } = recordsOfBatches(batches, { offset: 17, maxRecords: 500 }, 2048);
+ */
+export function recordsOfBatches(
+  batches: readonly FrameBatch[],
+  request: FrameRequest,
+  next: number,
+): { records: FetchedRecord[]; nextOffset: number } {
+  const maxRecords = request.maxRecords ?? Number.POSITIVE_INFINITY;
+  const records: FetchedRecord[] = [];
+  let previousEnd = 0;
+  for (const [i, { baseOffset, appendTime, bytes }] of batches.entries()) {
     if (baseOffset < previousEnd) {
       throw new CorruptSegmentError(`batch ${i} starts at ${baseOffset}, inside the batch before it`);
     }
-    const size = batchExtent(bytes, at);
-    const batch = decodeBatchUnchecked(bytes.subarray(at, at + size));
-    at += size;
+    const batch = decodeBatchUnchecked(bytes);
     previousEnd = baseOffset + batch.span;
     if (records.length >= maxRecords) continue; // still verified, not returned
     for (const [j, record] of batch.records.entries()) {
@@ -205,18 +235,10 @@ function decodeUnchecked(bytes: Uint8Array, request: FrameRequest): DecodedFetch
       records.push({ ...record, offset, appendTime });
     }
   }
-  if (at !== bytes.length) {
-    throw new CorruptSegmentError(`fetch frame has ${bytes.length - at} bytes after its ${count} batches`);
-  }
-  if (previousEnd > frameNext && records.length < maxRecords) {
-    throw new CorruptSegmentError(`fetch frame nextOffset ${frameNext} is inside its last batch`);
+  if (previousEnd > next && records.length < maxRecords) {
+    throw new CorruptSegmentError(`the answer's nextOffset ${next} is inside its last batch`);
   }
   const last = records.at(-1);
-  const trimmed = last !== undefined && records.length >= maxRecords && last.offset + 1 < frameNext;
-  return {
-    records,
-    nextOffset: trimmed ? last.offset + 1 : Math.max(frameNext, request.offset),
-    highWatermark,
-    logStartOffset,
-  };
+  const trimmed = last !== undefined && records.length >= maxRecords && last.offset + 1 < next;
+  return { records, nextOffset: trimmed ? last.offset + 1 : Math.max(next, request.offset) };
 }
