@@ -30,7 +30,11 @@ export const handler = httpApi({
       return json(200, refs, { 'content-type': BATCH_REFS_TYPE, vary: 'accept' });
     }
     if (answer === FETCH_FRAME_TYPE) {
-      const frame = await engine.fetchBatches(request);
+      // A frame travels in the Lambda answer: at most 4 MiB of batches (5.6 MB in base64).
+      const frame = await engine.fetchBatches({
+        ...request,
+        maxBytes: Math.min(request.maxBytes, LIMITS.maxFrameFetchBytes),
+      });
       metrics.addMetric('FetchedBatches', MetricUnit.Count, frame.batches.length);
       return { ...binary(200, FETCH_FRAME_TYPE, encodeFetchFrame(frame)), headers: FRAME_HEADERS };
     }

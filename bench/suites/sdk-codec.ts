@@ -223,13 +223,13 @@ export function transportCodecOf(url: string, codec: BodyCodec | undefined): Bod
   return (transportFor(url, codec) as unknown as { codec: BodyCodec }).codec;
 }
 
-/** The HTTP API's largest fetch `maxBytes`. */
+/** The HTTP API's largest fetch `maxBytes` (frames stop at 4 MiB, JSON at 3 MiB, whatever is asked). */
 const HTTP_MAX_FETCH_BYTES = LIMITS.maxFetchBytes;
 
 /**
  * HTTP fetch of 1 MiB batches through the SDK's transport, as much per fetch as the HTTP API allows
- * (maxRecords 10,000, maxBytes 4 MiB: three stored batches in a binary frame, whose maxBytes counts
- * stored bytes; 3 MiB of records in JSON, whose answers carry at most that much payload), each consumer reading
+ * (maxRecords 10,000 and the largest maxBytes: ~9 stored batches named by reference, three in a binary
+ * frame, which stops at 4 MiB of stored bytes; 3 MiB of records in JSON), each consumer reading
  * its own partition from offset 0 round and round, beside the fetch suite's floor: ranged GETs of
  * exactly the same batches, 8 in flight per consumer.
  */

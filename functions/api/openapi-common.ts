@@ -15,10 +15,15 @@ export const LIMITS = {
   maxRecordsPerRequest: 10_000,
   maxPartitionsPerCommit: 100,
   /**
-   * Largest `maxBytes` for a fetch over HTTP: a binary frame of 4 MiB of batches is 5.6 MB once
-   * API Gateway's base64 has it, under Lambda's 6 MB response.
+   * Largest `maxBytes` for a fetch over HTTP (the engine's): batch references carry no record bytes,
+   * so only they go this far; frames and JSON answers stop at their own limits below.
    */
-  maxFetchBytes: 4 * 1024 * 1024,
+  maxFetchBytes: 64 * 1024 * 1024,
+  /**
+   * A frame carries at most this many bytes of stored batches whatever `maxBytes` asks: 4 MiB is
+   * 5.6 MB once API Gateway's base64 has it, under Lambda's 6 MB response.
+   */
+  maxFrameFetchBytes: 4 * 1024 * 1024,
   /**
    * A JSON answer carries at most this much record payload whatever `maxBytes` asks (fewer bytes than
    * asked is always a valid answer): base64 values and JSON take more room than a frame's bytes.

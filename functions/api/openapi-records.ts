@@ -166,7 +166,7 @@ export const recordPaths = {
             'About this many bytes of records (default 1048576). At least one record is returned when there is ' +
             `one, even if it is larger. A JSON answer carries at most ${LIMITS.maxJsonFetchBytes} bytes of record ` +
             `payload whatever is asked; a ${FETCH_FRAME_TYPE} answer counts stored batch bytes, up to ` +
-            `${LIMITS.maxFetchBytes}.`,
+            `${LIMITS.maxFrameFetchBytes}; ${BATCH_REFS_TYPE} names batches of up to maxBytes stored bytes.`,
         },
       ],
       responses: {

@@ -119,8 +119,8 @@ describe('the HTTP API enforces what its OpenAPI document says', () => {
   const fetchPath = '/topics/t/partitions/0/records';
   query('maxRecords at its limit', 'GET', FETCH, `${fetchPath}?offset=0`, 'maxRecords', '10000', false);
   query('maxRecords above its limit', 'GET', FETCH, `${fetchPath}?offset=0`, 'maxRecords', '10001', true);
-  query('maxBytes at its limit', 'GET', FETCH, `${fetchPath}?offset=0`, 'maxBytes', '4194304', false);
-  query('maxBytes above its limit', 'GET', FETCH, `${fetchPath}?offset=0`, 'maxBytes', '4194305', true);
+  query('maxBytes at its limit', 'GET', FETCH, `${fetchPath}?offset=0`, 'maxBytes', '67108864', false);
+  query('maxBytes above its limit', 'GET', FETCH, `${fetchPath}?offset=0`, 'maxBytes', '67108865', true);
   query('offset 2^53 − 1', 'GET', FETCH, fetchPath, 'offset', String(MAX_SAFE), false);
   query('offset 2^53', 'GET', FETCH, fetchPath, 'offset', '9007199254740992', true);
   query('offset with a leading zero', 'GET', FETCH, fetchPath, 'offset', '01', true);

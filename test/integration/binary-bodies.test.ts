@@ -5,6 +5,7 @@ import { HttpTransport } from '../../lib/client/http-transport.ts';
 import { jsonCodec } from '../../lib/client/json-codec.ts';
 import { CorruptSegmentError } from '../../lib/core/errors.ts';
 import { encodeSegment, type LogRecord } from '../../lib/core/segment/index.ts';
+import { BATCH_REFS_TYPE } from '../../lib/core/wire/batch-refs.ts';
 import { decodeFetchFrame, FETCH_FRAME_TYPE } from '../../lib/core/wire/fetch-frame.ts';
 import { SEGMENT_TYPE } from '../../lib/core/wire/produce-headers.ts';
 import { call, localApi } from '../support/http.ts';
@@ -211,11 +212,11 @@ describe('binary bodies over HTTP (npm start handlers on MinIO + DynamoDB Local)
     await transport.close();
   });
 
-  test('maxBytes 4 MiB: a frame carries up to 4 MiB of whole batches; a JSON answer at most 3 MiB of payload', async () => {
+  test('whatever maxBytes asks, a frame carries at most 4 MiB of whole batches and a JSON answer 3 MiB of payload; references name up to maxBytes', async () => {
     await call(url, 'POST', '/topics', { json: { name: 'wide', partitions: 1 } });
     const value = 'y'.repeat(1018);
-    // Five batches of 700 records of ~1 KiB: 0.7 MiB each, so 5 of them (3.5 MiB) fit in a 4 MiB frame.
-    for (let b = 0; b < 5; b++) {
+    // Seven batches of 700 records of ~1 KiB: 0.7 MiB each, so 5 of them (3.5 MiB) fit in a 4 MiB frame.
+    for (let b = 0; b < 7; b++) {
       const records = Array.from({ length: 700 }, (_, i) =>
         rec(`${String(b * 700 + i).padStart(5)}${value}`),
       );
@@ -223,16 +224,32 @@ describe('binary bodies over HTTP (npm start handlers on MinIO + DynamoDB Local)
       assert.equal((await produceBinary('wide', body)).status, 200);
     }
     const frame = decodeFetchFrame(
-      await fetchFrame('wide', 0, 'offset=0&maxRecords=10000&maxBytes=4194304'),
+      await fetchFrame('wide', 0, 'offset=0&maxRecords=10000&maxBytes=67108864'),
       {
         offset: 0,
       },
     );
-    assert.equal(frame.records.length, 3500, 'every batch travels: 3.5 MiB of batches in one frame');
+    assert.equal(
+      frame.records.length,
+      3500,
+      'five whole batches: 3.5 MiB in one frame, a sixth would pass 4 MiB',
+    );
+    assert.equal(frame.nextOffset, 3500);
+    const refs = await fetch(
+      `${url}/topics/wide/partitions/0/records?offset=0&maxRecords=10000&maxBytes=67108864`,
+      {
+        headers: { accept: BATCH_REFS_TYPE },
+      },
+    );
+    assert.equal(
+      ((await refs.json()) as { batches: unknown[] }).batches.length,
+      7,
+      'references name all seven',
+    );
     const json = await call(
       url,
       'GET',
-      '/topics/wide/partitions/0/records?offset=0&maxRecords=10000&maxBytes=4194304',
+      '/topics/wide/partitions/0/records?offset=0&maxRecords=10000&maxBytes=67108864',
     );
     assert.equal(json.status, 200);
     const payload = json.body.records.reduce(
