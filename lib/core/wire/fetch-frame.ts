@@ -232,7 +232,15 @@ export function recordsOfBatches(
       const offset = baseOffset + offsetDelta(batch, j);
       if (offset < request.offset) continue;
       if (records.length >= maxRecords) break;
-      records.push({ ...record, offset, appendTime });
+      records.push({
+        key: record.key,
+        value: record.value,
+        valueIsJson: record.valueIsJson,
+        headers: record.headers,
+        timestamp: record.timestamp,
+        offset,
+        appendTime,
+      });
     }
   }
   if (previousEnd > next && records.length < maxRecords) {
