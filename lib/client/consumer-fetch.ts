@@ -16,12 +16,15 @@ type Fetched =
   | { readonly ok: true; readonly result: TransportFetchResult }
   | { readonly ok: false; readonly error: unknown };
 
-/** The next fetch of a partition, started before its buffer ran dry. */
+/** A fetch of a partition: the one being waited for, or one started before the buffer ran dry. */
 interface ReadAhead {
   readonly version: number;
   readonly offset: number;
-  readonly fetched: Promise<Fetched>;
+  fetched: Promise<Fetched>;
 }
+
+/** Fetches of one partition under way beyond the one being waited for. */
+const AHEAD_DEPTH = 2;
 
 /** Where a consumer's `seek` moves a partition's position. */
 export type SeekTarget = number | 'beginning' | 'end' | { readonly timestamp: number };
@@ -42,8 +45,10 @@ export interface Owned {
   paused: boolean;
   /** Changes on every seek, so a fetch that started before one is dropped. */
   version: number;
-  /** The fetch from `fetchOffset` already under way, if any (see {@link PartitionReader}). */
-  ahead?: ReadAhead | undefined;
+  /** Fetches already under way from `fetchOffset` on, in offset order (see {@link PartitionReader}). */
+  ahead?: ReadAhead[] | undefined;
+  /** The fetch started last: only its answer may start the next one. */
+  lastStarted?: ReadAhead | undefined;
 }
 
 /** What a {@link PartitionReader} reads with. */
@@ -64,11 +69,13 @@ export interface ReaderSettings {
 /**
  * The fetch side of a consumer: a buffer per held partition, filled by fetches from its fetch offset,
  * and taken round robin; a read below the log start (or past the end) resets to `autoOffsetReset`.
- * Read-ahead, as Kafka's consumer pipelines its fetches: when a fetch returns records and the
- * partition holds more (its next offset is below the high watermark), the next fetch starts at once,
- * while the caller works through the buffer; a caught-up partition is not read ahead (that request
- * would come back empty, and every request is billed). A seek, a lost partition or close drops it.
- * At most one fetch per partition is ahead, so a partition buffers at most two fetches' records.
+ * Read-ahead, as Kafka's consumer pipelines its fetches: as soon as a fetch's next offset is known
+ * and the partition holds more (the next offset is below the high watermark), the next fetch starts —
+ * when its answer arrives, or earlier when the transport tells it (batch references: before the
+ * batches are read from the bucket, so the next request overlaps those reads). A caught-up partition
+ * is not read ahead (that request would come back empty, and every request is billed). A seek, a lost
+ * partition or close drops what is ahead. At most {@link AHEAD_DEPTH} fetches per partition are ahead
+ * of the one being taken, so a partition holds at most three fetches' records.
  * Internal to {@link Consumer}.
  *
  * @example
@@ -110,25 +117,54 @@ export class PartitionReader {
     return results.some(Boolean);
   }
 
-  private startFetch(partition: number, offset: number): Promise<Fetched> {
+  /**
+   * Starts a fetch of `o` from `offset`; it becomes the last started, and when its next offset is
+   * known (early, if the transport says so) it starts the one after it, within {@link AHEAD_DEPTH}.
+   */
+  private startFetch(o: Owned, version: number, offset: number): ReadAhead {
     const { transport, topic, maxFetchBytes } = this.settings;
-    return transport
-      .fetch({ topic, partition, offset, maxRecords: FETCH_MAX_RECORDS, maxBytes: maxFetchBytes })
+    const started: ReadAhead = { version, offset, fetched: Promise.resolve({ ok: false, error: undefined }) };
+    o.lastStarted = started;
+    started.fetched = transport
+      .fetch({
+        topic,
+        partition: o.partition,
+        offset,
+        maxRecords: FETCH_MAX_RECORDS,
+        maxBytes: maxFetchBytes,
+        onNextOffset: ({ nextOffset, highWatermark }) => {
+          if (nextOffset > offset && nextOffset < highWatermark) this.readAhead(o, started, nextOffset);
+        },
+      })
       .then(
         (result): Fetched => ({ ok: true, result }),
         (error: unknown): Fetched => ({ ok: false, error }),
       );
+    return started;
+  }
+
+  /** Queues the fetch after `after` from `offset`, if `after` is still the last one and there is room. */
+  private readAhead(o: Owned, after: ReadAhead, offset: number): void {
+    const { owned, isClosed } = this.settings;
+    if (owned.get(o.partition) !== o || o.version !== after.version || isClosed()) return;
+    if (o.lastStarted !== after || (o.ahead?.length ?? 0) >= AHEAD_DEPTH) return;
+    o.ahead = [...(o.ahead ?? []), this.startFetch(o, after.version, offset)];
   }
 
   private async fetchInto(o: Owned): Promise<boolean> {
     const { topic, owned, isClosed } = this.settings;
     const { version, fetchOffset } = o;
     const current = () => owned.get(o.partition) === o && o.version === version && !isClosed();
-    const ahead = o.ahead;
-    o.ahead = undefined;
-    const fetched = await (ahead !== undefined && ahead.version === version && ahead.offset === fetchOffset
-      ? ahead.fetched
-      : this.startFetch(o.partition, fetchOffset));
+    const [ahead, ...rest] = o.ahead ?? [];
+    let taken: ReadAhead;
+    if (ahead !== undefined && ahead.version === version && ahead.offset === fetchOffset) {
+      taken = ahead;
+      o.ahead = rest;
+    } else {
+      o.ahead = undefined;
+      taken = this.startFetch(o, version, fetchOffset);
+    }
+    const fetched = await taken.fetched;
     if (!current()) return false;
     if (!fetched.ok) {
       const error = fetched.error;
@@ -162,13 +198,8 @@ export class PartitionReader {
     }));
     o.fetchOffset = result.nextOffset;
     if (o.buffer.length === 0) o.position = Math.max(o.position, result.nextOffset);
-    else if (result.nextOffset < result.highWatermark) {
-      o.ahead = {
-        version,
-        offset: result.nextOffset,
-        fetched: this.startFetch(o.partition, result.nextOffset),
-      };
-    }
+    // Read ahead now unless this fetch's answer already did (or a later one is under way).
+    else if (result.nextOffset < result.highWatermark) this.readAhead(o, taken, result.nextOffset);
     return o.buffer.length > 0;
   }
 
@@ -221,6 +252,7 @@ export class PartitionReader {
 export function moveTo(o: Owned, offset: number): void {
   o.version++;
   o.ahead = undefined;
+  o.lastStarted = undefined;
   o.buffer = [];
   o.position = offset;
   o.fetchOffset = offset;

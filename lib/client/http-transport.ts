@@ -212,6 +212,7 @@ export class HttpTransport implements Transport {
     if (!this.readsDirectly()) return await this.fetchFramed(request);
     const answer = await this.fetchThroughApi(request, `${BATCH_REFS_TYPE}, ${this.codec.fetchAccept}`);
     if (!('refs' in answer)) return answer;
+    request.onNextOffset?.({ nextOffset: answer.refs.nextOffset, highWatermark: answer.refs.highWatermark });
     let bytes: Uint8Array[];
     try {
       bytes = await readReferencedBatches(this.fetchImpl, answer.refs, this.timeoutMs);

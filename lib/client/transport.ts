@@ -41,6 +41,12 @@ export interface TransportFetchRequest {
   readonly maxRecords?: number;
   /** Soft cap on key + value + header bytes; at least one record comes back. @default 1_048_576 */
   readonly maxBytes?: number;
+  /**
+   * Told where the next fetch starts as soon as the transport knows, before this fetch's records are
+   * read (HttpTransport with batch references: before the GETs), so a reader can start it early.
+   * Transports that learn it only with the records need not call it.
+   */
+  readonly onNextOffset?: (position: { readonly nextOffset: number; readonly highWatermark: number }) => void;
 }
 
 /**

@@ -14,7 +14,7 @@ import { entriesFrom, fetchLimits, head, readBatch, rereadOnMissing } from './fe
  * Reads committed batches from `offset` as they are stored, for the binary fetch: no decoding, no
  * re-encoding, one ranged GET per batch (the reader verifies each batch's CRC32C). Batches travel
  * whole, so the first may start below `offset`. Whole batches are added while they fit in `maxBytes`
- * and fewer than `maxRecords` records were added; when the first batch alone is larger than
+ * and their records from `offset` in `maxRecords` (the first whatever its record count); when the first batch alone is larger than
  * `maxBytes`, only the records needed are sent, re-encoded as one batch. Below the log start:
  * OffsetOutOfRangeError; at or past the high watermark: no batches.
  *
@@ -60,7 +60,7 @@ async function readBatchesFrom(
 
 /** The index entries a fetch from `offset` sends, and where the next fetch starts. */
 export interface PickedBatches {
-  /** Whole stored batches, in offset order, within `maxBytes` and adding up to `maxRecords`. */
+  /** Whole stored batches, in offset order, within `maxBytes` and `maxRecords` (the first one whatever its records). */
   readonly picked: IndexEntry[];
   /** The first batch when it alone is larger than `maxBytes` (then `picked` is empty). */
   readonly oversized: IndexEntry | undefined;
@@ -70,7 +70,8 @@ export interface PickedBatches {
 
 /**
  * Chooses the stored batches a fetch from `offset` sends: whole batches while they fit in `maxBytes`
- * and until `maxRecords` records from `offset` are in; `offset` is below the high watermark `h` has.
+ * and their records from `offset` in `maxRecords` (the first batch is sent whatever its record count);
+ * `offset` is below the high watermark `h` has.
  */
 export async function pickBatches(
   ctx: EngineContext,
@@ -91,9 +92,13 @@ export async function pickBatches(
         if (bytes === 0) oversized = entry;
         break;
       }
+      // Nor past maxRecords, unless it is the first: the reader would drop the rest of the batch,
+      // and its next fetch would read it again.
+      const adds = entryEnd(entry) - Math.max(entry.baseOffset, offset);
+      if (picked.length > 0 && records + adds > maxRecords) break;
       picked.push(entry);
       bytes += entry.byteLength;
-      records += entryEnd(entry) - Math.max(entry.baseOffset, offset);
+      records += adds;
     }
     cursor = entryEnd(entry);
     if (records >= maxRecords) break;

@@ -4,7 +4,7 @@ import { FETCH_MAX_RECORDS, moveTo, type Owned, PartitionReader } from '../../li
 import type { Transport, TransportFetchRequest, TransportFetchResult } from '../../lib/client/transport.ts';
 
 /** A partition log of `length` records, served `perFetch` at a time, each fetch held until released. */
-function scriptedLog(length: number, perFetch: number) {
+function scriptedLog(length: number, perFetch: number, early = false) {
   const calls: TransportFetchRequest[] = [];
   const pending: (() => void)[] = [];
   const transport = {
@@ -28,6 +28,11 @@ function scriptedLog(length: number, perFetch: number) {
         highWatermark: length,
         logStartOffset: 0,
       };
+      // A transport that knows the next offset before the records (batch references) says so now.
+      if (early)
+        queueMicrotask(() =>
+          request.onNextOffset?.({ nextOffset: result.nextOffset, highWatermark: length }),
+        );
       return new Promise((resolve) => pending.push(() => resolve(result)));
     },
   } as unknown as Transport;
@@ -138,4 +143,37 @@ test('a seek drops the read-ahead: its records are never returned, and the next 
     log.calls.map((c) => c.offset),
     [0, 100, 250],
   );
+});
+
+test('a transport that knows the next offset early starts the next fetches before the first is answered, at most two ahead, in order', async () => {
+  const log = scriptedLog(1_000, 100, true);
+  const { reader, o } = readerOf(log.transport, 10_000);
+  const filling = reader.fill();
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+  // Nothing answered yet: the fetch from 0 and two ahead of it.
+  assert.deepEqual(
+    log.calls.map((c) => c.offset),
+    [0, 100, 200],
+  );
+  const offsets: number[] = [];
+  log.releaseAll();
+  assert.equal(await filling, true);
+  offsets.push(...reader.take(10_000).map((r) => r.offset));
+  while (offsets.length < 1_000) {
+    assert.equal(await fill(reader, log.releaseAll), true);
+    offsets.push(...reader.take(10_000).map((r) => r.offset));
+  }
+  assert.deepEqual(
+    offsets,
+    Array.from({ length: 1_000 }, (_, i) => i),
+  );
+  // Each offset fetched once, none past the end.
+  assert.deepEqual(
+    log.calls.map((c) => c.offset),
+    Array.from({ length: 10 }, (_, i) => i * 100),
+  );
+  // A seek drops every fetch ahead.
+  moveTo(o, 50);
+  assert.equal(await fill(reader, log.releaseAll), true);
+  assert.equal(reader.take(10_000)[0]?.offset, 50);
 });
