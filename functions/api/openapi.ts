@@ -16,7 +16,8 @@ import {
   topicParam,
 } from './openapi-common.ts';
 import { groupPaths, groupSchemas } from './openapi-groups.ts';
-import { recordPaths, recordSchemas } from './openapi-records.ts';
+import { recordSchemas } from './openapi-record-schemas.ts';
+import { recordPaths } from './openapi-records.ts';
 
 export { LIMITS };
 
