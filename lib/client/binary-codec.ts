@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from '../core/errors.ts';
 import { type BatchInput, encodeSegment, type LogRecord } from '../core/segment/index.ts';
-import { type DecodedFetchFrame, decodeFetchFrame, FETCH_FRAME_TYPE } from '../core/wire/fetch-frame.ts';
+import type { FetchResult } from '../core/types.ts';
+import { decodeFetchFrame, FETCH_FRAME_TYPE } from '../core/wire/fetch-frame.ts';
 import { producerHeaders, SEGMENT_TYPE } from '../core/wire/produce-headers.ts';
 import { type BodyCodec, type EncodedProduce, jsonCodec } from './json-codec.ts';
 import type {
@@ -87,8 +88,8 @@ function encodeSegmentBody(request: TransportProduceRequest): EncodedProduce {
   };
 }
 
-/** A decoded frame (or batches read by reference) as the transport's fetch result. */
-export function transportResultOf(frame: DecodedFetchFrame): TransportFetchResult {
+/** A fetch's records (a decoded frame, batches read by reference, the engine's) as a transport's result. */
+export function transportResultOf(frame: FetchResult): TransportFetchResult {
   const records = frame.records.map(
     (r): TransportRecord => ({
       offset: r.offset,

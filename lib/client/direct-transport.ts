@@ -1,5 +1,6 @@
 import { awsPorts, type StreambedAwsConfig } from '../adapters/aws.ts';
 import { Streambed } from '../engine/streambed.ts';
+import { transportResultOf } from './binary-codec.ts';
 import { normalizeEngineError } from './errors.ts';
 import type {
   CommitRequest,
@@ -100,22 +101,7 @@ export class DirectTransport implements Transport {
   }
 
   fetch(request: TransportFetchRequest): Promise<TransportFetchResult> {
-    return this.run(async () => {
-      const result = await this.engine.fetch(request);
-      return {
-        records: result.records.map((r) => ({
-          offset: r.offset,
-          timestamp: r.timestamp,
-          key: r.key,
-          value: r.value,
-          valueIsJson: r.valueIsJson,
-          headers: r.headers,
-        })),
-        nextOffset: result.nextOffset,
-        highWatermark: result.highWatermark,
-        logStartOffset: result.logStartOffset,
-      };
-    });
+    return this.run(async () => transportResultOf(await this.engine.fetch(request)));
   }
 
   listOffsets(topic: string, partition: number, spec: OffsetSpec): Promise<number | null> {

@@ -118,6 +118,18 @@ describe('direct reads: fetch answers that name batches by presigned URL (npm st
     await transport.close();
   });
 
+  test('a references answer stops before a batch whose records would pass maxRecords (the first comes whole)', async () => {
+    await fill('counted', 4, 300);
+    const { refs } = await refsOf('counted', 'offset=0&maxRecords=700');
+    assert.deepEqual(
+      refs.batches.map((b) => b.baseOffset),
+      [0, 300],
+    );
+    assert.equal(refs.nextOffset, 600);
+    const first = await refsOf('counted', 'offset=10&maxRecords=100');
+    assert.deepEqual([first.refs.batches.length, first.refs.nextOffset], [1, 300]);
+  });
+
   test('a URL is good for its own Range only: another range of the object is refused by the bucket', async () => {
     await fill('ranged', 2, 50);
     const { refs } = await refsOf('ranged', 'offset=0');
@@ -172,6 +184,36 @@ describe('direct reads: fetch answers that name batches by presigned URL (npm st
     const transport = new HttpTransport({ endpoint: url, auth: 'none' });
     await assert.rejects(transport.fetch({ topic: 'rot', partition: 0, offset: 0 }), CorruptSegmentError);
     await transport.close();
+  });
+
+  test('a direct read that fails now and then does not stop the asking: a success resets the count', async () => {
+    const values = await fill('flaky', 8, 100);
+    const apiHost = new URL(url).host;
+    const real = nodeFetch();
+    let bucketReads = 0;
+    let refused = 0;
+    const flaky: FetchLike = async (target, init) => {
+      if (target.host !== apiHost || target.pathname.startsWith(`/${api.config.bucket}/`)) {
+        bucketReads++;
+        // Every other read fails: never 3 in a row.
+        if (bucketReads % 2 === 1) {
+          refused++;
+          throw new Error('connect ETIMEDOUT (injected)');
+        }
+      }
+      return await real(target, init);
+    };
+    const transport = new HttpTransport({ endpoint: url, auth: 'none', fetch: flaky });
+    const seen: string[] = [];
+    for (let offset = 0; offset < 800; offset += 100) {
+      const read = await transport.fetch({ topic: 'flaky', partition: 0, offset, maxRecords: 100 });
+      seen.push(...read.records.map((r) => dec.decode(r.value as Uint8Array)));
+    }
+    assert.deepEqual(seen, values);
+    assert.equal(bucketReads, 8, 'every fetch tried the bucket');
+    assert.equal(refused, 4);
+    await transport.close();
+    real.close();
   });
 
   test('a reader that cannot reach the bucket reads through the API, and stops asking for references after 3 failures in a row', async () => {
