@@ -70,8 +70,8 @@ export interface PickedBatches {
 
 /**
  * Chooses the stored batches a fetch from `offset` sends: whole batches while they fit in `maxBytes`
- * and their records from `offset` in `maxRecords` (the first batch is sent whatever its record count);
- * `offset` is below the high watermark `h` has.
+ * and their records from `offset` in `maxRecords` (the first batch is sent whatever its record count),
+ * at most `maxBatches` of them; `offset` is below the high watermark `h` has.
  */
 export async function pickBatches(
   ctx: EngineContext,
@@ -80,6 +80,7 @@ export async function pickBatches(
   offset: number,
   maxRecords: number,
   maxBytes: number,
+  maxBatches = Number.POSITIVE_INFINITY,
 ): Promise<PickedBatches> {
   const picked: IndexEntry[] = [];
   let oversized: IndexEntry | undefined;
@@ -96,6 +97,7 @@ export async function pickBatches(
       // and its next fetch would read it again.
       const adds = entryEnd(entry) - Math.max(entry.baseOffset, offset);
       if (picked.length > 0 && records + adds > maxRecords) break;
+      if (picked.length >= maxBatches) break;
       picked.push(entry);
       bytes += entry.byteLength;
       records += adds;

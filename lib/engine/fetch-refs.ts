@@ -9,6 +9,12 @@ import { mapLimit, withTopic } from './context.ts';
 import { fetchLimits, head, rereadOnMissing } from './fetch.ts';
 import { pickBatches } from './fetch-batches.ts';
 
+/**
+ * Batches named per references answer. A URL is ~1–2 KB (with a session token), so 1,000 of them stay
+ * well under Lambda's 6 MB answer however small the batches are (10,000 one-record batches would not).
+ */
+export const MAX_REFERENCED_BATCHES = 1_000;
+
 /** How long the URLs of a references answer work: long enough to read them at once, no more. */
 export const BATCH_REF_TTL_SECONDS = 300;
 
@@ -64,7 +70,15 @@ async function refsFrom(
   const base = { highWatermark: h.highWatermark, logStartOffset: h.logStartOffset, expiresAt };
   if (offset < h.logStartOffset) throw new OffsetOutOfRangeError(offset, h.logStartOffset, h.highWatermark);
   if (offset >= h.highWatermark) return { ...base, nextOffset: offset, batches: [] };
-  const { picked, oversized, cursor } = await pickBatches(ctx, ref, h, offset, maxRecords, maxBytes);
+  const { picked, oversized, cursor } = await pickBatches(
+    ctx,
+    ref,
+    h,
+    offset,
+    maxRecords,
+    maxBytes,
+    MAX_REFERENCED_BATCHES,
+  );
   const entries = oversized === undefined ? picked : [oversized];
   const nextOffset = oversized === undefined ? cursor : entryEnd(oversized);
   const batches = await mapLimit(entries, ctx.fetchConcurrency, async (entry) => {

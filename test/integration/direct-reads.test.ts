@@ -8,7 +8,9 @@ import { encodeSegment, type LogRecord } from '../../lib/core/segment/index.ts';
 import { BATCH_REFS_TYPE, type BatchRefs, readBatchRefs } from '../../lib/core/wire/batch-refs.ts';
 import { FETCH_FRAME_TYPE } from '../../lib/core/wire/fetch-frame.ts';
 import { SEGMENT_TYPE } from '../../lib/core/wire/produce-headers.ts';
+import { MAX_REFERENCED_BATCHES } from '../../lib/engine/fetch-refs.ts';
 import { call, localApi } from '../support/http.ts';
+import { testStack } from '../support/stack.ts';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -244,5 +246,38 @@ describe('direct reads: fetch answers that name batches by presigned URL (npm st
     );
     await transport.close();
     real.close();
+  });
+});
+
+describe('a references answer on a partition of many small batches', () => {
+  test('names at most 1,000 batches (their URLs stay under a Lambda answer), and the next answer goes on from there', async () => {
+    const stack = await testStack();
+    try {
+      const log = stack.engine();
+      await log.createTopic({ name: 'tiny', partitions: 1 });
+      for (let i = 0; i < MAX_REFERENCED_BATCHES + 5; i++) {
+        await log.produce({ topic: 'tiny', records: [{ value: enc.encode(`r${i}`), partition: 0 }] });
+      }
+      const first = await log.fetchBatchRefs({
+        topic: 'tiny',
+        partition: 0,
+        offset: 0,
+        maxRecords: 10_000,
+        maxBytes: 64 << 20,
+      });
+      assert.equal(first.batches.length, MAX_REFERENCED_BATCHES);
+      assert.equal(first.nextOffset, MAX_REFERENCED_BATCHES);
+      assert.ok(JSON.stringify(first).length < 3_000_000, `${JSON.stringify(first).length} bytes of answer`);
+      const rest = await log.fetchBatchRefs({
+        topic: 'tiny',
+        partition: 0,
+        offset: first.nextOffset,
+        maxRecords: 10_000,
+        maxBytes: 64 << 20,
+      });
+      assert.deepEqual([rest.batches.length, rest.nextOffset], [5, MAX_REFERENCED_BATCHES + 5]);
+    } finally {
+      stack.close();
+    }
   });
 });
