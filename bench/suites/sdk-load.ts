@@ -139,6 +139,8 @@ export interface ProducerRun {
   readonly records: number;
   readonly recordsPerSec: number;
   readonly delivered: number;
+  /** Records acknowledged per second, from the start to the last acknowledgement (the rate kept up). */
+  readonly deliveredPerSec: number;
   readonly failed: number;
   readonly firstError?: string;
   /** From the timers' stop to the last acknowledgement. */
@@ -274,8 +276,8 @@ export interface RunTarget {
 
 /**
  * `producers` producers, each from its own StreambedClient with the SDK's default settings
- * (`client.producer()`), each sending one 1 KiB keyless record every `intervalMs` on its own timer for
- * `durationMs`. The sends are not awaited one by one: every receipt is collected and awaited in bulk
+ * (`client.producer()`), each sending one 1 KiB keyless record every `intervalMs` for `durationMs` on
+ * an open-loop schedule (a late timer sends every record due by then). The sends are not awaited one by one: every receipt is collected and awaited in bulk
  * after the timers stop. Each producer first sends one record and flushes (topic lookup, producer id,
  * connections), then the counters are reset.
  */
@@ -313,9 +315,16 @@ export async function runProducers(
   let firstError: string | undefined;
   let lastAck = 0;
   const start = performance.now();
-  const timers = producers.map((producer) =>
-    setInterval(() => {
-      const t0 = performance.now();
+  // An open-loop schedule: record k of a producer is due at start + k × intervalMs, and each tick of a
+  // producer's timer sends every record due by then. Timers fire late on a busy machine (a 1 ms
+  // setInterval fires every 1.1–2 ms, and skips rather than repeats), which sent half the offered
+  // rate; catching up keeps the rate offered, in bursts when the process falls behind. Latency counts
+  // from the time a record was due, not from when the late timer sent it (no coordinated omission).
+  const dueBy = (now: number) => Math.floor((now - start) / options.intervalMs);
+  const sentBy = new Array<number>(producers.length).fill(0);
+  const sendDue = (producer: Producer, p: number, until: number) => {
+    for (let k = sentBy[p] as number; k < until; k++) {
+      const due = start + k * options.intervalMs;
       sent++;
       outcomes.push(
         producer
@@ -324,7 +333,7 @@ export async function runProducers(
           .then(
             () => {
               lastAck = performance.now();
-              latencies.push(lastAck - t0);
+              latencies.push(lastAck - due);
             },
             (error: unknown) => {
               failed++;
@@ -332,11 +341,17 @@ export async function runProducers(
             },
           ),
       );
-    }, options.intervalMs),
+    }
+    sentBy[p] = Math.max(sentBy[p] as number, until);
+  };
+  const timers = producers.map((producer, p) =>
+    setInterval(() => sendDue(producer, p, dueBy(performance.now())), options.intervalMs),
   );
   await sleep(options.durationMs);
   for (const timer of timers) clearInterval(timer);
   const stopped = performance.now();
+  // The records due up to the stop that late timers had not sent yet.
+  for (const [p, producer] of producers.entries()) sendDue(producer, p, dueBy(stopped));
   await Promise.all(outcomes);
   await Promise.all(producers.map((producer) => producer.close().catch(() => undefined)));
   const { snapshot, served } = await target.snapshot();
@@ -354,6 +369,7 @@ export async function runProducers(
     records: sent,
     recordsPerSec: round(sent / sendSeconds, 1),
     delivered: latencies.length,
+    deliveredPerSec: round((latencies.length / (Math.max(lastAck, stopped) - start)) * 1000, 1),
     failed,
     ...(firstError === undefined ? {} : { firstError }),
     drainMs: round(Math.max(0, lastAck - stopped), 1),

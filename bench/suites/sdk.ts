@@ -195,7 +195,7 @@ export async function sdkSuite(
       const result = await runProducers(target, { topic, partitions, ...shape });
       log(
         `sdk ${which} ${target.kind}: ${result.producers} producers × 1 record/${result.intervalMs} ms → ` +
-          `${result.recordsPerSec} records/s (offered ${result.offeredRecordsPerSec}), ` +
+          `${result.recordsPerSec} records/s sent (offered ${result.offeredRecordsPerSec}), ${result.deliveredPerSec}/s acknowledged, drain ${result.drainMs} ms, ` +
           `${result.requests.recordsPerRequest.mean} records/request, latency p50 ${result.latency.p50Ms} / p99 ` +
           `${result.latency.p99Ms} ms, $${result.cost.usdPerMillionRecords.total} per million records, errors ` +
           `${JSON.stringify(result.requests.errors)}`,
@@ -298,8 +298,8 @@ export async function sdkSuite(
       target: `$ per million 1 KiB records, 16 default producers at 1 record/ms, ${r.transport === 'http' ? 'through the API' : 'direct'} ≤ $${limit}`,
       status: r.cost.usdPerMillionRecords.total <= limit ? 'met' : 'missed',
       measured:
-        `$${r.cost.usdPerMillionRecords.total} at ${r.recordsPerSec} records/s reached ` +
-        `(${r.requests.recordsPerRequest.mean} records/request)`,
+        `$${r.cost.usdPerMillionRecords.total} at ${r.recordsPerSec} records/s sent, ` +
+        `${r.deliveredPerSec}/s acknowledged (${r.requests.recordsPerRequest.mean} records/request)`,
     });
     const targets = [
       costTarget(load.http, TARGETS.httpUsdPerMillion),
