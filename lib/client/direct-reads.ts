@@ -55,3 +55,56 @@ export async function readReferencedBatches(
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, refs.batches.length) }, worker));
   return out;
 }
+
+/** When a {@link DirectReadsGate} closes, for how long, and its clock (tests pass one). */
+export interface DirectReadsGateOptions {
+  readonly failuresInARow: number;
+  readonly pauseMs: number;
+  readonly maxPauseMs: number;
+  readonly now?: () => number;
+}
+
+/**
+ * Whether a transport's fetches ask for batch references, from how its direct reads went: open until
+ * `failuresInARow` reads fail in a row, then closed for `pauseMs`; the first fetch after the pause
+ * tries again, and a failure then closes it for twice as long (up to `maxPauseMs`). A read that works
+ * opens it for good. So a reader that lost the bucket for a while (an outage, a proxy) goes back to it,
+ * and one that can never reach it tries once per pause. Failures of reads that started before a pause
+ * do not lengthen it.
+ *
+ * @example
+ * const gate = new DirectReadsGate({ failuresInARow: 3, pauseMs: 60_000, maxPauseMs: 1_800_000 });
+ * if (gate.open()) { try { ...; gate.succeeded(); } catch { gate.failed(); } }
+ */
+export class DirectReadsGate {
+  private failures = 0;
+  private pauseMs = 0;
+  private pausedUntil = 0;
+  private readonly now: () => number;
+  private readonly options: DirectReadsGateOptions;
+
+  constructor(options: DirectReadsGateOptions) {
+    this.options = options;
+    this.now = options.now ?? Date.now;
+  }
+
+  open(): boolean {
+    return this.failures < this.options.failuresInARow || this.now() >= this.pausedUntil;
+  }
+
+  succeeded(): void {
+    this.failures = 0;
+    this.pauseMs = 0;
+  }
+
+  failed(): void {
+    const paused = this.failures >= this.options.failuresInARow;
+    this.failures++;
+    if (this.failures < this.options.failuresInARow) return;
+    // A read that was under way when the pause began says nothing new about the bucket.
+    if (paused && this.now() < this.pausedUntil) return;
+    this.pauseMs =
+      this.pauseMs === 0 ? this.options.pauseMs : Math.min(this.pauseMs * 2, this.options.maxPauseMs);
+    this.pausedUntil = this.now() + this.pauseMs;
+  }
+}

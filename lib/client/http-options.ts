@@ -33,13 +33,24 @@ export interface HttpTransportOptions {
   /**
    * Read fetched batches straight from the bucket, by the presigned URLs the server answers with
    * (binary bodies only): the API then carries no record bytes. A fetch whose direct reads fail is
-   * redone through the API; after 3 such failures in a row the transport stops asking. @default true
+   * redone through the API; after 3 such failures in a row the transport stops asking for
+   * `directReadsPauseMs`, then tries the bucket again. @default true
    */
   readonly directReads?: boolean;
+  /**
+   * How long fetches go through the API after 3 failed direct reads in a row, before one is tried
+   * again; each pause that ends in another failure doubles the next, up to 30 minutes, and a direct
+   * read that works ends the pausing. A reader that can never reach the bucket should set
+   * `directReads: false`. @default 60_000
+   */
+  readonly directReadsPauseMs?: number;
 }
 
-/** Failed direct reads in a row after which fetches stop asking for batch references. */
+/** Failed direct reads in a row after which fetches stop asking for batch references for a while. */
 export const DIRECT_READ_FAILURES = 3;
+
+/** The longest pause of direct reads (the pause doubles while the bucket stays out of reach). */
+export const MAX_DIRECT_READS_PAUSE_MS = 30 * 60 * 1000;
 
 /** The HTTP API's limits (docs/openapi.json): bodies ≤ 5 MiB, so ≤ 3 MiB of payload once base64-encoded. */
 export const HTTP_LIMITS: TransportLimits = {

@@ -1,9 +1,14 @@
 import { CorruptSegmentError, InvalidArgumentError } from '../core/errors.ts';
 import { BATCH_REFS_TYPE, type BatchRefs, readBatchRefs, recordsOfRefs } from '../core/wire/batch-refs.ts';
 import { binaryCodec, transportResultOf } from './binary-codec.ts';
-import { DirectReadError, readReferencedBatches } from './direct-reads.ts';
+import { DirectReadError, DirectReadsGate, readReferencedBatches } from './direct-reads.ts';
 import { type ErrorContext, errorFromResponse, networkError } from './errors.ts';
-import { DIRECT_READ_FAILURES, HTTP_LIMITS, type HttpTransportOptions } from './http-options.ts';
+import {
+  DIRECT_READ_FAILURES,
+  HTTP_LIMITS,
+  type HttpTransportOptions,
+  MAX_DIRECT_READS_PAUSE_MS,
+} from './http-options.ts';
 import type { BodyCodec } from './json-codec.ts';
 import { type FetchAnswer, type FetchLike, nodeFetch } from './node-fetch.ts';
 import { type RequestSigner, sigv4Signer } from './sigv4.ts';
@@ -61,7 +66,8 @@ export class HttpTransport implements Transport {
   private readonly headers: Readonly<Record<string, string>>;
   private closed = false;
   private readonly directReads: boolean;
-  private directFailures = 0;
+  /** Whether fetches ask for batch references, from how direct reads went lately. */
+  private readonly directGate: DirectReadsGate;
 
   constructor(options: HttpTransportOptions) {
     let base: URL;
@@ -92,6 +98,17 @@ export class HttpTransport implements Transport {
     this.closeFetch = () => own?.close();
     this.headers = options.headers ?? {};
     this.directReads = options.directReads ?? true;
+    const pauseMs = options.directReadsPauseMs ?? 60_000;
+    if (!Number.isSafeInteger(pauseMs) || pauseMs < 0) {
+      throw new InvalidArgumentError(
+        `directReadsPauseMs must be a non-negative integer, got ${String(options.directReadsPauseMs)}`,
+      );
+    }
+    this.directGate = new DirectReadsGate({
+      failuresInARow: DIRECT_READ_FAILURES,
+      pauseMs,
+      maxPauseMs: MAX_DIRECT_READS_PAUSE_MS,
+    });
   }
 
   private url(path: string, query: Readonly<Record<string, string>> = {}): URL {
@@ -219,11 +236,11 @@ export class HttpTransport implements Transport {
     } catch (error) {
       if (!(error instanceof DirectReadError)) throw error;
       // The bucket is out of reach, the object gone or the URL stale: the API reads it (or says where
-      // the log is now). After a few failures in a row, stop asking for references.
-      this.directFailures++;
+      // the log is now). After a few failures in a row, stop asking for references for a while.
+      this.directGate.failed();
       return await this.fetchFramed(request);
     }
-    this.directFailures = 0;
+    this.directGate.succeeded();
     return transportResultOf(
       recordsOfRefs(
         answer.refs,
@@ -237,9 +254,9 @@ export class HttpTransport implements Transport {
     );
   }
 
-  /** Whether fetches ask for batch references (binary bodies, `directReads`, not failing lately). */
+  /** Whether fetches ask for batch references: binary bodies, `directReads`, and the gate open. */
   private readsDirectly(): boolean {
-    return this.directReads && this.codec === binaryCodec && this.directFailures < DIRECT_READ_FAILURES;
+    return this.directReads && this.codec === binaryCodec && this.directGate.open();
   }
 
   /** A fetch answered with the records themselves (the codec's frame or JSON). */

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { HttpTransport } from '../../lib/client/http-transport.ts';
 import { type FetchLike, nodeFetch } from '../../lib/client/node-fetch.ts';
@@ -244,6 +245,45 @@ describe('direct reads: fetch answers that name batches by presigned URL (npm st
       accepts.map((a) => a.startsWith(BATCH_REFS_TYPE)),
       [true, false, true, false, true, false, false],
     );
+    await transport.close();
+    real.close();
+  });
+  test('a reader that lost the bucket goes back to it after the pause (directReadsPauseMs)', async () => {
+    const values = await fill('outage', 6, 100);
+    const apiHost = new URL(url).host;
+    const real = nodeFetch();
+    let outage = true;
+    let bucketReads = 0;
+    let directOk = 0;
+    const down: FetchLike = async (target, init) => {
+      if (target.host !== apiHost || target.pathname.startsWith(`/${api.config.bucket}/`)) {
+        bucketReads++;
+        if (outage) throw new Error('connect ECONNREFUSED (injected: the bucket is out of reach)');
+        directOk++;
+      }
+      return await real(target, init);
+    };
+    const transport = new HttpTransport({
+      endpoint: url,
+      auth: 'none',
+      fetch: down,
+      directReadsPauseMs: 300,
+    });
+    const seen: string[] = [];
+    const read = async (offset: number) => {
+      const got = await transport.fetch({ topic: 'outage', partition: 0, offset, maxRecords: 100 });
+      seen.push(...got.records.map((r) => dec.decode(r.value as Uint8Array)));
+    };
+    for (const offset of [0, 100, 200]) await read(offset); // 3 failures in a row: paused
+    await read(300); // through the API, no direct read tried
+    assert.equal(bucketReads, 3);
+    outage = false; // the bucket is back
+    await sleep(350);
+    await read(400);
+    await read(500);
+    assert.deepEqual(seen, values);
+    assert.equal(bucketReads, 5, 'after the pause each fetch reads from the bucket again');
+    assert.equal(directOk, 2);
     await transport.close();
     real.close();
   });

@@ -99,6 +99,17 @@ describe('HttpTransport against a stub server', () => {
     );
   });
 
+  test('options out of range are refused when the transport is made', () => {
+    assert.throws(() => new HttpTransport({ endpoint: 'not a url', auth: 'none' }), InvalidArgumentError);
+    assert.throws(() => new HttpTransport({ endpoint: 'ftp://x', auth: 'none' }), InvalidArgumentError);
+    for (const directReadsPauseMs of [-1, 1.5, Number.NaN]) {
+      assert.throws(
+        () => new HttpTransport({ endpoint: 'http://127.0.0.1:1', auth: 'none', directReadsPauseMs }),
+        /directReadsPauseMs must be a non-negative integer/,
+      );
+    }
+  });
+
   test('fetch decodes records back to bytes, with the query the API takes', async () => {
     reply = () => ({
       status: 200,
