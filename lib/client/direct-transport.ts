@@ -1,4 +1,5 @@
 import { awsPorts, type StreambedAwsConfig } from '../adapters/aws.ts';
+import { MAX_RECORDS_PER_CALL } from '../core/produce-plan.ts';
 import { Streambed } from '../engine/streambed.ts';
 import { transportResultOf } from './binary-codec.ts';
 import { normalizeEngineError } from './errors.ts';
@@ -28,7 +29,7 @@ import type {
 export type DirectTransportOptions = Pick<StreambedAwsConfig, 's3' | 'dynamodb' | 'bucket' | 'tables'>;
 
 const DIRECT_LIMITS: TransportLimits = {
-  maxRecordsPerRequest: 10_000,
+  maxRecordsPerRequest: MAX_RECORDS_PER_CALL,
   maxRequestPayloadBytes: 16 * 1024 * 1024,
   maxPartitionsPerCommit: 50,
 };

@@ -1,4 +1,5 @@
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import { MAX_RECORDS_PER_CALL } from '../core/produce-plan.ts';
 import type { BodyCodec } from './json-codec.ts';
 import type { FetchLike } from './node-fetch.ts';
 import type { RequestSigner } from './sigv4.ts';
@@ -54,7 +55,7 @@ export const MAX_DIRECT_READS_PAUSE_MS = 30 * 60 * 1000;
 
 /** The HTTP API's limits (docs/openapi.json): bodies ≤ 5 MiB, so ≤ 3 MiB of payload once base64-encoded. */
 export const HTTP_LIMITS: TransportLimits = {
-  maxRecordsPerRequest: 10_000,
+  maxRecordsPerRequest: MAX_RECORDS_PER_CALL,
   maxRequestPayloadBytes: 3 * 1024 * 1024,
   maxPartitionsPerCommit: 50,
 };

@@ -4,23 +4,17 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-s
 import { HttpTransport } from '../../lib/client/http-transport.ts';
 import { jsonCodec } from '../../lib/client/json-codec.ts';
 import { CorruptSegmentError } from '../../lib/core/errors.ts';
-import { encodeSegment, type LogRecord } from '../../lib/core/segment/index.ts';
+import { encodeSegment } from '../../lib/core/segment/index.ts';
 import { BATCH_REFS_TYPE } from '../../lib/core/wire/batch-refs.ts';
 import { decodeFetchFrame, FETCH_FRAME_TYPE } from '../../lib/core/wire/fetch-frame.ts';
 import { SEGMENT_TYPE } from '../../lib/core/wire/produce-headers.ts';
 import { call, localApi } from '../support/http.ts';
+import { logRecord } from '../support/records.ts';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-const rec = (value: string, extra: Partial<LogRecord> = {}): LogRecord => ({
-  key: null,
-  value: enc.encode(value),
-  valueIsJson: false,
-  headers: [],
-  timestamp: 1_700_000_000_000,
-  ...extra,
-});
+const rec = logRecord;
 
 describe('binary bodies over HTTP (npm start handlers on MinIO + DynamoDB Local)', () => {
   let api: Awaited<ReturnType<typeof localApi>>;

@@ -5,23 +5,18 @@ import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { HttpTransport } from '../../lib/client/http-transport.ts';
 import { type FetchLike, nodeFetch } from '../../lib/client/node-fetch.ts';
 import { CorruptSegmentError, OffsetOutOfRangeError } from '../../lib/core/errors.ts';
-import { encodeSegment, type LogRecord } from '../../lib/core/segment/index.ts';
+import { encodeSegment } from '../../lib/core/segment/index.ts';
 import { BATCH_REFS_TYPE, type BatchRefs, readBatchRefs } from '../../lib/core/wire/batch-refs.ts';
 import { FETCH_FRAME_TYPE } from '../../lib/core/wire/fetch-frame.ts';
 import { SEGMENT_TYPE } from '../../lib/core/wire/produce-headers.ts';
 import { MAX_REFERENCED_BATCHES } from '../../lib/engine/fetch-refs.ts';
 import { call, localApi } from '../support/http.ts';
+import { logRecord } from '../support/records.ts';
 import { testStack } from '../support/stack.ts';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-const rec = (value: string): LogRecord => ({
-  key: null,
-  value: enc.encode(value),
-  valueIsJson: false,
-  headers: [],
-  timestamp: 1_700_000_000_000,
-});
+const rec = logRecord;
 
 describe('direct reads: fetch answers that name batches by presigned URL (npm start handlers on MinIO)', () => {
   let api: Awaited<ReturnType<typeof localApi>>;
