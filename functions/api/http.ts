@@ -71,7 +71,19 @@ export function errorResult(error: unknown): { result: ApiResult; internal: bool
         ? 'stored data failed its integrity check; it was not returned'
         : error.message;
     return {
-      result: json(error.status, { error: { code: error.code, message } }, headers),
+      result: json(
+        error.status,
+        {
+          error: {
+            code: error.code,
+            message,
+            ...(error.appendedPartitions === undefined
+              ? {}
+              : { appendedPartitions: error.appendedPartitions }),
+          },
+        },
+        headers,
+      ),
       internal: error.status >= 500 && !error.retryable,
     };
   }

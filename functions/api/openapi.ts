@@ -220,7 +220,16 @@ export const openapi = {
           error: {
             type: 'object',
             required: ['code', 'message'],
-            properties: { code: { type: 'string' }, message: { type: 'string' } },
+            properties: {
+              code: { type: 'string' },
+              message: { type: 'string' },
+              appendedPartitions: {
+                type: 'array',
+                items: { type: 'integer', minimum: 0 },
+                description:
+                  'Produce only: the partitions of the request that were appended although the request failed (each partition appends on its own; their records are in the log). Absent when it is not known — the failure may have appended any of it.',
+              },
+            },
           },
         },
       },

@@ -51,6 +51,22 @@ export class RemoteError extends StreambedError {
   }
 }
 
+/**
+ * An idempotent producer's batch that may have been appended — whole, or some partitions of it: one
+ * request carries every partition's batch and the server appends each partition on its own — when the
+ * producer had to start its sequences afresh (a new producer id, after the server lost track of the
+ * old one). Sent again under the new id it could be appended twice, so its records fail with this
+ * instead; `cause` is the last attempt's failure. Read the partitions back to see what landed.
+ *
+ * @example
+ * try { await (await producer.send(record)).delivered; }
+ * catch (e) { if (e instanceof UnknownOutcomeError) await reconcile(record); }
+ */
+export class UnknownOutcomeError extends StreambedError {
+  readonly code = 'UnknownOutcome';
+  readonly status = 500;
+}
+
 const RETRY_AFTER = Symbol.for('streambed.retryAfterMs');
 
 /**
@@ -181,6 +197,10 @@ export function errorFromResponse(
   }
   const wait = parseRetryAfter(retryAfter);
   if (wait !== undefined) Object.defineProperty(error, RETRY_AFTER, { value: wait, enumerable: false });
+  const appended = (detail as { appendedPartitions?: unknown } | undefined)?.appendedPartitions;
+  if (Array.isArray(appended) && appended.every((p) => Number.isSafeInteger(p) && p >= 0)) {
+    error.appendedPartitions = appended as number[];
+  }
   return error;
 }
 

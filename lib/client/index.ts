@@ -41,7 +41,13 @@ export { type ClientOptions, StreambedClient } from './client.ts';
 export { Consumer, type ConsumerOptions, type SeekTarget } from './consumer.ts';
 export { FETCH_MAX_RECORDS } from './consumer-fetch.ts';
 export { DirectTransport, type DirectTransportOptions } from './direct-transport.ts';
-export { errorFromResponse, isRetryable, RemoteError, retryAfterMs } from './errors.ts';
+export {
+  errorFromResponse,
+  isRetryable,
+  RemoteError,
+  retryAfterMs,
+  UnknownOutcomeError,
+} from './errors.ts';
 export { HttpTransport, type HttpTransportOptions } from './http-transport.ts';
 export { type BodyCodec, type EncodedProduce, jsonCodec } from './json-codec.ts';
 export { createKafkaAuthToken, type KafkaAuthTokenOptions } from './kafka-token.ts';

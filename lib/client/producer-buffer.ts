@@ -31,6 +31,13 @@ export interface Batch {
   /** The first sequence of the batch per partition, under `identity` (idempotent only). */
   sequences: Record<number, number>;
   identity: Identity | undefined;
+  /**
+   * An attempt failed in a way that may have appended it, or some of its partitions (see
+   * {@link mayHaveAppended}): it may be sent again under its own sequences only, never renumbered.
+   */
+  mayHaveLanded: boolean;
+  /** The last attempt's failure, if it failed. */
+  lastFailure?: unknown;
   done: boolean;
   succeeded: boolean;
   readonly finished: Promise<void>;
@@ -146,6 +153,7 @@ export function cut(lane: Lane, maxRecords: number, maxBytes: number): Batch {
     createdAt: Date.now(),
     sequences: {},
     identity: undefined,
+    mayHaveLanded: false,
     done: false,
     succeeded: false,
     finished,

@@ -29,6 +29,40 @@ export function decide(error: unknown, idempotent: boolean, predecessorsSettled:
   return isRetryable(error) ? 'retry' : 'fatal';
 }
 
+/** Refusals that come before anything of the request is stored (the producer id, the request itself). */
+const REFUSED_BEFORE_APPENDING = new Set([
+  'UnknownProducerId',
+  'ProducerFenced',
+  'InvalidArgument',
+  'RecordTooLarge',
+  'RequestTooLarge',
+  'UnknownTopic',
+  'UnknownPartition',
+]);
+
+/** Refusals of one partition's append: the request's other partitions may have been appended. */
+const REFUSED_PER_PARTITION = new Set(['OutOfOrderSequence', 'DuplicateSequence', 'PartitionBusy']);
+
+/**
+ * Whether a failed attempt of a batch over `partitions` partitions may have appended any of it: what
+ * the server says (`appendedPartitions`) when it says; otherwise yes for a failure without the server's refusal (network, timeout, 5xx, throttling), and for a
+ * per-partition refusal of a request with several partitions (the server appends each partition on
+ * its own, so others may be in); no for a refusal that comes before anything is stored.
+ *
+ * @example
+ * mayHaveAppended(new OutOfOrderSequenceError('…'), 2) // true: the other partition may be appended
+ */
+export function mayHaveAppended(error: unknown, partitions: number): boolean {
+  // The server says which partitions it appended, when it knows.
+  const appended = (error as StreambedError | undefined)?.appendedPartitions;
+  if (appended !== undefined) return appended.length > 0;
+  const code = (error as StreambedError | undefined)?.code;
+  if (typeof code !== 'string') return true;
+  if (REFUSED_BEFORE_APPENDING.has(code)) return false;
+  if (REFUSED_PER_PARTITION.has(code)) return partitions > 1;
+  return true;
+}
+
 /** Gives the batch its first sequence per partition under `identity`. */
 export function numberBatch(batch: Batch, identity: Identity | undefined): void {
   const counts = new Map<number, number>();
@@ -61,13 +95,16 @@ export interface SequencerHooks {
   readonly pumpAll: () => void;
   /** Fails the producer for good: no producer id. */
   readonly failAll: (error: unknown) => void;
+  /** Fails a batch that may have been appended, instead of numbering it afresh (UnknownOutcomeError). */
+  readonly abandon: (batch: Batch) => void;
 }
 
 /**
  * An idempotent producer's identity and in-flight bookkeeping: the producer id (asked for once, shared
  * by every lane), the count of requests on the wire, and Kafka's epoch bump when the server lost track
  * of our sequences: once nothing is on the wire, a new producer id, and every unsettled batch numbered
- * afresh from 0 under it, in order. Internal to {@link Producer}.
+ * afresh from 0 under it, in order — except a batch that may have been appended already (in part),
+ * which is failed rather than risk appending it twice. Internal to {@link Producer}.
  *
  * @example
  * const sequencer = new Sequencer({ init, lanes, pumpAll, failAll });
@@ -147,7 +184,11 @@ export class Sequencer {
       }
       for (const lane of this.hooks.lanes) {
         lane.nextSequence.clear();
-        for (const batch of lane.unacked) if (!batch.done) numberBatch(batch, this.issued);
+        // abandon() settles: iterate over a copy of the batches not yet settled.
+        for (const batch of lane.unacked.filter((b) => !b.done)) {
+          if (batch.mayHaveLanded) this.hooks.abandon(batch);
+          else numberBatch(batch, this.issued);
+        }
       }
     })().finally(() => {
       this.resetRun = undefined;

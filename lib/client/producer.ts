@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidArgumentError, RecordTooLargeError, UnknownPartitionError } from '../core/errors.ts';
 import { partitionForKey } from '../core/partitioner.ts';
-import { isCompression, ZstdUnavailableError, zstdAvailable } from '../core/segment/compression.ts';
 import type { Compression, RecordOffset } from '../core/types.ts';
+import { UnknownOutcomeError } from './errors.ts';
 import {
   type Batch,
   BufferMemory,
@@ -16,60 +16,13 @@ import {
   newLane,
   RECORD_OVERHEAD,
 } from './producer-buffer.ts';
-import { decide, numberBatch, producerOf, Sequencer } from './producer-sequencing.ts';
+import { type ProducerOptions, resolveProducerOptions } from './producer-options.ts';
+import { decide, mayHaveAppended, numberBatch, producerOf, Sequencer } from './producer-sequencing.ts';
 import { type ProducerRecord, type RecordMetadata, toWireRecord } from './records.ts';
 import { backoffMs, type RetryOptions, withRetry } from './retry.ts';
 import type { Transport } from './transport.ts';
 
-/** The default `lingerMs`: a cost choice, explained on {@link ProducerOptions.lingerMs}. */
-export const DEFAULT_LINGER_MS = 500;
-
-/** Kafka's producer knobs, with Kafka's defaults where they carry over (not `lingerMs`: see there). */
-export interface ProducerOptions {
-  /**
-   * How long a record may wait for others to share its request (Kafka's linger.ms). Unlike Kafka's 5 ms
-   * default, 500: every request is an S3 PUT (and, over HTTP, an API Gateway request and a Lambda
-   * invocation), about $10 per million requests, so the request count decides the bill. At 1 record/ms
-   * 500 ms makes ~500 records per request, about $0.02 per million 1 KiB records; 5 ms makes ~5, about
-   * $1.15 (docs/bench.md, "Client SDK"). Kinesis's KPL waits 100 ms, WarpStream's agents 250 ms, for
-   * the same reason. Lower it when latency matters more than cost. `flush()` and `close()` never wait.
-   * @default 500
-   */
-  readonly lingerMs?: number;
-  /** Most records per request (capped by the transport: 10,000). @default 10_000 */
-  readonly batchRecords?: number;
-  /**
-   * Most payload bytes (keys, values, headers, and 64 bytes per record) per request (Kafka's
-   * batch.size, per request rather than per partition: one request carries every partition's batch of
-   * a topic, one S3 object). Capped by the transport (3 MiB over HTTP). @default 1_048_576
-   */
-  readonly batchBytes?: number;
-  /**
-   * Requests of one topic that may be unacknowledged at once (Kafka's
-   * max.in.flight.requests.per.connection); at most 5 when idempotent, the server's dedup window.
-   * @default 5
-   */
-  readonly maxInFlight?: number;
-  /** Bytes of records sent but not yet acknowledged before `send` waits (Kafka's buffer.memory). @default 33_554_432 */
-  readonly bufferBytes?: number;
-  /**
-   * Kafka's enable.idempotence: a producer id from the server and per-partition sequence numbers, so
-   * retries append exactly once and in order. @default true
-   */
-  readonly idempotent?: boolean;
-  /** A stable producer name: the same id at the next epoch, fencing older holders (idempotent only). */
-  readonly transactionalId?: string;
-  /** A record not acknowledged this long after `send` fails (Kafka's delivery.timeout.ms). @default 120_000 */
-  readonly deliveryTimeoutMs?: number;
-  /**
-   * How each request's batches are compressed (Kafka's compression.type), with binary bodies (the
-   * HTTP transport's default); JSON bodies and the direct transport store what the topic's
-   * `compression` says. 'zstd' needs Node ≥ 22.15. @default 'none'
-   */
-  readonly compression?: Compression;
-  /** Backoff between retries. @default { initialDelayMs: 100, maxDelayMs: 1_000 } */
-  readonly retry?: Omit<RetryOptions, 'retries'>;
-}
+export { DEFAULT_LINGER_MS, type ProducerOptions } from './producer-options.ts';
 
 /** A record in the producer's buffer; `delivered` settles when the server acknowledged it (or gave up). */
 export interface SendReceipt {
@@ -110,45 +63,23 @@ export class Producer {
   private flushing = 0;
   private fatal: unknown;
   private closed = false;
+  /** The flush of `close()`, once it was called. */
+  private closing: Promise<void> | undefined;
 
   /** Use `client.producer(options)`; this constructor is for a transport of your own. */
   constructor(transport: Transport, options: ProducerOptions = {}) {
-    const int = (value: number | undefined, name: string, fallback: number, min: number, max: number) => {
-      const v = value ?? fallback;
-      if (!Number.isSafeInteger(v) || v < min || v > max) {
-        throw new InvalidArgumentError(`${name} must be an integer in ${min}..${max}, got ${v}`);
-      }
-      return v;
-    };
     this.transport = transport;
-    this.idempotent = options.idempotent ?? true;
-    this.lingerMs = int(options.lingerMs, 'lingerMs', DEFAULT_LINGER_MS, 0, 60_000);
-    this.batchRecords = Math.min(
-      int(options.batchRecords, 'batchRecords', 10_000, 1, Number.MAX_SAFE_INTEGER),
-      transport.limits.maxRecordsPerRequest,
-    );
-    this.batchBytes = Math.min(
-      int(options.batchBytes, 'batchBytes', 1024 * 1024, 1, Number.MAX_SAFE_INTEGER),
-      transport.limits.maxRequestPayloadBytes,
-    );
-    this.maxInFlight = int(options.maxInFlight, 'maxInFlight', 5, 1, this.idempotent ? 5 : 1000);
-    this.memory = new BufferMemory(
-      int(options.bufferBytes, 'bufferBytes', 32 * 1024 * 1024, 1, Number.MAX_SAFE_INTEGER),
-    );
-    this.deliveryTimeoutMs = int(options.deliveryTimeoutMs, 'deliveryTimeoutMs', 120_000, 1, 86_400_000);
-    this.retry = { initialDelayMs: 100, maxDelayMs: 1_000, ...options.retry };
-    if (options.transactionalId !== undefined && !this.idempotent) {
-      throw new InvalidArgumentError('transactionalId needs idempotent: true');
-    }
-    this.transactionalId = options.transactionalId;
-    const compression = options.compression ?? 'none';
-    if (!isCompression(compression)) {
-      throw new InvalidArgumentError(
-        `compression must be 'none', 'gzip' or 'zstd', got '${String(compression)}'`,
-      );
-    }
-    if (compression === 'zstd' && !zstdAvailable()) throw new ZstdUnavailableError();
-    this.compression = compression;
+    const o = resolveProducerOptions(options, transport.limits);
+    this.idempotent = o.idempotent;
+    this.lingerMs = o.lingerMs;
+    this.batchRecords = o.batchRecords;
+    this.batchBytes = o.batchBytes;
+    this.maxInFlight = o.maxInFlight;
+    this.memory = new BufferMemory(o.bufferBytes);
+    this.deliveryTimeoutMs = o.deliveryTimeoutMs;
+    this.retry = o.retry;
+    this.transactionalId = o.transactionalId;
+    this.compression = o.compression;
     this.sequencer = new Sequencer({
       init: () =>
         withRetry(
@@ -163,6 +94,16 @@ export class Producer {
         for (const lane of this.ready) this.pump(lane);
       },
       failAll: (error) => this.failAll(error),
+      abandon: (batch) =>
+        this.settle(
+          batch,
+          undefined,
+          new UnknownOutcomeError(
+            `a request of ${batch.items.length} records to '${batch.lane.topic}' may have been appended (in part) ` +
+              'before the producer had to start its sequences afresh; it is not sent again, to never append it twice',
+            { cause: batch.lastFailure },
+          ),
+        ),
     });
   }
 
@@ -250,18 +191,19 @@ export class Producer {
   }
 
   /**
-   * Flushes, then refuses further sends. Does not close the transport (the client does).
+   * Refuses further sends, then flushes: every record sent before the call is acknowledged or has
+   * failed when it resolves (a send that races it is refused, never left behind). Does not close the
+   * transport (the client does).
    *
    * @example
    * process.on('SIGTERM', () => producer.close());
    */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    try {
-      await this.flush();
-    } finally {
+  close(): Promise<void> {
+    if (this.closing === undefined) {
       this.closed = true;
+      this.closing = this.flush();
     }
+    return this.closing;
   }
 
   private checkOpen(): void {
@@ -333,10 +275,18 @@ export class Producer {
       }
       if (batch.done) return;
       if (offsets !== undefined) return this.settle(batch, offsets);
+      batch.lastFailure = failure;
+      if (producer !== undefined && mayHaveAppended(failure, Object.keys(producer.sequences).length)) {
+        batch.mayHaveLanded = true;
+      }
       const decision = decide(failure, this.idempotent, predecessorsSettled);
       if (decision === 'fenced') return this.failAll(failure);
       if (decision === 'duplicate') return this.settle(batch, undefined);
       if (decision === 'fatal' || Date.now() - batch.createdAt > this.deliveryTimeoutMs) {
+        // Its sequences are a gap the server would refuse every later batch for (Kafka bumps the
+        // epoch here too): start afresh before anything else of this producer is sent — the reset
+        // begins before the settling pumps the lane.
+        if (producer !== undefined) void this.sequencer.reset(producer);
         return this.settle(batch, undefined, failure);
       }
       // Retries keep each partition's order: a batch goes again only after every earlier one settled.
@@ -376,7 +326,8 @@ export class Producer {
   private failAll(error: unknown): void {
     if (this.fatal === undefined) this.fatal = error;
     for (const lane of this.ready) {
-      for (const batch of lane.unacked) this.settle(batch, undefined, error);
+      // settle() shifts settled batches off lane.unacked: iterate over a copy.
+      for (const batch of [...lane.unacked]) this.settle(batch, undefined, error);
       for (const item of drain(lane)) {
         this.outstanding.delete(item);
         item.reject(error);

@@ -11,6 +11,12 @@ export abstract class StreambedError extends Error {
   abstract readonly code: string;
   abstract readonly status: number;
   readonly retryable: boolean = false;
+  /**
+   * On a failed produce only: the partitions of the request that were appended all the same (each
+   * partition appends on its own — Kafka answers per partition — so a refusal of one leaves the others
+   * in); `[]` when none was. Undefined when nobody knows (the failure may have appended any of it).
+   */
+  appendedPartitions?: readonly number[];
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { InvalidArgumentError, OutOfOrderSequenceError } from '../core/errors.ts';
+import { InvalidArgumentError, OutOfOrderSequenceError, StreambedError } from '../core/errors.ts';
 import { newObjectId, segmentKey } from '../core/object-keys.ts';
 import type { AppendOutcome, PartitionRef } from '../core/ports.ts';
 import { planProduce } from '../core/produce-plan.ts';
@@ -146,7 +146,17 @@ async function appendSegment(
     ),
   );
   const failed = settled.find((result) => result.status === 'rejected');
-  if (failed !== undefined) throw failed.reason;
+  if (failed !== undefined) {
+    // A typed refusal of a partition (out of order, fenced, busy, throttled) appended nothing there:
+    // say which partitions were appended, so an idempotent client knows what a new epoch may resend.
+    const reasons = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    if (failed.reason instanceof StreambedError && reasons.every((r) => r instanceof StreambedError)) {
+      failed.reason.appendedPartitions = settled.flatMap((r, i) =>
+        r.status === 'fulfilled' ? [(parts[i] as SegmentPart).partition] : [],
+      );
+    }
+    throw failed.reason;
+  }
   const batches = settled.map((result, i): AppendedBatch => {
     const outcome = (result as PromiseFulfilledResult<AppendOutcome>).value;
     const part = parts[i] as SegmentPart;
