@@ -203,8 +203,11 @@ export class PartitionReader {
     return o.buffer.length > 0;
   }
 
+  /** Moves to the reset offset (autoOffsetReset) — unless a seek moved the partition meanwhile. */
   private async resetAfterOutOfRange(o: Owned): Promise<void> {
-    moveTo(o, await this.settings.resetOffset(o.partition));
+    const version = o.version;
+    const offset = await this.settings.resetOffset(o.partition);
+    if (o.version === version && this.settings.owned.get(o.partition) === o) moveTo(o, offset);
   }
 
   /** Waits `ms`, or less if {@link wakeUp} is called. */

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { StreambedError } from '../core/errors.ts';
 import type { Owned } from './consumer-fetch.ts';
 import { type RetryOptions, withRetry } from './retry.ts';
@@ -44,6 +45,8 @@ export class GroupMembership {
   private readonly settings: MembershipSettings;
   private joined: Promise<void> | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
+  /** The heartbeat under way, if any (close waits for it before leaving). */
+  private beating: Promise<void> | undefined;
   private heartbeatIntervalMs = 3_000;
   private serial: Promise<unknown> = Promise.resolve();
 
@@ -83,20 +86,31 @@ export class GroupMembership {
   private scheduleHeartbeat(): void {
     if (this.settings.isClosed()) return;
     this.heartbeatTimer = setTimeout(() => {
-      void this.beat().finally(() => this.scheduleHeartbeat());
+      this.beating = this.beat().finally(() => {
+        this.beating = undefined;
+        this.scheduleHeartbeat();
+      });
     }, this.heartbeatIntervalMs);
   }
 
-  /** Stops the heartbeats (the consumer is closing). */
-  stopHeartbeats(): void {
+  /** Stops the heartbeats (the consumer is closing); resolves once a heartbeat under way is done. */
+  async stopHeartbeats(): Promise<void> {
     clearTimeout(this.heartbeatTimer);
+    await this.beating;
   }
 
-  /** One heartbeat: automatic commit of consumed positions, then the server's view of our partitions. */
+  /**
+   * One heartbeat: the automatic commit of consumed positions first — but never for more than half an
+   * interval: a commit retrying against a busy server goes on while the heartbeat goes out, or the
+   * session would lapse behind it — then the server's view of our partitions.
+   */
   private async beat(): Promise<void> {
     if (this.settings.isClosed()) return;
     try {
-      if (this.settings.beforeHeartbeat !== undefined) await this.settings.beforeHeartbeat();
+      const commit = this.settings.beforeHeartbeat?.();
+      if (commit !== undefined) {
+        await Promise.race([commit, sleep(this.heartbeatIntervalMs / 2, undefined, { ref: false })]);
+      }
       await this.heartbeatNow();
     } catch (error) {
       this.settings.hooks.onError?.(error);
@@ -111,8 +125,10 @@ export class GroupMembership {
       membership = await transport.heartbeat(group, topic, memberId, sessionTimeoutMs);
     } catch (error) {
       if ((error as StreambedError).code !== 'UnknownMember') throw error;
-      // The session ended (a long pause): everything is lost; join again under the same id.
+      // The session ended (a long pause): everything is lost; join again under the same id — unless
+      // the consumer closed meanwhile (it left: joining again would hold partitions nobody reads).
       await this.apply({ ...this.emptyMembership(), assignments: [] });
+      if (this.settings.isClosed()) return;
       membership = await transport.joinGroup(group, topic, { memberId, sessionTimeoutMs });
     }
     if (!this.settings.isClosed()) await this.apply(membership);

@@ -74,6 +74,11 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   private readonly reader: PartitionReader;
   private lastAutoCommit = Date.now();
   private closed = false;
+  /** Read through the async iterator: it knows which records were consumed (see close()). */
+  private iterating = false;
+  /** The automatic commits, chained (commitQuietly), and the one waiting for its turn. */
+  private autoCommits: Promise<void> = Promise.resolve();
+  private queuedCommit: { which: 'consumed' | 'position'; done: Promise<void> } | undefined;
 
   /** Use `client.consumer(options)`; this constructor is for a transport of your own. */
   constructor(transport: Transport, options: ConsumerOptions) {
@@ -189,12 +194,15 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
 
   /**
    * Records one at a time until the consumer is closed; leaving the loop (break, return, throw)
-   * closes the consumer. A record counts as consumed once the loop asks for the next one.
+   * closes the consumer. A record counts as consumed once the loop asks for the next one, and only
+   * consumed records are committed: the record the loop is on when it stops, or when `close()` is
+   * called, is delivered again (at least once).
    *
    * @example
    * for await (const record of consumer) console.log(record.partition, record.offset, valueText(record));
    */
   async *[Symbol.asyncIterator](): AsyncIterator<ConsumerRecord> {
+    this.iterating = true;
     try {
       while (!this.closed) {
         const [record] = await this.poll({ maxRecords: 1, timeoutMs: this.pollIntervalMs });
@@ -224,7 +232,30 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     await this.commitOffsets(wanted);
   }
 
-  private async commitQuietly(which: 'consumed' | 'position'): Promise<void> {
+  /**
+   * An automatic commit, one at a time: a heartbeat may go out while one still retries (see
+   * GroupMembership.beat), and a later commit must not land before an earlier one (offsets would go
+   * back); commits asked for while one waits are one. Failures go to `onError`.
+   */
+  private commitQuietly(which: 'consumed' | 'position'): Promise<void> {
+    // At most one waits behind the one under way; it reads the positions when it runs, so a commit
+    // asked for meanwhile joins it ('position' wins: it is at or past 'consumed').
+    const queued = this.queuedCommit;
+    if (queued !== undefined) {
+      if (which === 'position') queued.which = 'position';
+      return queued.done;
+    }
+    const next = { which, done: Promise.resolve() };
+    next.done = this.autoCommits.then(() => {
+      this.queuedCommit = undefined;
+      return this.commitNowQuietly(next.which);
+    });
+    this.queuedCommit = next;
+    this.autoCommits = next.done;
+    return next.done;
+  }
+
+  private async commitNowQuietly(which: 'consumed' | 'position'): Promise<void> {
     const wanted = [...this.owned.values()]
       .map((o) => ({ partition: o.partition, offset: which === 'consumed' ? o.consumed : o.position }))
       .filter((c): c is { partition: number; offset: number } => c.offset !== undefined);
@@ -328,8 +359,9 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   }
 
   /**
-   * Commits the positions of every record returned (with automatic commits), leaves the group (its
-   * partitions are free at once), and calls `onRevoked` with them.
+   * Commits (with automatic commits) the positions of every record returned by `poll`, or of every
+   * record an async iterator moved past; leaves the group (its partitions are free at once), and calls
+   * `onRevoked` with them.
    *
    * @example
    * process.on('SIGTERM', () => consumer.close());
@@ -340,10 +372,13 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     if (joined !== undefined) {
       await joined.catch(() => undefined);
       await this.membership.changes;
-      if (this.autoCommit) await this.commitQuietly('position');
+      // An iterating loop says what it consumed: the record it is on when it stops (a throw, a
+      // break, or close() while it is handled) is delivered again. poll() callers commit every
+      // record returned, as Kafka's close() does.
+      if (this.autoCommit) await this.commitQuietly(this.iterating ? 'consumed' : 'position');
     }
     this.closed = true;
-    this.membership.stopHeartbeats();
+    await this.membership.stopHeartbeats();
     this.reader.wakeUp();
     if (this.membership.joining === undefined) return;
     await this.membership.leave();
