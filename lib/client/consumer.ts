@@ -260,7 +260,10 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       .map((o) => ({ partition: o.partition, offset: which === 'consumed' ? o.consumed : o.position }))
       .filter((c): c is { partition: number; offset: number } => c.offset !== undefined);
     try {
-      await this.commitOffsets(wanted.filter((c) => this.owned.get(c.partition)?.committed !== c.offset));
+      // Only forward: a manual commit() may have gone past what was consumed (commit, then break),
+      // and the server refuses a commit that moves back within a lease.
+      const ahead = wanted.filter((c) => c.offset > (this.owned.get(c.partition)?.committed ?? -1));
+      if (ahead.length > 0) await this.commitOffsets(ahead);
     } catch (error) {
       this.options.onError?.(error);
     }

@@ -66,8 +66,9 @@ export interface DirectReadsGateOptions {
 
 /**
  * Whether a transport's fetches ask for batch references, from how its direct reads went: open until
- * `failuresInARow` reads fail in a row, then closed for `pauseMs`; the first fetch after the pause
- * tries again, and a failure then closes it for twice as long (up to `maxPauseMs`). A read that works
+ * `failuresInARow` reads fail in a row, then closed for `pauseMs`; after the pause one fetch tries
+ * again (the others wait for its outcome), and a failure then closes it for twice as long (up to
+ * `maxPauseMs`). A read that works
  * opens it for good. So a reader that lost the bucket for a while (an outage, a proxy) goes back to it,
  * and one that can never reach it tries once per pause. Failures of reads that started before a pause
  * do not lengthen it.
@@ -80,21 +81,28 @@ export class DirectReadsGate {
   private failures = 0;
   private pauseMs = 0;
   private pausedUntil = 0;
+  /** A fetch after a pause is trying the bucket; the others wait for its outcome. */
+  private probing = false;
   private readonly now: () => number;
   private readonly options: DirectReadsGateOptions;
 
   constructor(options: DirectReadsGateOptions) {
     this.options = options;
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? (() => performance.now()); // monotonic: a clock step changes no pause
   }
 
+  /** Whether this fetch may read directly; after a pause, one fetch at a time tries (the probe). */
   open(): boolean {
-    return this.failures < this.options.failuresInARow || this.now() >= this.pausedUntil;
+    if (this.failures < this.options.failuresInARow) return true;
+    if (this.probing || this.now() < this.pausedUntil) return false;
+    this.probing = true;
+    return true;
   }
 
   succeeded(): void {
     this.failures = 0;
     this.pauseMs = 0;
+    this.probing = false;
   }
 
   failed(): void {
@@ -102,7 +110,8 @@ export class DirectReadsGate {
     this.failures++;
     if (this.failures < this.options.failuresInARow) return;
     // A read that was under way when the pause began says nothing new about the bucket.
-    if (paused && this.now() < this.pausedUntil) return;
+    if (paused && !this.probing) return;
+    this.probing = false;
     this.pauseMs =
       this.pauseMs === 0 ? this.options.pauseMs : Math.min(this.pauseMs * 2, this.options.maxPauseMs);
     this.pausedUntil = this.now() + this.pauseMs;

@@ -41,7 +41,8 @@ const REFUSED_BEFORE_APPENDING = new Set([
 ]);
 
 /** Refusals of one partition's append: the request's other partitions may have been appended. */
-const REFUSED_PER_PARTITION = new Set(['OutOfOrderSequence', 'DuplicateSequence', 'PartitionBusy']);
+// Not PartitionBusy nor Throttled: the server may say so after a write whose outcome was unclear.
+const REFUSED_PER_PARTITION = new Set(['OutOfOrderSequence']);
 
 /**
  * Whether a failed attempt of a batch over `partitions` partitions may have appended any of it: what
@@ -76,6 +77,29 @@ export function numberBatch(batch: Batch, identity: Identity | undefined): void 
   }
   batch.sequences = sequences;
   batch.identity = identity;
+}
+
+/**
+ * Gives a batch's sequences back to its lane, when the batch failed for good without anything of it
+ * stored (not `mayHaveLanded`), under the current identity, and no later batch was numbered on its
+ * partitions: the next batch then starts where it started, and no gap is left. False when that cannot
+ * be (the caller starts the producer afresh instead).
+ */
+export function rewindSequences(batch: Batch, current: Identity | undefined): boolean {
+  if (batch.mayHaveLanded || batch.identity === undefined || batch.identity !== current) return false;
+  const counts = new Map<number, number>();
+  for (const item of batch.items)
+    counts.set(item.record.partition, (counts.get(item.record.partition) ?? 0) + 1);
+  const lane = batch.lane;
+  for (const [partition, count] of counts) {
+    const first = batch.sequences[partition];
+    if (first === undefined || lane.nextSequence.get(partition) !== nextSequenceAfter(first, count)) {
+      return false;
+    }
+  }
+  for (const partition of counts.keys())
+    lane.nextSequence.set(partition, batch.sequences[partition] as number);
+  return true;
 }
 
 /** The producer identity an attempt of the batch carries: none unless it was numbered. */

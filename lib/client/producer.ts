@@ -17,7 +17,14 @@ import {
   RECORD_OVERHEAD,
 } from './producer-buffer.ts';
 import { type ProducerOptions, resolveProducerOptions } from './producer-options.ts';
-import { decide, mayHaveAppended, numberBatch, producerOf, Sequencer } from './producer-sequencing.ts';
+import {
+  decide,
+  mayHaveAppended,
+  numberBatch,
+  producerOf,
+  rewindSequences,
+  Sequencer,
+} from './producer-sequencing.ts';
 import { type ProducerRecord, type RecordMetadata, toWireRecord } from './records.ts';
 import { backoffMs, type RetryOptions, withRetry } from './retry.ts';
 import type { Transport } from './transport.ts';
@@ -283,10 +290,13 @@ export class Producer {
       if (decision === 'fenced') return this.failAll(failure);
       if (decision === 'duplicate') return this.settle(batch, undefined);
       if (decision === 'fatal' || Date.now() - batch.createdAt > this.deliveryTimeoutMs) {
-        // Its sequences are a gap the server would refuse every later batch for (Kafka bumps the
-        // epoch here too): start afresh before anything else of this producer is sent — the reset
-        // begins before the settling pumps the lane.
-        if (producer !== undefined) void this.sequencer.reset(producer);
+        // Its sequences are a gap the server would refuse every later batch for. Nothing stored and
+        // no later batch numbered on its partitions: hand its sequences to the next batch. Else
+        // (Kafka bumps the epoch here too) start afresh before anything else of this producer is
+        // sent — the reset begins before the settling pumps the lane.
+        if (producer !== undefined && !rewindSequences(batch, this.sequencer.identity)) {
+          void this.sequencer.reset(producer);
+        }
         return this.settle(batch, undefined, failure);
       }
       // Retries keep each partition's order: a batch goes again only after every earlier one settled.

@@ -147,10 +147,14 @@ async function appendSegment(
   );
   const failed = settled.find((result) => result.status === 'rejected');
   if (failed !== undefined) {
-    // A typed refusal of a partition (out of order, fenced, busy, throttled) appended nothing there:
-    // say which partitions were appended, so an idempotent client knows what a new epoch may resend.
+    // When every refused partition was refused for certain (nothing of it stored), say which
+    // partitions were appended, so an idempotent client knows what a new epoch may resend. Not for a
+    // throttled or busy partition: those can follow a write whose outcome was unclear.
     const reasons = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
-    if (failed.reason instanceof StreambedError && reasons.every((r) => r instanceof StreambedError)) {
+    if (
+      failed.reason instanceof StreambedError &&
+      reasons.every((r) => r instanceof StreambedError && DEFINITE_REFUSALS.has(r.code))
+    ) {
       failed.reason.appendedPartitions = settled.flatMap((r, i) =>
         r.status === 'fulfilled' ? [(parts[i] as SegmentPart).partition] : [],
       );
@@ -169,6 +173,16 @@ async function appendSegment(
   });
   return { batches, objectKey };
 }
+
+/** Refusals of a partition's append that leave nothing of it stored (see appendSegment). */
+const DEFINITE_REFUSALS = new Set([
+  'OutOfOrderSequence',
+  'UnknownProducerId',
+  'ProducerFenced',
+  'InvalidArgument',
+  'UnknownTopic',
+  'UnknownPartition',
+]);
 
 /** How long an idempotent batch that arrived ahead of its predecessor waits for it, in steps (ms). */
 export const PREDECESSOR_WAITS_MS = [10, 20, 40, 80, 150] as const;

@@ -83,6 +83,24 @@ describe('consumer shutdown commits only what was consumed, and leaves for good'
     assert.equal(g.commits.at(-1), 3);
   });
 
+  test('commit() then break: the record the loop was on stays committed, and no commit goes back', async () => {
+    const g = fakeGroup();
+    const errors: unknown[] = [];
+    const consumer = new Consumer(g.transport, { group: 'g', topic: 't', onError: (e) => errors.push(e) });
+    for await (const record of consumer) {
+      if (record.offset === 5) {
+        await consumer.commit();
+        break;
+      }
+    }
+    assert.deepEqual(g.commits.slice(-1), [6]);
+    assert.ok(
+      g.commits.every((c, i) => i === 0 || c >= (g.commits[i - 1] as number)),
+      `commits ${g.commits} only go forward`,
+    );
+    assert.deepEqual(errors, []);
+  });
+
   test('poll callers commit every record returned on close, as Kafka does', async () => {
     const g = fakeGroup();
     const consumer = new Consumer(g.transport, { group: 'g', topic: 't', maxPollRecords: 4 });

@@ -9,7 +9,13 @@ import {
   UnknownOutcomeError,
 } from '../../lib/client/index.ts';
 import { mayHaveAppended } from '../../lib/client/producer-sequencing.ts';
-import { OutOfOrderSequenceError, UnknownProducerIdError } from '../../lib/core/errors.ts';
+import {
+  OutOfOrderSequenceError,
+  PartitionBusyError,
+  RequestTooLargeError,
+  ThrottledError,
+  UnknownProducerIdError,
+} from '../../lib/core/errors.ts';
 import { FakeServer } from '../support/fake-produce-server.ts';
 
 const producerOf = (server: FakeServer, options: Parameters<StreambedClient['producer']>[0] = {}) =>
@@ -35,6 +41,23 @@ describe('an idempotent producer never appends a record twice, whatever fails', 
     assert.deepEqual([await outcome(y0.delivered), await outcome(y1.delivered)], ['ok', 'ok']);
     assert.deepEqual(server.logs, [['Y-p0'], ['Y-p1']], 'each record once');
     assert.equal(server.nextId, 3, 'a second producer id before the next request');
+    await producer.close();
+  });
+
+  test('a request refused for good before anything is stored hands its sequences to the next: no new producer id', async () => {
+    const server = new FakeServer(2);
+    server.before = (call) => {
+      if (call === 2) throw new RequestTooLargeError('refused for good');
+    };
+    const producer = producerOf(server);
+    const a = await producer.send({ topic: 't', partition: 0, value: 'a' });
+    assert.equal(await outcome(a.delivered), 'ok');
+    const x = await producer.send({ topic: 't', partition: 0, value: 'x' });
+    assert.equal(await outcome(x.delivered), 'RequestTooLargeError');
+    const b = await producer.send({ topic: 't', partition: 0, value: 'b' });
+    assert.equal(await outcome(b.delivered), 'ok');
+    assert.deepEqual(server.logs[0], ['a', 'b']);
+    assert.equal(server.nextId, 2, 'one producer id all along');
     await producer.close();
   });
 
@@ -113,6 +136,9 @@ describe('an idempotent producer never appends a record twice, whatever fails', 
     refused.appendedPartitions = [1];
     assert.equal(mayHaveAppended(refused, 2), true);
     assert.equal(mayHaveAppended(new UnknownProducerIdError('gone'), 3), false, 'refused before storing');
+    // Busy or throttled may follow a write whose outcome was unclear.
+    assert.equal(mayHaveAppended(new PartitionBusyError('busy'), 1), true);
+    assert.equal(mayHaveAppended(new ThrottledError('slow down'), 1), true);
     assert.equal(mayHaveAppended(new RemoteError('Timeout', 0, 'slow', true), 1), true);
     assert.equal(mayHaveAppended(new Error('socket hang up'), 1), true);
   });

@@ -74,4 +74,16 @@ describe('DirectReadsGate', () => {
     clock.t = 1_000;
     assert.equal(gate.open(), true);
   });
+
+  test('after a pause one fetch tries the bucket; the others wait for its outcome', () => {
+    const clock = { t: 0 };
+    const gate = gateAt(clock);
+    for (let i = 0; i < 3; i++) gate.failed();
+    clock.t = 1_000;
+    assert.equal(gate.open(), true, 'the probe');
+    assert.equal(gate.open(), false, 'a second fetch meanwhile goes through the API');
+    gate.succeeded();
+    assert.equal(gate.open(), true);
+    assert.equal(gate.open(), true, 'open for all again');
+  });
 });
