@@ -68,10 +68,9 @@ export interface DirectReadsGateOptions {
  * Whether a transport's fetches ask for batch references, from how its direct reads went: open until
  * `failuresInARow` reads fail in a row, then closed for `pauseMs`; after the pause one fetch tries
  * again (the others wait for its outcome), and a failure then closes it for twice as long (up to
- * `maxPauseMs`). A read that works
- * opens it for good. So a reader that lost the bucket for a while (an outage, a proxy) goes back to it,
- * and one that can never reach it tries once per pause. Failures of reads that started before a pause
- * do not lengthen it.
+ * `maxPauseMs`). A read that works opens it for good. So a reader that lost the bucket for a while (an
+ * outage, a proxy) goes back to it, and one that can never reach it tries once per pause. Failures of
+ * reads that started before a pause do not lengthen it.
  *
  * @example
  * const gate = new DirectReadsGate({ failuresInARow: 3, pauseMs: 60_000, maxPauseMs: 1_800_000 });

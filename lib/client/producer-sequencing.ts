@@ -40,15 +40,18 @@ const REFUSED_BEFORE_APPENDING = new Set([
   'UnknownPartition',
 ]);
 
-/** Refusals of one partition's append: the request's other partitions may have been appended. */
-// Not PartitionBusy nor Throttled: the server may say so after a write whose outcome was unclear.
+/**
+ * Certain refusals of one partition's append: the request's other partitions may have been appended.
+ * Not PartitionBusy nor Throttled: the server may answer those after a write whose outcome was unclear.
+ */
 const REFUSED_PER_PARTITION = new Set(['OutOfOrderSequence']);
 
 /**
  * Whether a failed attempt of a batch over `partitions` partitions may have appended any of it: what
- * the server says (`appendedPartitions`) when it says; otherwise yes for a failure without the server's refusal (network, timeout, 5xx, throttling), and for a
- * per-partition refusal of a request with several partitions (the server appends each partition on
- * its own, so others may be in); no for a refusal that comes before anything is stored.
+ * the server says (`appendedPartitions`) when it says. Otherwise yes for a failure without a certain
+ * refusal (network, timeout, 5xx, throttled, busy) and for an out-of-order refusal of a request with
+ * several partitions (each partition appends on its own, so others may be in); no for a refusal that
+ * comes before anything is stored.
  *
  * @example
  * mayHaveAppended(new OutOfOrderSequenceError('…'), 2) // true: the other partition may be appended
@@ -64,13 +67,18 @@ export function mayHaveAppended(error: unknown, partitions: number): boolean {
   return true;
 }
 
-/** Gives the batch its first sequence per partition under `identity`. */
-export function numberBatch(batch: Batch, identity: Identity | undefined): void {
+/** How many records of the batch go to each partition. */
+function recordsPerPartition(batch: Batch): Map<number, number> {
   const counts = new Map<number, number>();
   for (const item of batch.items)
     counts.set(item.record.partition, (counts.get(item.record.partition) ?? 0) + 1);
+  return counts;
+}
+
+/** Gives the batch its first sequence per partition under `identity`. */
+export function numberBatch(batch: Batch, identity: Identity | undefined): void {
   const sequences: Record<number, number> = {};
-  for (const [partition, count] of counts) {
+  for (const [partition, count] of recordsPerPartition(batch)) {
     const next = batch.lane.nextSequence.get(partition) ?? 0;
     sequences[partition] = next;
     batch.lane.nextSequence.set(partition, nextSequenceAfter(next, count)); // modulo 2^31, as Kafka
@@ -87,9 +95,7 @@ export function numberBatch(batch: Batch, identity: Identity | undefined): void 
  */
 export function rewindSequences(batch: Batch, current: Identity | undefined): boolean {
   if (batch.mayHaveLanded || batch.identity === undefined || batch.identity !== current) return false;
-  const counts = new Map<number, number>();
-  for (const item of batch.items)
-    counts.set(item.record.partition, (counts.get(item.record.partition) ?? 0) + 1);
+  const counts = recordsPerPartition(batch);
   const lane = batch.lane;
   for (const [partition, count] of counts) {
     const first = batch.sequences[partition];

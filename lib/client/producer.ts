@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidArgumentError, RecordTooLargeError, UnknownPartitionError } from '../core/errors.ts';
 import { partitionForKey } from '../core/partitioner.ts';
-import type { Compression, RecordOffset } from '../core/types.ts';
+import type { RecordOffset } from '../core/types.ts';
 import { UnknownOutcomeError } from './errors.ts';
 import {
   type Batch,
@@ -16,7 +16,11 @@ import {
   newLane,
   RECORD_OVERHEAD,
 } from './producer-buffer.ts';
-import { type ProducerOptions, resolveProducerOptions } from './producer-options.ts';
+import {
+  type ProducerOptions,
+  type ResolvedProducerOptions,
+  resolveProducerOptions,
+} from './producer-options.ts';
 import {
   decide,
   mayHaveAppended,
@@ -26,7 +30,7 @@ import {
   Sequencer,
 } from './producer-sequencing.ts';
 import { type ProducerRecord, type RecordMetadata, toWireRecord } from './records.ts';
-import { backoffMs, type RetryOptions, withRetry } from './retry.ts';
+import { backoffMs, withRetry } from './retry.ts';
 import type { Transport } from './transport.ts';
 
 export { DEFAULT_LINGER_MS, type ProducerOptions } from './producer-options.ts';
@@ -53,15 +57,8 @@ export interface SendReceipt {
  */
 export class Producer {
   private readonly transport: Transport;
-  private readonly lingerMs: number;
-  private readonly batchRecords: number;
-  private readonly batchBytes: number;
-  private readonly maxInFlight: number;
-  private readonly idempotent: boolean;
-  private readonly transactionalId: string | undefined;
-  private readonly deliveryTimeoutMs: number;
-  private readonly compression: Compression;
-  private readonly retry: RetryOptions;
+  /** The options, checked, with their defaults. */
+  private readonly config: ResolvedProducerOptions;
   private readonly lanes = new Map<string, Promise<Lane>>();
   private readonly ready: Lane[] = [];
   private readonly outstanding = new Set<Item>();
@@ -76,25 +73,18 @@ export class Producer {
   /** Use `client.producer(options)`; this constructor is for a transport of your own. */
   constructor(transport: Transport, options: ProducerOptions = {}) {
     this.transport = transport;
-    const o = resolveProducerOptions(options, transport.limits);
-    this.idempotent = o.idempotent;
-    this.lingerMs = o.lingerMs;
-    this.batchRecords = o.batchRecords;
-    this.batchBytes = o.batchBytes;
-    this.maxInFlight = o.maxInFlight;
-    this.memory = new BufferMemory(o.bufferBytes);
-    this.deliveryTimeoutMs = o.deliveryTimeoutMs;
-    this.retry = o.retry;
-    this.transactionalId = o.transactionalId;
-    this.compression = o.compression;
+    this.config = resolveProducerOptions(options, transport.limits);
+    this.memory = new BufferMemory(this.config.bufferBytes);
     this.sequencer = new Sequencer({
       init: () =>
         withRetry(
           () =>
             this.transport.initProducer(
-              this.transactionalId === undefined ? {} : { transactionalId: this.transactionalId },
+              this.config.transactionalId === undefined
+                ? {}
+                : { transactionalId: this.config.transactionalId },
             ),
-          { ...this.retry, retries: 10 },
+          { ...this.config.retry, retries: 10 },
         ),
       lanes: this.ready,
       pumpAll: () => {
@@ -168,7 +158,11 @@ export class Producer {
     enqueue(
       lane,
       item,
-      { maxRecords: this.batchRecords, maxBytes: this.batchBytes, lingerMs: this.lingerMs },
+      {
+        maxRecords: this.config.batchRecords,
+        maxBytes: this.config.batchBytes,
+        lingerMs: this.config.lingerMs,
+      },
       () => this.pump(lane),
     );
     this.pump(lane);
@@ -221,7 +215,7 @@ export class Producer {
   private lane(topic: string): Promise<Lane> {
     let lane = this.lanes.get(topic);
     if (lane === undefined) {
-      lane = withRetry(() => this.transport.describeTopic(topic), { ...this.retry, retries: 5 }).then(
+      lane = withRetry(() => this.transport.describeTopic(topic), { ...this.config.retry, retries: 5 }).then(
         (description): Lane => {
           const created = newLane(description);
           this.ready.push(created);
@@ -237,8 +231,8 @@ export class Producer {
   /** Cuts and starts requests while the lane has records ready and room in flight. */
   private pump(lane: Lane): void {
     while (this.canSend(lane)) {
-      const batch = cut(lane, this.batchRecords, this.batchBytes);
-      if (this.idempotent) numberBatch(batch, this.sequencer.identity);
+      const batch = cut(lane, this.config.batchRecords, this.config.batchBytes);
+      if (this.config.idempotent) numberBatch(batch, this.sequencer.identity);
       void this.run(batch);
     }
   }
@@ -249,8 +243,8 @@ export class Producer {
     }
     if (!lane.lingered && this.flushing === 0 && !this.closed) return false;
     const oldest = lane.unacked[0];
-    if (oldest !== undefined && lane.nextBatchId - oldest.id >= this.maxInFlight) return false;
-    if (this.idempotent && this.sequencer.identity === undefined) {
+    if (oldest !== undefined && lane.nextBatchId - oldest.id >= this.config.maxInFlight) return false;
+    if (this.config.idempotent && this.sequencer.identity === undefined) {
       this.sequencer.acquire();
       return false;
     }
@@ -272,7 +266,7 @@ export class Producer {
             topic: batch.lane.topic,
             records: batch.items.map((item) => item.record),
             ...(producer === undefined ? {} : { producer }),
-            ...(this.compression === 'none' ? {} : { compression: this.compression }),
+            ...(this.config.compression === 'none' ? {} : { compression: this.config.compression }),
           })
         ).offsets;
       } catch (error) {
@@ -286,10 +280,10 @@ export class Producer {
       if (producer !== undefined && mayHaveAppended(failure, Object.keys(producer.sequences).length)) {
         batch.mayHaveLanded = true;
       }
-      const decision = decide(failure, this.idempotent, predecessorsSettled);
+      const decision = decide(failure, this.config.idempotent, predecessorsSettled);
       if (decision === 'fenced') return this.failAll(failure);
       if (decision === 'duplicate') return this.settle(batch, undefined);
-      if (decision === 'fatal' || Date.now() - batch.createdAt > this.deliveryTimeoutMs) {
+      if (decision === 'fatal' || Date.now() - batch.createdAt > this.config.deliveryTimeoutMs) {
         // Its sequences are a gap the server would refuse every later batch for. Nothing stored and
         // no later batch numbered on its partitions: hand its sequences to the next batch. Else
         // (Kafka bumps the epoch here too) start afresh before anything else of this producer is
@@ -302,7 +296,7 @@ export class Producer {
       // Retries keep each partition's order: a batch goes again only after every earlier one settled.
       await Promise.all(batch.lane.unacked.filter((b) => b.id < batch.id).map((b) => b.finished));
       if (decision === 'reset') await this.sequencer.reset(producer);
-      else if (decision === 'retry') await sleep(backoffMs(attempt, failure, this.retry));
+      else if (decision === 'retry') await sleep(backoffMs(attempt, failure, this.config.retry));
     }
   }
 

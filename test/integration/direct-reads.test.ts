@@ -184,56 +184,65 @@ describe('direct reads: fetch answers that name batches by presigned URL (npm st
     await transport.close();
   });
 
-  test('a direct read that fails now and then does not stop the asking: a success resets the count', async () => {
-    const values = await fill('flaky', 8, 100);
+  /**
+   * A fetch for the transport that passes every request on, first calling `onBucket` for each read
+   * from the bucket (it throws to make that read fail) and `onApi` for each request to the API.
+   */
+  const faultyFetch = (onBucket: () => void, onApi: (accept: string) => void = () => {}) => {
     const apiHost = new URL(url).host;
     const real = nodeFetch();
-    let bucketReads = 0;
-    let refused = 0;
-    const flaky: FetchLike = async (target, init) => {
-      if (target.host !== apiHost || target.pathname.startsWith(`/${api.config.bucket}/`)) {
-        bucketReads++;
-        // Every other read fails: never 3 in a row.
-        if (bucketReads % 2 === 1) {
-          refused++;
-          throw new Error('connect ETIMEDOUT (injected)');
-        }
-      }
+    const fetch: FetchLike = async (target, init) => {
+      if (target.host !== apiHost || target.pathname.startsWith(`/${api.config.bucket}/`)) onBucket();
+      else onApi(init.headers.accept ?? '');
       return await real(target, init);
     };
-    const transport = new HttpTransport({ endpoint: url, auth: 'none', fetch: flaky });
+    return { fetch, close: () => real.close() };
+  };
+
+  /** The values of the 100 records of `topic` from `offset`, read through `transport`. */
+  const read100 = async (transport: HttpTransport, topic: string, offset: number) =>
+    (await transport.fetch({ topic, partition: 0, offset, maxRecords: 100 })).records.map((r) =>
+      dec.decode(r.value as Uint8Array),
+    );
+
+  test('a direct read that fails now and then does not stop the asking: a success resets the count', async () => {
+    const values = await fill('flaky', 8, 100);
+    let bucketReads = 0;
+    let refused = 0;
+    const flaky = faultyFetch(() => {
+      bucketReads++;
+      // Every other read fails: never 3 in a row.
+      if (bucketReads % 2 === 1) {
+        refused++;
+        throw new Error('connect ETIMEDOUT (injected)');
+      }
+    });
+    const transport = new HttpTransport({ endpoint: url, auth: 'none', fetch: flaky.fetch });
     const seen: string[] = [];
-    for (let offset = 0; offset < 800; offset += 100) {
-      const read = await transport.fetch({ topic: 'flaky', partition: 0, offset, maxRecords: 100 });
-      seen.push(...read.records.map((r) => dec.decode(r.value as Uint8Array)));
-    }
+    for (let offset = 0; offset < 800; offset += 100)
+      seen.push(...(await read100(transport, 'flaky', offset)));
     assert.deepEqual(seen, values);
     assert.equal(bucketReads, 8, 'every fetch tried the bucket');
     assert.equal(refused, 4);
     await transport.close();
-    real.close();
+    flaky.close();
   });
 
   test('a reader that cannot reach the bucket reads through the API, and stops asking for references after 3 failures in a row', async () => {
     const values = await fill('walled', 4, 100);
-    const apiHost = new URL(url).host;
-    const real = nodeFetch();
     const accepts: string[] = [];
     let refused = 0;
-    const walled: FetchLike = async (target, init) => {
-      if (target.host !== apiHost || target.pathname.startsWith(`/${api.config.bucket}/`)) {
+    const walled = faultyFetch(
+      () => {
         refused++;
         throw new Error('connect ECONNREFUSED (injected: the bucket is out of reach)');
-      }
-      accepts.push(init.headers.accept ?? '');
-      return await real(target, init);
-    };
-    const transport = new HttpTransport({ endpoint: url, auth: 'none', fetch: walled });
+      },
+      (accept) => accepts.push(accept),
+    );
+    const transport = new HttpTransport({ endpoint: url, auth: 'none', fetch: walled.fetch });
     const seen: string[] = [];
-    for (let offset = 0; offset < 400; offset += 100) {
-      const read = await transport.fetch({ topic: 'walled', partition: 0, offset, maxRecords: 100 });
-      seen.push(...read.records.map((r) => dec.decode(r.value as Uint8Array)));
-    }
+    for (let offset = 0; offset < 400; offset += 100)
+      seen.push(...(await read100(transport, 'walled', offset)));
     assert.deepEqual(seen, values);
     assert.equal(refused, 3, 'three direct reads tried, then no more');
     assert.deepEqual(
@@ -241,46 +250,37 @@ describe('direct reads: fetch answers that name batches by presigned URL (npm st
       [true, false, true, false, true, false, false],
     );
     await transport.close();
-    real.close();
+    walled.close();
   });
+
   test('a reader that lost the bucket goes back to it after the pause (directReadsPauseMs)', async () => {
     const values = await fill('outage', 6, 100);
-    const apiHost = new URL(url).host;
-    const real = nodeFetch();
     let outage = true;
     let bucketReads = 0;
     let directOk = 0;
-    const down: FetchLike = async (target, init) => {
-      if (target.host !== apiHost || target.pathname.startsWith(`/${api.config.bucket}/`)) {
-        bucketReads++;
-        if (outage) throw new Error('connect ECONNREFUSED (injected: the bucket is out of reach)');
-        directOk++;
-      }
-      return await real(target, init);
-    };
+    const down = faultyFetch(() => {
+      bucketReads++;
+      if (outage) throw new Error('connect ECONNREFUSED (injected: the bucket is out of reach)');
+      directOk++;
+    });
     const transport = new HttpTransport({
       endpoint: url,
       auth: 'none',
-      fetch: down,
+      fetch: down.fetch,
       directReadsPauseMs: 300,
     });
     const seen: string[] = [];
-    const read = async (offset: number) => {
-      const got = await transport.fetch({ topic: 'outage', partition: 0, offset, maxRecords: 100 });
-      seen.push(...got.records.map((r) => dec.decode(r.value as Uint8Array)));
-    };
-    for (const offset of [0, 100, 200]) await read(offset); // 3 failures in a row: paused
-    await read(300); // through the API, no direct read tried
+    for (const offset of [0, 100, 200]) seen.push(...(await read100(transport, 'outage', offset))); // paused
+    seen.push(...(await read100(transport, 'outage', 300))); // through the API, no direct read tried
     assert.equal(bucketReads, 3);
     outage = false; // the bucket is back
     await sleep(350);
-    await read(400);
-    await read(500);
+    for (const offset of [400, 500]) seen.push(...(await read100(transport, 'outage', offset)));
     assert.deepEqual(seen, values);
     assert.equal(bucketReads, 5, 'after the pause each fetch reads from the bucket again');
     assert.equal(directOk, 2);
     await transport.close();
-    real.close();
+    down.close();
   });
 });
 
