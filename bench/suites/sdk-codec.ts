@@ -5,10 +5,12 @@ import { binaryCodec } from '../../lib/client/binary-codec.ts';
 import type { Consumer } from '../../lib/client/consumer.ts';
 import { HttpTransport } from '../../lib/client/http-transport.ts';
 import type { BodyCodec } from '../../lib/client/json-codec.ts';
+import { nodeFetch } from '../../lib/client/node-fetch.ts';
 import type { ProduceRecord } from '../../lib/core/types.ts';
 import { BATCH_REFS_TYPE } from '../../lib/core/wire/batch-refs.ts';
 import { type CpuShares, cpuNow, cpuPerMiB } from '../support/cpu.ts';
-import { entryAttribute } from '../support/entry.ts';
+import { type BatchLocation, entryAttribute } from '../support/entry.ts';
+import { gatewayFloorCall } from '../support/gateway-floor.ts';
 import {
   type LoadResult,
   MiB,
@@ -52,6 +54,11 @@ export interface CodecCell {
   readonly concurrency: number;
   readonly floor: Throughput;
   readonly floorCpuPerMiB?: CpuPerMiB;
+  /**
+   * Produce: the floor's calls behind the local API's request handling and API Gateway event and
+   * nothing else (bench/support/gateway-floor-server.ts): the most any HTTP produce reaches here.
+   */
+  readonly gatewayFloor?: Omit<CodecRow, 'contentType'>;
   readonly rows: CodecRow[];
 }
 
@@ -60,6 +67,12 @@ export interface CodecBudget {
   readonly fetchConsumers: readonly number[];
   /** Time per (cell, mode), split over `rounds` that alternate the order of the modes. */
   readonly budgetMs: number;
+  /**
+   * Produce: time each mode runs before it is measured, so every path the services take is warm
+   * (DynamoDB Local's JVM spends ~5× the CPU per write until a path has run some hundred times).
+   * 0: one call per worker.
+   */
+  readonly warmMs: number;
   readonly rounds: number;
   /** Produce: a cap on calls per (cell, mode, round), to bound the disk used. */
   readonly maxCalls: number;
@@ -134,9 +147,11 @@ export async function codecProduce(
   codecs: readonly CodecUnderTest[],
   budget: CodecBudget,
   run: string,
+  gatewayFloorUrl?: string,
 ): Promise<CodecCell[]> {
   const engine = stack.engine();
   const records = produceRecords(MIB_SHAPE, 1, 0) as ProduceRecord[];
+  const gatewayFetch = nodeFetch();
   const segment = segmentOf(MIB_SHAPE, 1, 0, Date.now());
   const bytes = payloadBytes(MIB_SHAPE);
   const result = { bytes, records: MIB_SHAPE.records };
@@ -187,19 +202,44 @@ export async function codecProduce(
         };
       }),
     );
-    const warm = { concurrency, budgetMs: 0, maxCalls: concurrency };
-    await runLoad(warm, floorCall);
-    for (const call of sdkCalls) await runLoad(warm, call);
-    const [floorRun, ...codecRuns] = await alternate(
-      [() => runLoad(options, floorCall), ...sdkCalls.map((call) => () => runLoad(options, call))],
+    const gatewayCall =
+      gatewayFloorUrl === undefined
+        ? undefined
+        : gatewayFloorCall({
+            url: gatewayFloorUrl,
+            run: `${id}-gateway`,
+            bytes: segment.bytes,
+            batch: segment.batches[0] as BatchLocation,
+            contentType: binaryCodec.encodeProduce({ topic: 't', records: records.slice(0, 1) }).contentType,
+            result,
+            fetch: gatewayFetch,
+          });
+    const modes = [floorCall, ...sdkCalls, ...(gatewayCall === undefined ? [] : [gatewayCall])];
+    const warm = { concurrency, budgetMs: budget.warmMs, maxCalls: 1_000_000 };
+    for (const call of modes) await runLoad(warm, call);
+    const [floorRun, ...otherRuns] = await alternate(
+      modes.map((call) => () => runLoad(options, call)),
       budget.rounds,
     );
+    const codecRuns = otherRuns.slice(0, sdkCalls.length);
+    const gatewayRun = otherRuns[sdkCalls.length];
     const floor = throughput((floorRun as ModeRun).load);
+    const gateway = gatewayRun === undefined ? undefined : throughput(gatewayRun.load);
     cells.push({
       kind: 'produce',
       concurrency,
       floor,
       ...cpuOf('floorCpuPerMiB', floorRun),
+      ...(gateway === undefined
+        ? {}
+        : {
+            gatewayFloor: {
+              label: 'gateway floor',
+              result: gateway,
+              vsFloor: ratio(gateway.mibPerSec, floor.mibPerSec),
+              ...cpuOf('cpuPerMiB', gatewayRun),
+            },
+          }),
       rows: codecs.map((c, i) => {
         const t = throughput((codecRuns[i] as ModeRun).load);
         return {
@@ -215,6 +255,7 @@ export async function codecProduce(
       }),
     });
   }
+  gatewayFetch.close();
   return cells;
 }
 
