@@ -1,7 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { Context } from 'aws-lambda';
@@ -82,6 +81,19 @@ function binaryBody(event: ApiEvent): Uint8Array {
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
 }
 
+/**
+ * Publishes the request's metrics when it stored any. Powertools' `logMetrics` warns on every publish
+ * with none: a Lambda instance serves one request at a time and each stores at least one, but
+ * `npm start` serves requests side by side on this one module's `metrics`, where one request's publish
+ * takes the others' metrics with it and theirs would each print a warning.
+ */
+const publishMetrics = (): MiddlewareObj<ApiEvent, ApiResult> => {
+  const publish = () => {
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+  };
+  return { after: publish, onError: publish };
+};
+
 /** Turns any error into the `{"error":{"code","message"}}` contract. */
 const errorContract = (): MiddlewareObj<ApiEvent, ApiResult> => ({
   onError: (request) => {
@@ -103,7 +115,7 @@ const errorContract = (): MiddlewareObj<ApiEvent, ApiResult> => ({
 export function httpApi(routes: Readonly<Record<string, Route>>) {
   return middy<ApiEvent, ApiResult, Error, Context>()
     .use(injectLambdaContext(logger))
-    .use(logMetrics(metrics))
+    .use(publishMetrics())
     .use(httpHeaderNormalizer())
     .use(errorContract())
     .use(jsonBody())

@@ -74,3 +74,54 @@ describe('errors the engine cannot cause on purpose', () => {
     assert.ok(!body.error.message.includes('topics/'));
   });
 });
+
+describe('metrics of requests served side by side (npm start: one process, one Metrics)', () => {
+  after(() => useEngine(undefined));
+
+  test('requests that overlap print no empty-metrics warning, and each is answered', async () => {
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    useEngine({ listTopics: async () => gate.then(() => []) } as unknown as Streambed);
+    const written: string[] = [];
+    const original = { out: process.stdout.write, err: process.stderr.write };
+    const capture = (stream: NodeJS.WriteStream, write: typeof process.stdout.write) =>
+      ((chunk: unknown, ...rest: unknown[]) => {
+        written.push(String(chunk));
+        return (write as (...args: unknown[]) => boolean).call(stream, chunk, ...rest);
+      }) as typeof process.stdout.write;
+    process.stdout.write = capture(process.stdout, original.out);
+    process.stderr.write = capture(process.stderr, original.err);
+    try {
+      const calls = Array.from({ length: 4 }, () =>
+        topicsHandler(
+          toApiGatewayEvent({
+            method: 'GET',
+            url: new URL('http://localhost/topics'),
+            headers: {},
+            body: Buffer.alloc(0),
+            routeKey: 'GET /topics',
+            pathParameters: {},
+            sourceIp: '127.0.0.1',
+          }),
+          localContext('streambed-topics'),
+        ),
+      );
+      await new Promise((resolve) => setImmediate(resolve));
+      release();
+      const results = await Promise.all(calls);
+      assert.deepEqual(
+        results.map((r) => r.statusCode),
+        [200, 200, 200, 200],
+      );
+    } finally {
+      process.stdout.write = original.out;
+      process.stderr.write = original.err;
+    }
+    assert.deepEqual(
+      written.filter((line) => line.includes('No application metrics to publish')),
+      [],
+    );
+  });
+});
