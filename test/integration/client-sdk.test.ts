@@ -556,6 +556,62 @@ for (const setup of setups) {
       await producer.close();
     });
 
+    test('leaving an iterator loop by a throw or a break commits only what it moved past: the group reads that record again', async () => {
+      await transport.createTopic({ name: 'left', partitions: 1 });
+      const producer = client.producer({ lingerMs: 0 });
+      for (let i = 0; i < 12; i++) await producer.send({ topic: 'left', partition: 0, json: { i } });
+      await producer.flush();
+      const admin = client.admin();
+      const committed = async () => (await admin.describeGroup('leaver', 'left')).partitions[0]?.offset;
+      const member = (autoOffsetReset: 'earliest' | 'latest' = 'latest') =>
+        client.consumer({
+          group: 'leaver',
+          topic: 'left',
+          autoOffsetReset,
+          autoCommitIntervalMs: 1,
+          sessionTimeoutMs: 3_000,
+          pollIntervalMs: 50,
+        });
+      const read = (record: Parameters<typeof valueJson>[0]) =>
+        (valueJson<{ i: number }>(record) as { i: number }).i;
+
+      // A handler that fails on record 6, with automatic commits running between records.
+      const seen: number[] = [];
+      await assert.rejects(async () => {
+        for await (const record of member('earliest')) {
+          seen.push(read(record));
+          if (read(record) === 6) throw new Error('the handler failed on 6');
+          await sleep(5);
+        }
+      }, /the handler failed on 6/);
+      assert.deepEqual(seen, [0, 1, 2, 3, 4, 5, 6]);
+      assert.equal(await committed(), 6);
+
+      // The next member starts at the failed record; a break on record 8 (handled, not committed)
+      // leaves 8 to be read again.
+      const again: number[] = [];
+      for await (const record of member()) {
+        again.push(read(record));
+        if (read(record) === 8) break;
+      }
+      assert.deepEqual(again, [6, 7, 8]);
+      assert.equal(await committed(), 8);
+
+      // commit() before the break moves past it.
+      const last: number[] = [];
+      const third = member();
+      for await (const record of third) {
+        last.push(read(record));
+        if (read(record) === 9) {
+          await third.commit();
+          break;
+        }
+      }
+      assert.deepEqual(last, [8, 9]);
+      assert.equal(await committed(), 10);
+      await producer.close();
+    });
+
     test('seek to an offset, a timestamp, the beginning and the end; autoOffsetReset after records were deleted', async () => {
       await transport.createTopic({ name: 'seeking', partitions: 1 });
       const producer = client.producer({ lingerMs: 0 });
