@@ -7,7 +7,7 @@
  * ./.streambed); data survives restarts. Consumer functions: --consumers or STREAMBED_CONSUMERS (default
  * ./streambed.consumers.json when it exists). The lifecycle sweep (retention, garbage collection) runs
  * every STREAMBED_SWEEP_INTERVAL_MS (default 60000); objects are kept STREAMBED_GC_GRACE_MS (default
- * 120000) past the point they are provably unreferenced. Ctrl-C stops everything.
+ * 120000, also the least allowed) past the point they are provably unreferenced. Ctrl-C stops everything.
  *
  * Kafka protocol: --kafka-port or STREAMBED_KAFKA_PORT (default 9092; 0 turns it off), on the same host; its
  * Metadata advertises exactly the address printed in the banner. Consumer groups are served on it, their
@@ -112,11 +112,18 @@ process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
 const { startLocalServices } = await import('../lib/harness/services.ts');
 const { serveLocalApi } = await import('../functions/local/stack.ts');
 const { startLocalConsumers } = await import('../functions/local/consumers.ts');
-const { startLocalSweeper } = await import('../functions/local/sweeper.ts');
+const { localSweepSettings, startLocalSweeper } = await import('../functions/local/sweeper.ts');
 const { startKafkaServer } = await import('../lib/kafka/server/server.ts');
 const { createStreambed } = await import('../lib/adapters/aws.ts');
 const { DynamoKafkaGroupStore } = await import('../lib/adapters/dynamodb/kafka-groups.ts');
 const { localCallerVerifier } = await import('../functions/local/sigv4-presigned.ts');
+
+try {
+  localSweepSettings();
+} catch (error) {
+  console.error((error as Error).message);
+  process.exit(2);
+}
 
 console.log(`starting MinIO and DynamoDB Local (data in ${dataDir}) ...`);
 const services = await startLocalServices({ dataDir, log: (line) => console.log(line) });

@@ -18,13 +18,35 @@ export interface LocalSweeperOptions {
   readonly onError?: (error: unknown) => void;
 }
 
-function envMs(name: string, fallback: number): number {
-  const value = process.env[name];
+function envMs(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const value = env[name];
   if (value === undefined || value === '') return fallback;
   const parsed = Number(value);
   if (!Number.isSafeInteger(parsed) || parsed < 0)
     throw new Error(`${name} must be a duration in ms, got ${value}`);
   return parsed;
+}
+
+/**
+ * The sweep's interval and grace from `STREAMBED_SWEEP_INTERVAL_MS` and `STREAMBED_GC_GRACE_MS`,
+ * checked, so `npm start` refuses a bad value before it starts anything (a grace under the minimum
+ * would fail every sweep, and nothing would be retired).
+ *
+ * @example localSweepSettings({ STREAMBED_GC_GRACE_MS: '180000' }) // { intervalMs: 60000, graceMs: 180000 }
+ */
+export function localSweepSettings(env: NodeJS.ProcessEnv = process.env): {
+  intervalMs: number;
+  graceMs: number;
+} {
+  const intervalMs = envMs(env, 'STREAMBED_SWEEP_INTERVAL_MS', 60_000);
+  if (intervalMs < 1) throw new Error('STREAMBED_SWEEP_INTERVAL_MS must be at least 1 ms, got 0');
+  const graceMs = envMs(env, 'STREAMBED_GC_GRACE_MS', LOCAL_GC_GRACE_MS);
+  if (graceMs < MIN_GC_GRACE_MS) {
+    throw new Error(
+      `STREAMBED_GC_GRACE_MS must be at least ${MIN_GC_GRACE_MS} ms (twice the commit limit: an object outlives every request that may still point at it), got ${graceMs}`,
+    );
+  }
+  return { intervalMs, graceMs };
 }
 
 /**
@@ -36,8 +58,9 @@ function envMs(name: string, fallback: number): number {
  * await sweeper.stop();
  */
 export function startLocalSweeper(options: LocalSweeperOptions): { stop(): Promise<void> } {
-  const intervalMs = options.intervalMs ?? envMs('STREAMBED_SWEEP_INTERVAL_MS', 60_000);
-  const graceMs = options.graceMs ?? envMs('STREAMBED_GC_GRACE_MS', LOCAL_GC_GRACE_MS);
+  const fromEnv = localSweepSettings();
+  const intervalMs = options.intervalMs ?? fromEnv.intervalMs;
+  const graceMs = options.graceMs ?? fromEnv.graceMs;
   const log = createStreambed(options.config);
   let running: Promise<void> = Promise.resolve();
   const timer = setInterval(() => {
