@@ -68,11 +68,11 @@ export interface CodecBudget {
   /** Time per (cell, mode), split over `rounds` that alternate the order of the modes. */
   readonly budgetMs: number;
   /**
-   * Produce: time each mode runs before it is measured, so every path the services take is warm
-   * (DynamoDB Local's JVM spends ~5× the CPU per write until a path has run some hundred times).
-   * 0: one call per worker.
+   * Produce: calls each mode makes before it is measured, so the paths the services take are warm
+   * (DynamoDB Local's JVM spends several times the CPU per write on a path it has not run much). At
+   * least one per worker; at most `maxCalls`.
    */
-  readonly warmMs: number;
+  readonly warmCalls: number;
   readonly rounds: number;
   /** Produce: a cap on calls per (cell, mode, round), to bound the disk used. */
   readonly maxCalls: number;
@@ -156,106 +156,116 @@ export async function codecProduce(
   const bytes = payloadBytes(MIB_SHAPE);
   const result = { bytes, records: MIB_SHAPE.records };
   const cells: CodecCell[] = [];
-  for (const concurrency of budget.produceConcurrency) {
-    const id = `sdk-produce-c${concurrency}-${run}`;
-    const options = {
-      concurrency,
-      budgetMs: budget.budgetMs / budget.rounds,
-      maxCalls: Math.max(concurrency, budget.maxCalls),
-    };
-    let floorKey = 0;
-    const floorCall = async () => {
-      const i = floorKey++;
-      await stack.s3.send(
-        new PutObjectCommand({
-          Bucket: stack.bucket,
-          Key: `floor/${id}/${i}`,
-          Body: segment.bytes,
-          ContentLength: segment.bytes.byteLength,
+  try {
+    for (const concurrency of budget.produceConcurrency) {
+      const id = `sdk-produce-c${concurrency}-${run}`;
+      const options = {
+        concurrency,
+        budgetMs: budget.budgetMs / budget.rounds,
+        maxCalls: Math.max(concurrency, budget.maxCalls),
+      };
+      let floorKey = 0;
+      const floorCall = async () => {
+        const i = floorKey++;
+        await stack.s3.send(
+          new PutObjectCommand({
+            Bucket: stack.bucket,
+            Key: `floor/${id}/${i}`,
+            Body: segment.bytes,
+            ContentLength: segment.bytes.byteLength,
+          }),
+        );
+        await Promise.all(
+          segment.batches.map((batch) =>
+            stack.dynamodb.send(
+              new PutItemCommand({
+                TableName: stack.tables.log,
+                Item: {
+                  pk: { S: `floor#${id}#${batch.partition}` },
+                  sk: { N: String(i) },
+                  e: entryAttribute(batch),
+                },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              }),
+            ),
+          ),
+        );
+        return result;
+      };
+      const sdkCalls = await Promise.all(
+        codecs.map(async (c, i) => {
+          const topic = `${id}-${i}`;
+          await engine.createTopic({ name: topic, partitions: 1 });
+          const transport = transportFor(url, c.codec);
+          return async () => {
+            await transport.produce({ topic, records });
+            return result;
+          };
         }),
       );
-      await Promise.all(
-        segment.batches.map((batch) =>
-          stack.dynamodb.send(
-            new PutItemCommand({
-              TableName: stack.tables.log,
-              Item: {
-                pk: { S: `floor#${id}#${batch.partition}` },
-                sk: { N: String(i) },
-                e: entryAttribute(batch),
-              },
-              ConditionExpression: 'attribute_not_exists(pk)',
-            }),
-          ),
-        ),
+      const gatewayCall =
+        gatewayFloorUrl === undefined
+          ? undefined
+          : gatewayFloorCall({
+              url: gatewayFloorUrl,
+              run: `${id}-gateway`,
+              bytes: segment.bytes,
+              batch: segment.batches[0] as BatchLocation,
+              contentType: binaryCodec.encodeProduce({ topic: 't', records: records.slice(0, 1) })
+                .contentType,
+              result,
+              fetch: gatewayFetch,
+            });
+      const modes = [floorCall, ...sdkCalls, ...(gatewayCall === undefined ? [] : [gatewayCall])];
+      // Every mode the same number of calls, whatever its speed (within the disk cap).
+      const warm = {
+        concurrency,
+        budgetMs: 0,
+        minCalls: Math.max(concurrency, Math.min(budget.warmCalls, budget.maxCalls)),
+        maxCalls: Math.max(concurrency, Math.min(budget.warmCalls, budget.maxCalls)),
+      };
+      for (const call of modes) await runLoad(warm, call);
+      const [floorRun, ...otherRuns] = await alternate(
+        modes.map((call) => () => runLoad(options, call)),
+        budget.rounds,
       );
-      return result;
-    };
-    const sdkCalls = await Promise.all(
-      codecs.map(async (c, i) => {
-        const topic = `${id}-${i}`;
-        await engine.createTopic({ name: topic, partitions: 1 });
-        const transport = transportFor(url, c.codec);
-        return async () => {
-          await transport.produce({ topic, records });
-          return result;
-        };
-      }),
-    );
-    const gatewayCall =
-      gatewayFloorUrl === undefined
-        ? undefined
-        : gatewayFloorCall({
-            url: gatewayFloorUrl,
-            run: `${id}-gateway`,
-            bytes: segment.bytes,
-            batch: segment.batches[0] as BatchLocation,
-            contentType: binaryCodec.encodeProduce({ topic: 't', records: records.slice(0, 1) }).contentType,
-            result,
-            fetch: gatewayFetch,
-          });
-    const modes = [floorCall, ...sdkCalls, ...(gatewayCall === undefined ? [] : [gatewayCall])];
-    const warm = { concurrency, budgetMs: budget.warmMs, maxCalls: 1_000_000 };
-    for (const call of modes) await runLoad(warm, call);
-    const [floorRun, ...otherRuns] = await alternate(
-      modes.map((call) => () => runLoad(options, call)),
-      budget.rounds,
-    );
-    const codecRuns = otherRuns.slice(0, sdkCalls.length);
-    const gatewayRun = otherRuns[sdkCalls.length];
-    const floor = throughput((floorRun as ModeRun).load);
-    const gateway = gatewayRun === undefined ? undefined : throughput(gatewayRun.load);
-    cells.push({
-      kind: 'produce',
-      concurrency,
-      floor,
-      ...cpuOf('floorCpuPerMiB', floorRun),
-      ...(gateway === undefined
-        ? {}
-        : {
-            gatewayFloor: {
-              label: 'gateway floor',
-              result: gateway,
-              vsFloor: ratio(gateway.mibPerSec, floor.mibPerSec),
-              ...cpuOf('cpuPerMiB', gatewayRun),
-            },
-          }),
-      rows: codecs.map((c, i) => {
-        const t = throughput((codecRuns[i] as ModeRun).load);
-        return {
-          ...cpuOf('cpuPerMiB', codecRuns[i]),
-          label: c.label,
-          contentType: transportCodecOf(url, c.codec).encodeProduce({
-            topic: 't',
-            records: records.slice(0, 1),
-          }).contentType,
-          result: t,
-          vsFloor: ratio(t.mibPerSec, floor.mibPerSec),
-        };
-      }),
-    });
+      const codecRuns = otherRuns.slice(0, sdkCalls.length);
+      const gatewayRun = otherRuns[sdkCalls.length];
+      const floor = throughput((floorRun as ModeRun).load);
+      const gateway = gatewayRun === undefined ? undefined : throughput(gatewayRun.load);
+      cells.push({
+        kind: 'produce',
+        concurrency,
+        floor,
+        ...cpuOf('floorCpuPerMiB', floorRun),
+        ...(gateway === undefined
+          ? {}
+          : {
+              gatewayFloor: {
+                label: 'gateway floor',
+                result: gateway,
+                vsFloor: ratio(gateway.mibPerSec, floor.mibPerSec),
+                ...cpuOf('cpuPerMiB', gatewayRun),
+              },
+            }),
+        rows: codecs.map((c, i) => {
+          const t = throughput((codecRuns[i] as ModeRun).load);
+          return {
+            ...cpuOf('cpuPerMiB', codecRuns[i]),
+            label: c.label,
+            contentType: transportCodecOf(url, c.codec).encodeProduce({
+              topic: 't',
+              records: records.slice(0, 1),
+            }).contentType,
+            result: t,
+            vsFloor: ratio(t.mibPerSec, floor.mibPerSec),
+          };
+        }),
+      });
+    }
+  } finally {
+    gatewayFetch.close();
   }
-  gatewayFetch.close();
   return cells;
 }
 

@@ -74,6 +74,8 @@ server.listen(0, '127.0.0.1', () => {
   const port = typeof address === 'object' && address !== null ? address.port : 0;
   process.send?.({ type: 'ready', url: `http://127.0.0.1:${port}` });
 });
+// The bench went away without closing it: go too.
+process.on('disconnect', () => process.exit(0));
 process.on('message', (message: { type: string }) => {
   if (message.type !== 'close') return;
   server.close(() => {

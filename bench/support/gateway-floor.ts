@@ -28,19 +28,33 @@ export async function startGatewayFloor(options: {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill();
+      reject(new Error('the gateway floor server did not start within 60 s'));
+    }, 60_000);
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`the gateway floor server exited with ${code}`)));
     child.on('message', (message: { type: string; url?: string }) => {
-      if (message.type === 'ready' && message.url !== undefined) resolve(message.url);
+      if (message.type === 'ready' && message.url !== undefined) {
+        clearTimeout(timer);
+        resolve(message.url);
+      }
     });
   });
   child.removeAllListeners('exit');
+  child.removeAllListeners('error');
+  child.on('error', () => {}); // a send to a child that died: close() below still ends
+  const gone = () => child.exitCode !== null || child.signalCode !== null;
   return {
     url,
     close: () =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
+        if (gone()) return resolve();
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        child.once('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
         child.send({ type: 'close' });
       }),
   };

@@ -38,15 +38,23 @@ export function localSweepSettings(env: NodeJS.ProcessEnv = process.env): {
   intervalMs: number;
   graceMs: number;
 } {
+  return { intervalMs: intervalFromEnv(env), graceMs: graceFromEnv(env) };
+}
+
+function intervalFromEnv(env: NodeJS.ProcessEnv): number {
   const intervalMs = envMs(env, 'STREAMBED_SWEEP_INTERVAL_MS', 60_000);
   if (intervalMs < 1) throw new Error('STREAMBED_SWEEP_INTERVAL_MS must be at least 1 ms, got 0');
+  return intervalMs;
+}
+
+function graceFromEnv(env: NodeJS.ProcessEnv): number {
   const graceMs = envMs(env, 'STREAMBED_GC_GRACE_MS', LOCAL_GC_GRACE_MS);
   if (graceMs < MIN_GC_GRACE_MS) {
     throw new Error(
       `STREAMBED_GC_GRACE_MS must be at least ${MIN_GC_GRACE_MS} ms (twice the commit limit: an object outlives every request that may still point at it), got ${graceMs}`,
     );
   }
-  return { intervalMs, graceMs };
+  return graceMs;
 }
 
 /**
@@ -58,9 +66,9 @@ export function localSweepSettings(env: NodeJS.ProcessEnv = process.env): {
  * await sweeper.stop();
  */
 export function startLocalSweeper(options: LocalSweeperOptions): { stop(): Promise<void> } {
-  const fromEnv = localSweepSettings();
-  const intervalMs = options.intervalMs ?? fromEnv.intervalMs;
-  const graceMs = options.graceMs ?? fromEnv.graceMs;
+  // The environment only for what the options leave out.
+  const intervalMs = options.intervalMs ?? intervalFromEnv(process.env);
+  const graceMs = options.graceMs ?? graceFromEnv(process.env);
   const log = createStreambed(options.config);
   let running: Promise<void> = Promise.resolve();
   const timer = setInterval(() => {

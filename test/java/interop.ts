@@ -1,4 +1,6 @@
 import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -54,7 +56,11 @@ export const KAFKA_CLIENTS_VERSION = process.env.STREAMBED_JAVA_KAFKA_VERSION ??
 
 /**
  * Builds the interop jar (`mvn -q -B package`; ~/.m2 is the cache, outside the clone) with
- * {@link KAFKA_CLIENTS_VERSION}. Maven is required: without it this throws, saying so, rather than
+ * {@link KAFKA_CLIENTS_VERSION}, once: the test files that use it run side by side
+ * (`--test-concurrency`), and two Maven builds in one `target/` break each other (the shade plugin
+ * cannot replace the jar the other wrote) or hand a half-written jar to a running scenario. So one
+ * process builds under a lock directory while the others wait, and a stamp of the sources and version
+ * lets them use the jar it built. Maven is required: without it this throws, saying so, rather than
  * letting the test skip.
  */
 export function buildJar(): void {
@@ -65,12 +71,67 @@ export function buildJar(): void {
         'install it (apt-get install maven; .ci/run does) and run the test again',
     );
   }
-  const built = spawnSync('mvn', ['-q', '-B', `-Dkafka.version=${KAFKA_CLIENTS_VERSION}`, 'package'], {
-    cwd: project,
-    encoding: 'utf8',
-    timeout: 600_000,
+  const stamp = join(project, 'target', 'interop.stamp');
+  const wanted = sourcesStamp();
+  const current = () => existsSync(jar) && existsSync(stamp) && readFileSync(stamp, 'utf8') === wanted;
+  if (current()) return;
+  withBuildLock(() => {
+    if (current()) return; // built by another test file while this one waited
+    rmSync(stamp, { force: true });
+    const built = spawnSync('mvn', ['-q', '-B', `-Dkafka.version=${KAFKA_CLIENTS_VERSION}`, 'package'], {
+      cwd: project,
+      encoding: 'utf8',
+      timeout: 600_000,
+    });
+    if (built.status !== 0) throw new Error(`mvn package failed:\n${built.stdout}\n${built.stderr}`);
+    writeFileSync(stamp, wanted);
   });
-  if (built.status !== 0) throw new Error(`mvn package failed:\n${built.stdout}\n${built.stderr}`);
+}
+
+/** A hash of what the jar is built from: the pom, the Java sources and the kafka-clients version. */
+function sourcesStamp(): string {
+  const hash = createHash('sha256').update(KAFKA_CLIENTS_VERSION);
+  const files = [join(project, 'pom.xml')];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+      a.name.localeCompare(b.name),
+    )) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else files.push(path);
+    }
+  };
+  walk(join(project, 'src'));
+  for (const file of files) hash.update(file).update(readFileSync(file));
+  return hash.digest('hex');
+}
+
+/** Runs `work` holding `target/.build-lock` (a directory: mkdir is atomic); waits up to 15 minutes for it. */
+function withBuildLock(work: () => void): void {
+  const lock = join(project, 'target', '.build-lock');
+  mkdirSync(join(project, 'target'), { recursive: true });
+  const deadline = Date.now() + 15 * 60_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      // A lock older than a build can take was left by a process that died holding it.
+      try {
+        if (Date.now() - statSync(lock).mtimeMs > 15 * 60_000) rmSync(lock, { recursive: true, force: true });
+      } catch {
+        // Released meanwhile: try again.
+      }
+      if (Date.now() > deadline) throw new Error(`waited 15 minutes for ${lock}`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
+    }
+  }
+  try {
+    work();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
 }
 
 /**
