@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { BenchConfig } from '../config.ts';
-import { entryAttribute } from '../support/entry.ts';
+import { floorProduce } from '../support/floor.ts';
 import type { HttpApi } from '../support/http-client.ts';
 import {
   count,
@@ -168,30 +166,7 @@ async function produceCell(
   const floorCall = async () => {
     const i = floorKey++;
     const segment = segments[i % partitions] as (typeof segments)[number];
-    await stack.s3.send(
-      new PutObjectCommand({
-        Bucket: stack.bucket,
-        Key: `floor/${id}/${i}`,
-        Body: segment.bytes,
-        ContentLength: segment.bytes.byteLength,
-      }),
-    );
-    await Promise.all(
-      segment.batches.map((batch) =>
-        stack.dynamodb.send(
-          new PutItemCommand({
-            TableName: stack.tables.log,
-            Item: {
-              pk: { S: `floor#${id}#${batch.partition}` },
-              sk: { N: String(i) },
-              // What Streambed stores per batch: an index entry of format 2 (~20 bytes).
-              e: entryAttribute(batch),
-            },
-            ConditionExpression: 'attribute_not_exists(pk)',
-          }),
-        ),
-      ),
-    );
+    await floorProduce(stack, id, i, segment);
     return result;
   };
   const libCall = async (i: number) => {

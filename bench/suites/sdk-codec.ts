@@ -1,5 +1,3 @@
-import { PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { LIMITS } from '../../functions/api/openapi-common.ts';
 import { binaryCodec } from '../../lib/client/binary-codec.ts';
 import type { Consumer } from '../../lib/client/consumer.ts';
@@ -9,7 +7,8 @@ import { nodeFetch } from '../../lib/client/node-fetch.ts';
 import type { ProduceRecord } from '../../lib/core/types.ts';
 import { BATCH_REFS_TYPE } from '../../lib/core/wire/batch-refs.ts';
 import { type CpuShares, cpuNow, cpuPerMiB } from '../support/cpu.ts';
-import { type BatchLocation, entryAttribute } from '../support/entry.ts';
+import type { BatchLocation } from '../support/entry.ts';
+import { floorProduce } from '../support/floor.ts';
 import { gatewayFloorCall } from '../support/gateway-floor.ts';
 import {
   type LoadResult,
@@ -167,29 +166,7 @@ export async function codecProduce(
       let floorKey = 0;
       const floorCall = async () => {
         const i = floorKey++;
-        await stack.s3.send(
-          new PutObjectCommand({
-            Bucket: stack.bucket,
-            Key: `floor/${id}/${i}`,
-            Body: segment.bytes,
-            ContentLength: segment.bytes.byteLength,
-          }),
-        );
-        await Promise.all(
-          segment.batches.map((batch) =>
-            stack.dynamodb.send(
-              new PutItemCommand({
-                TableName: stack.tables.log,
-                Item: {
-                  pk: { S: `floor#${id}#${batch.partition}` },
-                  sk: { N: String(i) },
-                  e: entryAttribute(batch),
-                },
-                ConditionExpression: 'attribute_not_exists(pk)',
-              }),
-            ),
-          ),
-        );
+        await floorProduce(stack, id, i, segment);
         return result;
       };
       const sdkCalls = await Promise.all(

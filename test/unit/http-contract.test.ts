@@ -26,22 +26,25 @@ describe('the OpenAPI document', () => {
   });
 });
 
+/** GET /topics through its handler, as `npm start` invokes it. */
+const listTopics = async () =>
+  await topicsHandler(
+    toApiGatewayEvent({
+      method: 'GET',
+      url: new URL('http://localhost/topics'),
+      headers: {},
+      body: Buffer.alloc(0),
+      routeKey: 'GET /topics',
+      pathParameters: {},
+      sourceIp: '127.0.0.1',
+    }),
+    localContext('streambed-topics'),
+  );
+
 describe('errors the engine cannot cause on purpose', () => {
   const failing = (error: Error) =>
     ({ listTopics: async () => Promise.reject(error) }) as unknown as Streambed;
-  const invoke = async () =>
-    await topicsHandler(
-      toApiGatewayEvent({
-        method: 'GET',
-        url: new URL('http://localhost/topics'),
-        headers: {},
-        body: Buffer.alloc(0),
-        routeKey: 'GET /topics',
-        pathParameters: {},
-        sourceIp: '127.0.0.1',
-      }),
-      localContext('streambed-topics'),
-    );
+  const invoke = listTopics;
   after(() => useEngine(undefined));
 
   test('AWS throttling is 503 Throttled with Retry-After', async () => {
@@ -94,20 +97,7 @@ describe('metrics of requests served side by side (npm start: one process, one M
     process.stdout.write = capture(process.stdout, original.out);
     process.stderr.write = capture(process.stderr, original.err);
     try {
-      const calls = Array.from({ length: 4 }, () =>
-        topicsHandler(
-          toApiGatewayEvent({
-            method: 'GET',
-            url: new URL('http://localhost/topics'),
-            headers: {},
-            body: Buffer.alloc(0),
-            routeKey: 'GET /topics',
-            pathParameters: {},
-            sourceIp: '127.0.0.1',
-          }),
-          localContext('streambed-topics'),
-        ),
-      );
+      const calls = Array.from({ length: 4 }, () => listTopics());
       await new Promise((resolve) => setImmediate(resolve));
       release();
       const results = await Promise.all(calls);
