@@ -29,7 +29,13 @@ export function decide(error: unknown, idempotent: boolean, predecessorsSettled:
   return isRetryable(error) ? 'retry' : 'fatal';
 }
 
-/** Refusals that come before anything of the request is stored (the producer id, the request itself). */
+/**
+ * Refusals that come before anything of the request is stored (the producer id, the request itself).
+ * Two of them can also refuse one partition's append while others of the request were appended:
+ * ProducerFenced (a partition saw a later epoch) and UnknownTopic (the topic was deleted meanwhile).
+ * Counting them as "nothing appended" resends nothing twice: a fenced producer fails as a whole, and
+ * a deleted topic's partitions are gone.
+ */
 const REFUSED_BEFORE_APPENDING = new Set([
   'UnknownProducerId',
   'ProducerFenced',
