@@ -2,7 +2,15 @@ import { CorruptSegmentError, InvalidArgumentError } from '../errors.ts';
 import { COMPRESSION_CODE, compress, compressionFromCode, decompress, isCompression } from './compression.ts';
 import { crc32c } from './crc.ts';
 import { ByteReader, readU32, writeU16, writeU32, writeU64 } from './reader.ts';
-import { decodeRecords, encodeRecords, MIN_RECORD_BYTES, validateRecord } from './record.ts';
+import {
+  decodeRecords,
+  encodeRecords,
+  MIN_RECORD_BYTES,
+  measureRecords,
+  type RecordsLayout,
+  validateRecord,
+  writeRecords,
+} from './record.ts';
 import type { BatchInput, Compression, DecodedBatch, LogRecord } from './types.ts';
 import { readVarint, varintSize, writeVarint } from './varint.ts';
 
@@ -67,7 +75,11 @@ export interface PreparedBatch {
   readonly minTimestamp: number;
   readonly maxTimestamp: number;
   readonly recordsLength: number;
-  readonly stored: Uint8Array;
+  /**
+   * The records section as stored (compressed, or with a sparse prefix), or, for a plain batch, what
+   * {@link writeBatch} writes it from, straight into the segment.
+   */
+  readonly stored: Uint8Array | { readonly records: readonly LogRecord[]; readonly layout: RecordsLayout };
   /** Total encoded size, batchLength field included. */
   readonly byteLength: number;
 }
@@ -100,13 +112,26 @@ export function prepareBatch(input: BatchInput, where: string): PreparedBatch {
     if (record.timestamp > maxTimestamp) maxTimestamp = record.timestamp;
   }
   const placement = sparsePrefix(input, where);
+  if (placement === undefined && compression === 'none') {
+    // Nothing to compress or prefix: measured now, written once into the segment by writeBatch.
+    const layout = measureRecords(records as readonly LogRecord[], minTimestamp);
+    checkSectionSize(layout.total, where);
+    return {
+      partition,
+      compression,
+      recordCount: records.length,
+      span: records.length,
+      sparse: false,
+      minTimestamp,
+      maxTimestamp,
+      recordsLength: layout.total,
+      stored: { records: records as readonly LogRecord[], layout },
+      byteLength: BATCH_HEADER_BYTES + layout.total,
+    };
+  }
   const encoded = encodeRecords(records as readonly LogRecord[], minTimestamp);
   const section = placement === undefined ? encoded : concat(placement.prefix, encoded);
-  if (section.length > MAX_RECORDS_BYTES) {
-    throw new InvalidArgumentError(
-      `${where} encodes to ${section.length} bytes of records, above the ${MAX_RECORDS_BYTES}-byte batch limit`,
-    );
-  }
+  checkSectionSize(section.length, where);
   const stored = compress(compression, section);
   return {
     partition,
@@ -120,6 +145,14 @@ export function prepareBatch(input: BatchInput, where: string): PreparedBatch {
     stored,
     byteLength: BATCH_HEADER_BYTES + stored.length,
   };
+}
+
+function checkSectionSize(length: number, where: string): void {
+  if (length > MAX_RECORDS_BYTES) {
+    throw new InvalidArgumentError(
+      `${where} encodes to ${length} bytes of records, above the ${MAX_RECORDS_BYTES}-byte batch limit`,
+    );
+  }
 }
 
 /** The sparse prefix of a batch input, or undefined when its records sit at deltas 0, 1, 2, … */
@@ -188,7 +221,9 @@ export function writeBatch(out: Uint8Array, offset: number, batch: PreparedBatch
   writeU64(out, offset + 20, batch.minTimestamp);
   writeU64(out, offset + 28, batch.maxTimestamp);
   writeU32(out, offset + 36, batch.recordsLength);
-  out.set(batch.stored, offset + BATCH_HEADER_BYTES);
+  const stored = batch.stored;
+  if (stored instanceof Uint8Array) out.set(stored, offset + BATCH_HEADER_BYTES);
+  else writeRecords(out, offset + BATCH_HEADER_BYTES, stored.records, batch.minTimestamp, stored.layout);
   writeU32(out, offset + 4, crc32c(out.subarray(offset + CRC_START, offset + batch.byteLength)));
 }
 

@@ -92,11 +92,18 @@ export function validateRecord(r: unknown, where: string): asserts r is LogRecor
   }
 }
 
-/**
- * Encodes validated records as a records section. `minTimestamp` must be the smallest timestamp.
- * Sizes are computed first so the section is written into one exactly-sized buffer.
- */
-export function encodeRecords(records: readonly LogRecord[], minTimestamp: number): Uint8Array {
+/** The sizes a records section is written from (see {@link measureRecords}). */
+export interface RecordsLayout {
+  /** Each record's body length. */
+  readonly bodySizes: readonly number[];
+  /** Every header name, UTF-8, in record and header order. */
+  readonly names: readonly Uint8Array[];
+  /** The section's length in bytes. */
+  readonly total: number;
+}
+
+/** Measures validated records as a records section. `minTimestamp` must be the smallest timestamp. */
+export function measureRecords(records: readonly LogRecord[], minTimestamp: number): RecordsLayout {
   const bodySizes = new Array<number>(records.length);
   const names: Uint8Array[] = [];
   let total = 0;
@@ -116,13 +123,24 @@ export function encodeRecords(records: readonly LogRecord[], minTimestamp: numbe
     bodySizes[i] = body;
     total += varintSize(body) + body;
   }
+  return { bodySizes, names, total };
+}
 
-  const out = new Uint8Array(total);
-  let pos = 0;
+/**
+ * Writes measured records as a records section into `out` at `pos` (which has `layout.total` bytes of
+ * room): straight into a segment, with no section of its own to copy.
+ */
+export function writeRecords(
+  out: Uint8Array,
+  pos: number,
+  records: readonly LogRecord[],
+  minTimestamp: number,
+  layout: RecordsLayout,
+): void {
   let nameIndex = 0;
   for (let i = 0; i < records.length; i++) {
     const r = records[i] as LogRecord;
-    pos = writeVarint(out, pos, bodySizes[i] as number);
+    pos = writeVarint(out, pos, layout.bodySizes[i] as number);
     out[pos++] =
       (r.key === null ? 0 : FLAG_KEY) | (r.valueIsJson ? FLAG_JSON : 0) | (r.value === null ? FLAG_NULL : 0);
     pos = writeVarint(out, pos, r.timestamp - minTimestamp);
@@ -138,7 +156,7 @@ export function encodeRecords(records: readonly LogRecord[], minTimestamp: numbe
     }
     pos = writeVarint(out, pos, r.headers.length);
     for (const [, value] of r.headers) {
-      const name = names[nameIndex++] as Uint8Array;
+      const name = layout.names[nameIndex++] as Uint8Array;
       pos = writeVarint(out, pos, name.length);
       out.set(name, pos);
       pos += name.length;
@@ -147,6 +165,16 @@ export function encodeRecords(records: readonly LogRecord[], minTimestamp: numbe
       pos += value.length;
     }
   }
+}
+
+/**
+ * Encodes validated records as a records section. `minTimestamp` must be the smallest timestamp.
+ * Sizes are computed first so the section is written into one exactly-sized buffer.
+ */
+export function encodeRecords(records: readonly LogRecord[], minTimestamp: number): Uint8Array {
+  const layout = measureRecords(records, minTimestamp);
+  const out = new Uint8Array(layout.total);
+  writeRecords(out, 0, records, minTimestamp, layout);
   return out;
 }
 
