@@ -78,6 +78,9 @@ export function buildJar(): void {
   withBuildLock(() => {
     if (current()) return; // built by another test file while this one waited
     rmSync(stamp, { force: true });
+    // Shade re-shades a jar it finds when no class changed (a version switch): build from nothing.
+    rmSync(jar, { force: true });
+    rmSync(join(project, 'target', 'original-kafka-interop.jar'), { force: true });
     const built = spawnSync('mvn', ['-q', '-B', `-Dkafka.version=${KAFKA_CLIENTS_VERSION}`, 'package'], {
       cwd: project,
       encoding: 'utf8',
@@ -106,6 +109,19 @@ function sourcesStamp(): string {
   return hash.digest('hex');
 }
 
+/** Whether the lock's holder died (its pid answers nothing) or it is older than any build. */
+function holderGone(lock: string): boolean {
+  try {
+    if (Date.now() - statSync(lock).mtimeMs > 15 * 60_000) return true;
+    const pid = Number(readFileSync(join(lock, 'pid'), 'utf8'));
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    // ESRCH: no such process. ENOENT: released meanwhile, or the pid not written yet (not gone).
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
 /** Runs `work` holding `target/.build-lock` (a directory: mkdir is atomic); waits up to 15 minutes for it. */
 function withBuildLock(work: () => void): void {
   const lock = join(project, 'target', '.build-lock');
@@ -114,15 +130,13 @@ function withBuildLock(work: () => void): void {
   for (;;) {
     try {
       mkdirSync(lock);
+      writeFileSync(join(lock, 'pid'), String(process.pid));
       break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      // A lock older than a build can take was left by a process that died holding it.
-      try {
-        if (Date.now() - statSync(lock).mtimeMs > 15 * 60_000) rmSync(lock, { recursive: true, force: true });
-      } catch {
-        // Released meanwhile: try again.
-      }
+      // A lock whose holder is gone, or older than a build can take, was left by a process that died
+      // holding it (killed mid-build).
+      if (holderGone(lock)) rmSync(lock, { recursive: true, force: true });
       if (Date.now() > deadline) throw new Error(`waited 15 minutes for ${lock}`);
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
     }

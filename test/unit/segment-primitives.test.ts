@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { CorruptSegmentError } from '../../lib/core/errors.ts';
 import { crc32c } from '../../lib/core/segment/crc.ts';
 import { ByteReader } from '../../lib/core/segment/reader.ts';
+import { encodeRecords, measureRecords, writeRecords } from '../../lib/core/segment/record.ts';
 import { readVarint, varintSize, writeVarint } from '../../lib/core/segment/varint.ts';
 import { throwsCorrupt, utf8 } from './segment-fixtures.ts';
 
@@ -68,5 +69,34 @@ describe('varint', () => {
     const reader = new ByteReader(Uint8Array.from([0x01, 0x80, 0x01]), 0, 2);
     assert.equal(readVarint(reader, 'x'), 1);
     assert.throws(() => readVarint(reader, 'x'), CorruptSegmentError);
+  });
+});
+
+describe('writing measured records', () => {
+  const record = (value: string) => ({
+    key: null,
+    value: utf8(value),
+    valueIsJson: false,
+    headers: [],
+    timestamp: 5,
+  });
+
+  test('writes exactly the measured bytes, where it is told', () => {
+    const records = [record('abc'), record('de')];
+    const layout = measureRecords(records, 5);
+    const out = new Uint8Array(layout.total + 3).fill(0xee);
+    writeRecords(out, 3, records, 5, layout);
+    assert.deepEqual([...out.subarray(0, 3)], [0xee, 0xee, 0xee]);
+    assert.deepEqual([...out.subarray(3)], [...encodeRecords(records, 5)]);
+  });
+
+  test('records that changed after they were measured throw instead of writing a batch its header does not describe', () => {
+    const records = [record('abcdef')];
+    const layout = measureRecords(records, 5);
+    const changed = [record('ab')];
+    assert.throws(
+      () => writeRecords(new Uint8Array(layout.total), 0, changed, 5, layout),
+      /records changed while encoded/,
+    );
   });
 });

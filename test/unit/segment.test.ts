@@ -192,6 +192,59 @@ describe('segment layout', () => {
       },
     ]);
   });
+
+  test('an uncompressed batch after a compressed one has the bytes the section-then-copy encoder wrote', () => {
+    // Hex from the encoder before uncompressed records were written straight into the segment
+    // (4897f17^): headers, a UTF-8 header name, a null value, a JSON value, timestamps out of order.
+    const { bytes, batches } = encodeSegment([
+      {
+        partition: 3,
+        compression: 'gzip',
+        records: [
+          {
+            key: utf8('k1'),
+            value: utf8('{"a":1}'),
+            valueIsJson: true,
+            headers: [['h', utf8('v')]],
+            timestamp: 1_700_000_000_000,
+          },
+        ],
+      },
+      {
+        partition: 1,
+        compression: 'none',
+        records: [
+          {
+            key: null,
+            value: utf8('plain'),
+            valueIsJson: false,
+            headers: [
+              ['trace-id', utf8('abc')],
+              ['é', Uint8Array.of(0, 255)],
+            ],
+            timestamp: 1_700_000_000_005,
+          },
+          { key: utf8('tomb'), value: null, valueIsJson: false, headers: [], timestamp: 1_700_000_000_001 },
+          {
+            key: utf8('j'),
+            value: utf8('[1,2]'),
+            valueIsJson: true,
+            headers: [],
+            timestamp: 1_700_000_000_300,
+          },
+        ],
+      },
+    ]);
+    const plain = batches[1] as (typeof batches)[number];
+    assert.equal(
+      Buffer.from(sliceOf(bytes, plain)).toString('hex'),
+      '0000005701b7d1260100000000000001000000030000018bcfe568010000018bcfe5692c000000331c000405706c61696e020874726163652d69640361626302c3a90200ff08050004746f6d62000c03ab02016a055b312c325d00',
+    );
+    assert.deepEqual(
+      decodeSegment(bytes).map((batch) => batch.records.length),
+      [1, 3],
+    );
+  });
 });
 
 describe('decodeBatch expectations', () => {

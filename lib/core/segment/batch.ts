@@ -65,7 +65,10 @@ export interface BatchExpectation {
   readonly recordCount: number;
 }
 
-/** A batch ready to be written: everything but its position and CRC. */
+/**
+ * A batch ready to be written: everything but its position and CRC. It may hold the caller's records
+ * (see `stored`): write it before they can change.
+ */
 export interface PreparedBatch {
   readonly partition: number;
   readonly compression: Compression;
@@ -84,7 +87,10 @@ export interface PreparedBatch {
   readonly byteLength: number;
 }
 
-/** Validates one batch input and encodes (and compresses) its records section. */
+/**
+ * Validates one batch input and encodes (and compresses) its records section; an uncompressed dense
+ * batch is only measured, and {@link writeBatch} writes its records from the input itself.
+ */
 export function prepareBatch(input: BatchInput, where: string): PreparedBatch {
   if (typeof input !== 'object' || input === null) {
     throw new InvalidArgumentError(`${where} must be a batch object`);

@@ -128,7 +128,8 @@ export function measureRecords(records: readonly LogRecord[], minTimestamp: numb
 
 /**
  * Writes measured records as a records section into `out` at `pos` (which has `layout.total` bytes of
- * room): straight into a segment, with no section of its own to copy.
+ * room): straight into a segment, with no section of its own to copy. The records must be the ones
+ * measured, unchanged; it throws if what it wrote is not exactly `layout.total` bytes.
  */
 export function writeRecords(
   out: Uint8Array,
@@ -137,8 +138,9 @@ export function writeRecords(
   minTimestamp: number,
   layout: RecordsLayout,
 ): void {
+  const end = pos + layout.total;
   let nameIndex = 0;
-  for (let i = 0; i < records.length; i++) {
+  for (let i = 0; i < layout.bodySizes.length; i++) {
     const r = records[i] as LogRecord;
     pos = writeVarint(out, pos, layout.bodySizes[i] as number);
     out[pos++] =
@@ -165,6 +167,12 @@ export function writeRecords(
       pos += value.length;
     }
   }
+  // The records changed since they were measured (a caller's bytes are read twice): never a batch
+  // whose CRC covers bytes its header does not describe.
+  if (pos !== end)
+    throw new Error(
+      `records changed while encoded: wrote ${pos - (end - layout.total)} of ${layout.total} bytes`,
+    );
 }
 
 /**
