@@ -75,13 +75,14 @@ export interface DirectReadsGateOptions {
  * @example
  * const gate = new DirectReadsGate({ failuresInARow: 3, pauseMs: 60_000, maxPauseMs: 1_800_000 });
  * if (gate.open()) { try { ...; gate.succeeded(); } catch { gate.failed(); } }
+ * // a probe (gate.probing right after open()) that ends with neither: gate.abandonProbe()
  */
 export class DirectReadsGate {
   private failures = 0;
   private pauseMs = 0;
   private pausedUntil = 0;
   /** A fetch after a pause is trying the bucket; the others wait for its outcome. */
-  private probing = false;
+  private probe = false;
   private readonly now: () => number;
   private readonly options: DirectReadsGateOptions;
 
@@ -93,15 +94,28 @@ export class DirectReadsGate {
   /** Whether this fetch may read directly; after a pause, one fetch at a time tries (the probe). */
   open(): boolean {
     if (this.failures < this.options.failuresInARow) return true;
-    if (this.probing || this.now() < this.pausedUntil) return false;
-    this.probing = true;
+    if (this.probe || this.now() < this.pausedUntil) return false;
+    this.probe = true;
     return true;
+  }
+
+  /** Whether a probe is under way: right after `open()` said yes, whether this fetch is it. */
+  get probing(): boolean {
+    return this.probe;
+  }
+
+  /**
+   * The probe ended without a word on the bucket (its fetch failed before any direct read, or was
+   * answered without references): the next fetch probes instead — else no fetch ever would again.
+   */
+  abandonProbe(): void {
+    this.probe = false;
   }
 
   succeeded(): void {
     this.failures = 0;
     this.pauseMs = 0;
-    this.probing = false;
+    this.probe = false;
   }
 
   failed(): void {
@@ -109,8 +123,8 @@ export class DirectReadsGate {
     this.failures++;
     if (this.failures < this.options.failuresInARow) return;
     // A read that was under way when the pause began says nothing new about the bucket.
-    if (paused && !this.probing) return;
-    this.probing = false;
+    if (paused && !this.probe) return;
+    this.probe = false;
     this.pauseMs =
       this.pauseMs === 0 ? this.options.pauseMs : Math.min(this.pauseMs * 2, this.options.maxPauseMs);
     this.pausedUntil = this.now() + this.pauseMs;

@@ -227,31 +227,43 @@ export class HttpTransport implements Transport {
 
   async fetch(request: TransportFetchRequest): Promise<TransportFetchResult> {
     if (!this.readsDirectly()) return await this.fetchFramed(request);
-    const answer = await this.fetchThroughApi(request, `${BATCH_REFS_TYPE}, ${this.codec.fetchAccept}`);
-    if (!('refs' in answer)) return answer;
-    request.onNextOffset?.({ nextOffset: answer.refs.nextOffset, highWatermark: answer.refs.highWatermark });
-    let bytes: Uint8Array[];
+    // The one fetch trying the bucket after a pause must say how it went, whatever happens to it.
+    const probe = this.directGate.probing;
+    let told = false;
     try {
-      bytes = await readReferencedBatches(this.fetchImpl, answer.refs, this.timeoutMs);
-    } catch (error) {
-      if (!(error instanceof DirectReadError)) throw error;
-      // The bucket is out of reach, the object gone or the URL stale: the API reads it (or says where
-      // the log is now). After a few failures in a row, stop asking for references for a while.
-      this.directGate.failed();
-      return await this.fetchFramed(request);
+      const answer = await this.fetchThroughApi(request, `${BATCH_REFS_TYPE}, ${this.codec.fetchAccept}`);
+      if (!('refs' in answer)) return answer;
+      request.onNextOffset?.({
+        nextOffset: answer.refs.nextOffset,
+        highWatermark: answer.refs.highWatermark,
+      });
+      let bytes: Uint8Array[];
+      try {
+        bytes = await readReferencedBatches(this.fetchImpl, answer.refs, this.timeoutMs);
+      } catch (error) {
+        if (!(error instanceof DirectReadError)) throw error;
+        // The bucket is out of reach, the object gone or the URL stale: the API reads it (or says
+        // where the log is now). After a few failures in a row, stop asking for references for a while.
+        this.directGate.failed();
+        told = true;
+        return await this.fetchFramed(request);
+      }
+      this.directGate.succeeded();
+      told = true;
+      return transportResultOf(
+        recordsOfRefs(
+          answer.refs,
+          bytes,
+          {
+            offset: request.offset,
+            ...(request.maxRecords === undefined ? {} : { maxRecords: request.maxRecords }),
+          },
+          request.partition,
+        ),
+      );
+    } finally {
+      if (probe && !told) this.directGate.abandonProbe();
     }
-    this.directGate.succeeded();
-    return transportResultOf(
-      recordsOfRefs(
-        answer.refs,
-        bytes,
-        {
-          offset: request.offset,
-          ...(request.maxRecords === undefined ? {} : { maxRecords: request.maxRecords }),
-        },
-        request.partition,
-      ),
-    );
   }
 
   /** Whether fetches ask for batch references: binary bodies, `directReads`, and the gate open. */

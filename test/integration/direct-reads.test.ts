@@ -282,6 +282,35 @@ describe('direct reads: fetch answers that name batches by presigned URL (npm st
     await transport.close();
     down.close();
   });
+  test('a probe after the pause that ends without reaching the bucket (the API refused the fetch) leaves the next fetch to probe', async () => {
+    const values = await fill('probe', 5, 100);
+    let outage = true;
+    let bucketReads = 0;
+    const down = faultyFetch(() => {
+      bucketReads++;
+      if (outage) throw new Error('connect ECONNREFUSED (injected: the bucket is out of reach)');
+    });
+    const transport = new HttpTransport({
+      endpoint: url,
+      auth: 'none',
+      fetch: down.fetch,
+      directReadsPauseMs: 300,
+    });
+    for (const offset of [0, 100, 200]) await read100(transport, 'probe', offset); // paused
+    outage = false;
+    await sleep(350);
+    // The probe: a fetch of a topic that does not exist, refused by the API before any reference.
+    await assert.rejects(
+      read100(transport, 'no-such-topic', 0),
+      (e: unknown) => (e as { code?: string }).code === 'UnknownTopic',
+    );
+    assert.equal(bucketReads, 3);
+    const seen = [...(await read100(transport, 'probe', 300)), ...(await read100(transport, 'probe', 400))];
+    assert.deepEqual(seen, values.slice(300));
+    assert.equal(bucketReads, 5, 'the fetches after the abandoned probe read from the bucket');
+    await transport.close();
+    down.close();
+  });
 });
 
 describe('a references answer on a partition of many small batches', () => {

@@ -86,4 +86,18 @@ describe('DirectReadsGate', () => {
     assert.equal(gate.open(), true);
     assert.equal(gate.open(), true, 'open for all again');
   });
+
+  test('a probe that ends without a word on the bucket hands the probing to the next fetch, pause unchanged', () => {
+    const clock = { t: 0 };
+    const gate = gateAt(clock);
+    for (let i = 0; i < 3; i++) gate.failed();
+    clock.t = 1_000;
+    assert.equal(gate.open(), true);
+    assert.equal(gate.probing, true, 'this fetch is the probe');
+    assert.equal(gate.open(), false);
+    gate.abandonProbe();
+    assert.equal(gate.open(), true, 'the next fetch probes');
+    gate.failed();
+    assert.equal(gate.open(), false, 'its failure starts the next pause');
+  });
 });
